@@ -1,0 +1,18 @@
+//! Vigil's dashboard: the Leptos app rendered on the server and hydrated in the browser.
+
+#[cfg(feature = "ssr")]
+pub mod backend;
+pub mod components;
+pub mod live;
+pub mod pages;
+mod shell;
+
+pub use shell::{shell, App};
+
+/// The browser entry point: attach to the server-rendered page.
+#[cfg(feature = "hydrate")]
+#[wasm_bindgen::prelude::wasm_bindgen]
+pub fn hydrate() {
+    console_error_panic_hook::set_once();
+    leptos::mount::hydrate_body(App);
+}

@@ -1,0 +1,48 @@
+//! The HTML document and the route table.
+
+use leptos::prelude::*;
+use leptos_meta::{provide_meta_context, MetaTags, Stylesheet, Title};
+use leptos_router::components::{Route, Router, Routes, A};
+use leptos_router::StaticSegment;
+
+use crate::pages::LiveFeedPage;
+
+/// The document the server sends for every page; the app is hydrated inside `<body>`.
+pub fn shell(options: LeptosOptions) -> impl IntoView {
+    view! {
+        <!DOCTYPE html>
+        <html lang="en">
+            <head>
+                <meta charset="utf-8"/>
+                <meta name="viewport" content="width=device-width, initial-scale=1"/>
+                <HydrationScripts options/>
+                <MetaTags/>
+            </head>
+            <body>
+                <App/>
+            </body>
+        </html>
+    }
+}
+
+#[component]
+pub fn App() -> impl IntoView {
+    provide_meta_context();
+    view! {
+        <Stylesheet id="vigil" href="/pkg/vigil.css"/>
+        <Title text="Vigil"/>
+        <Router>
+            <header class="topbar">
+                <A href="/" attr:class="brand">"Vigil"</A>
+                <nav>
+                    <A href="/">"Live feed"</A>
+                </nav>
+            </header>
+            <main>
+                <Routes fallback=|| view! { <p class="empty">"Page not found."</p> }>
+                    <Route path=StaticSegment("") view=LiveFeedPage/>
+                </Routes>
+            </main>
+        </Router>
+    }
+}

@@ -1,0 +1,81 @@
+//! Command line and environment configuration (clap): every flag has an env fallback.
+
+use clap::{Args, Parser, Subcommand};
+use std::fmt;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+#[derive(Parser, Debug)]
+#[command(name = "vigil", version, about = "Live audit service and dashboard for authentication events")]
+pub struct Cli {
+    #[command(flatten)]
+    pub database: DatabaseArgs,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum Command {
+    /// Serve the HTTP API, the live stream and the dashboard.
+    Serve(ServeArgs),
+    /// Inspect the database Vigil uses.
+    #[command(subcommand)]
+    Db(DbCommand),
+}
+
+#[derive(Subcommand, Debug)]
+pub enum DbCommand {
+    /// Apply pending migrations and print the schema version and event count.
+    Status,
+}
+
+/// Where the events live. Global, so every subcommand reaches the same database.
+#[derive(Args, Clone)]
+pub struct DatabaseArgs {
+    /// Data directory; holds the embedded PostgreSQL cluster when DATABASE_URL is not set.
+    #[arg(long, env = "VIGIL_DATA_DIR", default_value = ".vigil", global = true)]
+    pub data_dir: PathBuf,
+    /// Use this PostgreSQL server instead of the embedded one (nothing is started).
+    #[arg(long, env = "DATABASE_URL", global = true, hide_env_values = true)]
+    pub database_url: Option<String>,
+}
+
+/// Hides the password a database URL may carry.
+impl fmt::Debug for DatabaseArgs {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("DatabaseArgs")
+            .field("data_dir", &self.data_dir)
+            .field("database_url", &self.database_url.as_ref().map(|_| "<set>"))
+            .finish()
+    }
+}
+
+#[derive(Args, Debug, Clone)]
+pub struct ServeArgs {
+    /// Address to listen on.
+    #[arg(long, env = "VIGIL_ADDR", default_value = "127.0.0.1:3000")]
+    pub addr: SocketAddr,
+    /// Where the built dashboard assets are (cargo-leptos writes them to target/site).
+    #[arg(long, env = "VIGIL_SITE_ROOT", default_value = "target/site")]
+    pub site_root: PathBuf,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn data_dir_is_global_and_url_is_hidden() {
+        let cli = Cli::try_parse_from([
+            "vigil",
+            "serve",
+            "--data-dir",
+            "/tmp/x",
+            "--database-url",
+            "postgres://u:secret@h/db",
+        ])
+        .unwrap();
+        assert_eq!(cli.database.data_dir, PathBuf::from("/tmp/x"));
+        assert!(!format!("{cli:?}").contains("secret"));
+    }
+}

@@ -1,0 +1,97 @@
+//! Opening Vigil's database: the server named by DATABASE_URL, or the embedded cluster in the
+//! data directory; either way migrated before anything else touches it.
+
+use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
+use sqlx::{ConnectOptions, Connection, PgPool};
+use std::str::FromStr;
+use std::time::Duration;
+
+use crate::config::DatabaseArgs;
+use crate::embedded_pg::{EmbeddedPgError, EmbeddedPostgres};
+
+/// The database every embedded cluster holds Vigil's tables in.
+const EMBEDDED_DATABASE: &str = "vigil";
+
+#[derive(Debug, thiserror::Error)]
+pub enum DatabaseError {
+    #[error(transparent)]
+    Embedded(#[from] EmbeddedPgError),
+    #[error("invalid DATABASE_URL: {0}")]
+    BadUrl(sqlx::Error),
+    #[error("cannot connect to PostgreSQL: {0}")]
+    Connect(sqlx::Error),
+    #[error("migrations failed: {0}")]
+    Migrate(#[from] sqlx::migrate::MigrateError),
+    #[error("embedded PostgreSQL task failed: {0}")]
+    Join(#[from] tokio::task::JoinError),
+}
+
+/// A migrated pool, plus the embedded cluster it runs on (if any), kept alive as long as this is.
+pub struct Database {
+    pub pool: PgPool,
+    cluster: Option<EmbeddedPostgres>,
+}
+
+impl Database {
+    /// DATABASE_URL when set, else the embedded cluster in `--data-dir`.
+    pub async fn open(args: &DatabaseArgs) -> Result<Self, DatabaseError> {
+        match &args.database_url {
+            Some(url) => Self::connect(url).await,
+            None => Self::open_embedded(args).await,
+        }
+    }
+
+    async fn open_embedded(args: &DatabaseArgs) -> Result<Self, DatabaseError> {
+        let data_dir = args.data_dir.clone();
+        let cluster = tokio::task::spawn_blocking(move || EmbeddedPostgres::start(&data_dir)).await??;
+        create_database_if_missing(&cluster.url("postgres"), EMBEDDED_DATABASE).await?;
+        let mut database = Self::connect(&cluster.url(EMBEDDED_DATABASE)).await?;
+        database.cluster = Some(cluster);
+        Ok(database)
+    }
+
+    /// Connects to an existing database and applies pending migrations.
+    pub async fn connect(url: &str) -> Result<Self, DatabaseError> {
+        let options = PgConnectOptions::from_str(url)
+            .map_err(DatabaseError::BadUrl)?
+            .log_statements(tracing::log::LevelFilter::Debug);
+        let pool = PgPoolOptions::new()
+            .max_connections(16)
+            // Fail fast when the database is gone: callers answer 503 instead of hanging.
+            .acquire_timeout(Duration::from_secs(1))
+            .connect_with(options)
+            .await
+            .map_err(DatabaseError::Connect)?;
+        sqlx::migrate!("../migrations").run(&pool).await?;
+        Ok(Database { pool, cluster: None })
+    }
+
+    /// Closes the pool, then releases the embedded cluster (stopping it if nobody else uses it).
+    pub async fn close(self) -> Result<(), DatabaseError> {
+        self.pool.close().await;
+        if let Some(cluster) = self.cluster {
+            tokio::task::spawn_blocking(move || cluster.stop()).await??;
+        }
+        Ok(())
+    }
+}
+
+/// `CREATE DATABASE` cannot take parameters; `name` is always one of our own constants or a
+/// generated test name, never user input.
+pub async fn create_database_if_missing(server_url: &str, name: &str) -> Result<(), DatabaseError> {
+    let mut conn = sqlx::PgConnection::connect(server_url)
+        .await
+        .map_err(DatabaseError::Connect)?;
+    let exists: bool = sqlx::query_scalar("select exists (select 1 from pg_database where datname = $1)")
+        .bind(name)
+        .fetch_one(&mut conn)
+        .await
+        .map_err(DatabaseError::Connect)?;
+    if !exists {
+        sqlx::query(&format!("create database \"{name}\""))
+            .execute(&mut conn)
+            .await
+            .map_err(DatabaseError::Connect)?;
+    }
+    Ok(())
+}

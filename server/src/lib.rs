@@ -1,0 +1,12 @@
+//! Vigil's server: HTTP ingest, storage, live fan-out, the dashboard's backend and the CLI.
+
+pub mod cli;
+pub mod config;
+pub mod database;
+pub mod embedded_pg;
+pub mod error;
+pub mod ingest;
+pub mod live;
+pub mod startup;
+pub mod storage;
+pub mod telemetry;

@@ -1,0 +1,68 @@
+//! Live fan-out: one hub per process broadcasts each committed event to every open stream.
+
+mod socket;
+
+pub use socket::router;
+
+use std::sync::atomic::{AtomicI64, Ordering};
+use std::sync::Arc;
+use tokio::sync::{broadcast, watch};
+use vigil_wire::{LiveMessage, StoredEvent};
+
+/// How many events a slow connection may fall behind before it is told to resynchronise.
+const HUB_CAPACITY: usize = 4096;
+
+/// A committed event, serialised once for all connections.
+#[derive(Debug)]
+pub struct LiveEvent {
+    pub seq: i64,
+    pub json: String,
+}
+
+#[derive(Clone, Debug)]
+pub struct LiveHub {
+    sender: broadcast::Sender<Arc<LiveEvent>>,
+    latest_seq: Arc<AtomicI64>,
+    shutdown: watch::Sender<bool>,
+}
+
+impl Default for LiveHub {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl LiveHub {
+    pub fn new() -> Self {
+        let (sender, _) = broadcast::channel(HUB_CAPACITY);
+        let (shutdown, _) = watch::channel(false);
+        LiveHub { sender, latest_seq: Arc::new(AtomicI64::new(0)), shutdown }
+    }
+
+    /// Never waits: a slow subscriber only makes its own receiver lag.
+    pub fn publish(&self, event: StoredEvent) {
+        let seq = event.seq;
+        self.latest_seq.fetch_max(seq, Ordering::Relaxed);
+        let message = LiveMessage::Event { event: Box::new(event) };
+        let json = serde_json::to_string(&message).expect("stored events always serialise");
+        // No subscribers is fine: nobody is watching.
+        let _ = self.sender.send(Arc::new(LiveEvent { seq, json }));
+    }
+
+    pub fn subscribe(&self) -> broadcast::Receiver<Arc<LiveEvent>> {
+        self.sender.subscribe()
+    }
+
+    pub fn latest_seq(&self) -> i64 {
+        self.latest_seq.load(Ordering::Relaxed)
+    }
+
+    /// Asks every open stream to close, so graceful shutdown does not wait on browsers.
+    pub fn close_all(&self) {
+        let _ = self.shutdown.send(true);
+    }
+
+    fn shutdown_signal(&self) -> watch::Receiver<bool> {
+        self.shutdown.subscribe()
+    }
+}

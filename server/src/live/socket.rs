@@ -1,0 +1,72 @@
+//! `GET /api/v1/stream`: a WebSocket that forwards the hub's events, one JSON text frame each.
+
+use axum::extract::ws::{Message, WebSocket, WebSocketUpgrade};
+use axum::extract::State;
+use axum::response::Response;
+use axum::routing::get;
+use axum::Router;
+use futures::{SinkExt, StreamExt};
+use std::time::Duration;
+use tokio::sync::broadcast::error::RecvError;
+use vigil_wire::LiveMessage;
+
+use super::LiveHub;
+use crate::startup::AppState;
+
+/// Often enough for proxies and browsers to keep the connection, rare enough to cost nothing.
+const HEARTBEAT_EVERY: Duration = Duration::from_secs(15);
+
+pub fn router() -> Router<AppState> {
+    Router::new().route("/api/v1/stream", get(upgrade))
+}
+
+async fn upgrade(ws: WebSocketUpgrade, State(hub): State<LiveHub>) -> Response {
+    ws.on_upgrade(move |socket| serve_socket(socket, hub))
+}
+
+/// A send task and a receive task; whichever ends first ends the other.
+async fn serve_socket(socket: WebSocket, hub: LiveHub) {
+    let (mut sink, mut stream) = socket.split();
+    // Subscribe before anything else so no event committed from now on is missed.
+    let mut events = hub.subscribe();
+    let mut shutdown = hub.shutdown_signal();
+    let mut send_task = tokio::spawn(async move {
+        let mut heartbeat = tokio::time::interval(HEARTBEAT_EVERY);
+        let mut last_seq = hub.latest_seq();
+        loop {
+            let frame = tokio::select! {
+                received = events.recv() => match received {
+                    Ok(event) => {
+                        last_seq = event.seq;
+                        event.json.clone()
+                    }
+                    // Fell behind: tell the client where to resume instead of silently skipping.
+                    Err(RecvError::Lagged(_)) => to_json(&LiveMessage::Resync { after: last_seq }),
+                    Err(RecvError::Closed) => break,
+                },
+                _ = heartbeat.tick() => to_json(&LiveMessage::Heartbeat { seq: hub.latest_seq() }),
+                _ = shutdown.changed() => break,
+            };
+            if sink.send(Message::Text(frame.into())).await.is_err() {
+                break;
+            }
+        }
+        let _ = sink.send(Message::Close(None)).await;
+    });
+    let mut receive_task = tokio::spawn(async move {
+        // Clients send nothing yet; reading keeps pings answered and notices the close.
+        while let Some(Ok(message)) = stream.next().await {
+            if matches!(message, Message::Close(_)) {
+                break;
+            }
+        }
+    });
+    tokio::select! {
+        _ = &mut send_task => receive_task.abort(),
+        _ = &mut receive_task => send_task.abort(),
+    }
+}
+
+fn to_json(message: &LiveMessage) -> String {
+    serde_json::to_string(message).expect("live messages always serialise")
+}

@@ -1,0 +1,10 @@
+//! The `vigil` binary: parse the command line and hand over to the command.
+
+use clap::Parser;
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    vigil_server::telemetry::init();
+    let cli = vigil_server::config::Cli::parse();
+    vigil_server::cli::run(cli).await
+}

@@ -1,0 +1,101 @@
+//! Building the application: one `build_app` shared by the binary and the tests.
+
+use axum::extract::{FromRef, State};
+use axum::http::StatusCode;
+use axum::routing::get;
+use axum::{Json, Router};
+use leptos::prelude::*;
+use leptos_axum::{generate_route_list, LeptosRoutes};
+use std::future::Future;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use tokio::net::TcpListener;
+use tower_http::trace::TraceLayer;
+use vigil_app::backend::Backend;
+use vigil_app::{shell, App};
+
+use crate::config::ServeArgs;
+use crate::live::LiveHub;
+use crate::storage::EventStore;
+use crate::{ingest, live};
+
+/// Everything a handler may need, cloned per request (each part is a cheap handle).
+#[derive(Clone, FromRef)]
+pub struct AppState {
+    pub leptos_options: LeptosOptions,
+    pub store: EventStore,
+    pub hub: LiveHub,
+}
+
+/// The site options cargo-leptos would pass as LEPTOS_* variables, set here so the binary runs
+/// from the repository root with none of them.
+pub fn leptos_options(config: &ServeArgs) -> LeptosOptions {
+    LeptosOptions::builder()
+        .output_name("vigil")
+        .site_root(config.site_root.to_string_lossy().into_owned())
+        .site_pkg_dir("pkg")
+        .site_addr(config.addr)
+        .env(leptos::config::Env::PROD)
+        .build()
+}
+
+/// The whole HTTP surface: API, live stream, health, dashboard pages, server functions, assets.
+pub fn build_app(state: AppState) -> Router {
+    let routes = generate_route_list(App);
+    let backend = Backend(Arc::new(state.store.clone()));
+    let provide_backend = move || provide_context(backend.clone());
+    Router::new()
+        .merge(ingest::router())
+        .merge(live::router())
+        .route("/healthz", get(healthz))
+        .leptos_routes_with_context(&state, routes, provide_backend, {
+            let options = state.leptos_options.clone();
+            move || shell(options.clone())
+        })
+        .fallback(leptos_axum::file_and_error_handler::<AppState, _>(shell))
+        .layer(TraceLayer::new_for_http())
+        .with_state(state)
+}
+
+async fn healthz(State(store): State<EventStore>) -> (StatusCode, Json<serde_json::Value>) {
+    match store.ping().await {
+        Ok(()) => (StatusCode::OK, Json(serde_json::json!({"status": "ok"}))),
+        Err(err) => {
+            tracing::warn!(%err, "health check failed");
+            (StatusCode::SERVICE_UNAVAILABLE, Json(serde_json::json!({"status": "database unavailable"})))
+        }
+    }
+}
+
+/// A bound listener and its router: tests build one on port 0 and read the port back.
+pub struct Application {
+    listener: TcpListener,
+    router: Router,
+    hub: LiveHub,
+}
+
+impl Application {
+    pub async fn build(config: &ServeArgs, store: EventStore) -> std::io::Result<Self> {
+        let listener = TcpListener::bind(config.addr).await?;
+        let mut options = leptos_options(config);
+        options.site_addr = listener.local_addr()?;
+        let hub = LiveHub::new();
+        let router = build_app(AppState { leptos_options: options, store, hub: hub.clone() });
+        Ok(Application { listener, router, hub })
+    }
+
+    pub fn local_addr(&self) -> SocketAddr {
+        self.listener.local_addr().expect("a bound listener has an address")
+    }
+
+    /// Serves until `shutdown` resolves, then closes live streams and drains requests.
+    pub async fn run_until(self, shutdown: impl Future<Output = ()> + Send + 'static) -> std::io::Result<()> {
+        let hub = self.hub;
+        axum::serve(self.listener, self.router)
+            .with_graceful_shutdown(async move {
+                shutdown.await;
+                hub.close_all();
+            })
+            .await
+    }
+}

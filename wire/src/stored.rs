@@ -1,0 +1,54 @@
+//! An event as Vigil stored it: what the read API, the live stream and the dashboard show.
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use std::net::IpAddr;
+use uuid::Uuid;
+
+use crate::{ActionResult, Category, Severity};
+
+/// A stored event. Field names are the seed's; `seq`, `id`, `received_at`, `source` and
+/// `category` are assigned by the server.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct StoredEvent {
+    /// Position in the stream: strictly increasing in commit order, so clients resume from it.
+    pub seq: i64,
+    /// Time-ordered UUIDv7 assigned by the server, or the producer's `event_id`.
+    pub id: Uuid,
+    pub event_type: String,
+    pub category: Category,
+    pub action: String,
+    pub action_result: ActionResult,
+    pub severity: Severity,
+    pub user_id: Option<String>,
+    pub username: Option<String>,
+    pub ip_address: Option<IpAddr>,
+    pub user_agent: Option<String>,
+    /// A fingerprint of the producer's session id: the raw id is a bearer secret and is never stored.
+    pub session_fingerprint: Option<String>,
+    pub mfa_used: Option<bool>,
+    pub reason: Option<String>,
+    pub error_message: Option<String>,
+    pub token_type: Option<String>,
+    pub expires_at: Option<DateTime<Utc>>,
+    pub client_id: Option<String>,
+    pub scope: Option<String>,
+    pub forced: Option<bool>,
+    pub api_key_id: Option<String>,
+    pub api_key_name: Option<String>,
+    /// Free-form context, with secret-looking keys redacted.
+    pub event_data: serde_json::Value,
+    /// When it happened, per the producer (defaults to `received_at`).
+    pub occurred_at: DateTime<Utc>,
+    /// When Vigil committed it.
+    pub received_at: DateTime<Utc>,
+    /// Which producer sent it (the producer key's name).
+    pub source: String,
+}
+
+/// What ingest answers for one stored event.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct IngestReceipt {
+    pub id: Uuid,
+    pub seq: i64,
+}
