@@ -21,7 +21,10 @@ impl LiveStatus {
 }
 
 /// Calls `on_event` for each event the server pushes. Does nothing during server rendering.
-pub fn use_live_events(status: RwSignal<LiveStatus>, on_event: impl Fn(StoredEvent) + Clone + 'static) {
+pub fn use_live_events(
+    status: RwSignal<LiveStatus>,
+    on_event: impl Fn(StoredEvent) + Clone + 'static,
+) {
     Effect::new(move |_| {
         #[cfg(feature = "hydrate")]
         browser::connect(status, on_event.clone(), 0);
@@ -43,9 +46,17 @@ mod browser {
     /// Longest wait between reconnection attempts.
     const MAX_BACKOFF_MS: u64 = 10_000;
 
-    pub fn connect(status: RwSignal<LiveStatus>, on_event: impl Fn(StoredEvent) + Clone + 'static, attempt: u32) {
+    pub fn connect(
+        status: RwSignal<LiveStatus>,
+        on_event: impl Fn(StoredEvent) + Clone + 'static,
+        attempt: u32,
+    ) {
         let location = window().location();
-        let scheme = if location.protocol().as_deref() == Ok("https:") { "wss" } else { "ws" };
+        let scheme = if location.protocol().as_deref() == Ok("https:") {
+            "wss"
+        } else {
+            "ws"
+        };
         let host = location.host().unwrap_or_default();
         let Ok(socket) = WebSocket::new(&format!("{scheme}://{host}/api/v1/stream")) else {
             status.set(LiveStatus::Reconnecting);
@@ -58,7 +69,9 @@ mod browser {
 
         let handler = on_event.clone();
         let on_message = Closure::<dyn FnMut(MessageEvent)>::new(move |message: MessageEvent| {
-            let Some(text) = message.data().as_string() else { return };
+            let Some(text) = message.data().as_string() else {
+                return;
+            };
             if let Ok(LiveMessage::Event { event }) = serde_json::from_str::<LiveMessage>(&text) {
                 handler(*event);
             }
@@ -70,7 +83,10 @@ mod browser {
             status.set(LiveStatus::Reconnecting);
             let delay = (500u64 << attempt.min(5)).min(MAX_BACKOFF_MS);
             let on_event = on_event.clone();
-            set_timeout(move || connect(status, on_event, attempt + 1), Duration::from_millis(delay));
+            set_timeout(
+                move || connect(status, on_event, attempt + 1),
+                Duration::from_millis(delay),
+            );
         });
         socket.set_onclose(Some(on_close.as_ref().unchecked_ref()));
         on_close.forget();

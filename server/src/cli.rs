@@ -15,7 +15,10 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Serve(args) => serve(&args, &database).await,
         Command::Db(DbCommand::Status) => db_status(&database).await,
     };
-    database.close().await.context("could not stop the embedded database")?;
+    database
+        .close()
+        .await
+        .context("could not stop the embedded database")?;
     outcome
 }
 

@@ -6,7 +6,11 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 
 #[derive(Parser, Debug)]
-#[command(name = "vigil", version, about = "Live audit service and dashboard for authentication events")]
+#[command(
+    name = "vigil",
+    version,
+    about = "Live audit service and dashboard for authentication events"
+)]
 pub struct Cli {
     #[command(flatten)]
     pub database: DatabaseArgs,

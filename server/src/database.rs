@@ -43,7 +43,8 @@ impl Database {
 
     async fn open_embedded(args: &DatabaseArgs) -> Result<Self, DatabaseError> {
         let data_dir = args.data_dir.clone();
-        let cluster = tokio::task::spawn_blocking(move || EmbeddedPostgres::start(&data_dir)).await??;
+        let cluster =
+            tokio::task::spawn_blocking(move || EmbeddedPostgres::start(&data_dir)).await??;
         create_database_if_missing(&cluster.url("postgres"), EMBEDDED_DATABASE).await?;
         let mut database = Self::connect(&cluster.url(EMBEDDED_DATABASE)).await?;
         database.cluster = Some(cluster);
@@ -63,7 +64,10 @@ impl Database {
             .await
             .map_err(DatabaseError::Connect)?;
         sqlx::migrate!("../migrations").run(&pool).await?;
-        Ok(Database { pool, cluster: None })
+        Ok(Database {
+            pool,
+            cluster: None,
+        })
     }
 
     /// Closes the pool, then releases the embedded cluster (stopping it if nobody else uses it).
@@ -82,11 +86,12 @@ pub async fn create_database_if_missing(server_url: &str, name: &str) -> Result<
     let mut conn = sqlx::PgConnection::connect(server_url)
         .await
         .map_err(DatabaseError::Connect)?;
-    let exists: bool = sqlx::query_scalar("select exists (select 1 from pg_database where datname = $1)")
-        .bind(name)
-        .fetch_one(&mut conn)
-        .await
-        .map_err(DatabaseError::Connect)?;
+    let exists: bool =
+        sqlx::query_scalar("select exists (select 1 from pg_database where datname = $1)")
+            .bind(name)
+            .fetch_one(&mut conn)
+            .await
+            .map_err(DatabaseError::Connect)?;
     if !exists {
         sqlx::query(&format!("create database \"{name}\""))
             .execute(&mut conn)

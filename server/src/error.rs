@@ -12,7 +12,11 @@ use crate::storage::StorageError;
 #[derive(Debug, thiserror::Error)]
 pub enum ApiError {
     #[error("malformed JSON at line {line}, column {column}: {message}")]
-    MalformedJson { line: usize, column: usize, message: String },
+    MalformedJson {
+        line: usize,
+        column: usize,
+        message: String,
+    },
     #[error("the event is invalid")]
     InvalidEvent(Vec<FieldError>),
     #[error("unsupported content type `{0}`: send application/json")]
@@ -36,7 +40,9 @@ impl ApiError {
         match self {
             ApiError::MalformedJson { .. } => (StatusCode::BAD_REQUEST, "malformed_json"),
             ApiError::InvalidEvent(_) => (StatusCode::UNPROCESSABLE_ENTITY, "invalid_event"),
-            ApiError::UnsupportedMediaType(_) => (StatusCode::UNSUPPORTED_MEDIA_TYPE, "unsupported_media_type"),
+            ApiError::UnsupportedMediaType(_) => {
+                (StatusCode::UNSUPPORTED_MEDIA_TYPE, "unsupported_media_type")
+            }
             ApiError::Unavailable => (StatusCode::SERVICE_UNAVAILABLE, "unavailable"),
             ApiError::Internal(_) => (StatusCode::INTERNAL_SERVER_ERROR, "internal"),
         }
@@ -64,7 +70,11 @@ impl IntoResponse for ApiError {
             ApiError::InvalidEvent(fields) => Some(fields.as_slice()),
             _ => None,
         };
-        let body = ErrorBody { error: code, message: self.to_string(), details };
+        let body = ErrorBody {
+            error: code,
+            message: self.to_string(),
+            details,
+        };
         let mut response = (status, Json(body)).into_response();
         if status == StatusCode::SERVICE_UNAVAILABLE {
             response

@@ -62,7 +62,10 @@ async fn healthz(State(store): State<EventStore>) -> (StatusCode, Json<serde_jso
         Ok(()) => (StatusCode::OK, Json(serde_json::json!({"status": "ok"}))),
         Err(err) => {
             tracing::warn!(%err, "health check failed");
-            (StatusCode::SERVICE_UNAVAILABLE, Json(serde_json::json!({"status": "database unavailable"})))
+            (
+                StatusCode::SERVICE_UNAVAILABLE,
+                Json(serde_json::json!({"status": "database unavailable"})),
+            )
         }
     }
 }
@@ -80,16 +83,29 @@ impl Application {
         let mut options = leptos_options(config);
         options.site_addr = listener.local_addr()?;
         let hub = LiveHub::new();
-        let router = build_app(AppState { leptos_options: options, store, hub: hub.clone() });
-        Ok(Application { listener, router, hub })
+        let router = build_app(AppState {
+            leptos_options: options,
+            store,
+            hub: hub.clone(),
+        });
+        Ok(Application {
+            listener,
+            router,
+            hub,
+        })
     }
 
     pub fn local_addr(&self) -> SocketAddr {
-        self.listener.local_addr().expect("a bound listener has an address")
+        self.listener
+            .local_addr()
+            .expect("a bound listener has an address")
     }
 
     /// Serves until `shutdown` resolves, then closes live streams and drains requests.
-    pub async fn run_until(self, shutdown: impl Future<Output = ()> + Send + 'static) -> std::io::Result<()> {
+    pub async fn run_until(
+        self,
+        shutdown: impl Future<Output = ()> + Send + 'static,
+    ) -> std::io::Result<()> {
         let hub = self.hub;
         axum::serve(self.listener, self.router)
             .with_graceful_shutdown(async move {

@@ -37,21 +37,36 @@ async fn posted_event_is_stored_before_the_201() {
 #[tokio::test]
 async fn malformed_json_is_a_400_naming_the_position_and_stores_nothing() {
     let app = TestApp::spawn().await;
-    let response = app.post_raw("{\"event_type\": \"auth.logout\",\n  oops}", "application/json").await;
+    let response = app
+        .post_raw(
+            "{\"event_type\": \"auth.logout\",\n  oops}",
+            "application/json",
+        )
+        .await;
     assert_eq!(response.status(), 400);
     let body: Value = response.json().await.unwrap();
     assert_eq!(body["error"], "malformed_json");
-    assert!(body["message"].as_str().unwrap().contains("line 2"), "{body}");
+    assert!(
+        body["message"].as_str().unwrap().contains("line 2"),
+        "{body}"
+    );
     assert_eq!(app.event_count().await, 0);
 }
 
 #[tokio::test]
 async fn missing_event_type_is_a_422_naming_the_field() {
     let app = TestApp::spawn().await;
-    let response = app.post_json(&json!({"username": "alice", "ip_address": "not-an-ip"})).await;
+    let response = app
+        .post_json(&json!({"username": "alice", "ip_address": "not-an-ip"}))
+        .await;
     assert_eq!(response.status(), 422);
     let body: Value = response.json().await.unwrap();
-    let fields: Vec<&str> = body["details"].as_array().unwrap().iter().map(|d| d["field"].as_str().unwrap()).collect();
+    let fields: Vec<&str> = body["details"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|d| d["field"].as_str().unwrap())
+        .collect();
     assert!(fields.contains(&"event_type"), "{body}");
     assert!(fields.contains(&"ip_address"), "{body}");
     assert_eq!(app.event_count().await, 0);
@@ -60,7 +75,12 @@ async fn missing_event_type_is_a_422_naming_the_field() {
 #[tokio::test]
 async fn non_json_content_type_is_a_415() {
     let app = TestApp::spawn().await;
-    let response = app.post_raw(r#"{"event_type":"auth.logout"}"#, "application/x-www-form-urlencoded").await;
+    let response = app
+        .post_raw(
+            r#"{"event_type":"auth.logout"}"#,
+            "application/x-www-form-urlencoded",
+        )
+        .await;
     assert_eq!(response.status(), 415);
     assert_eq!(app.event_count().await, 0);
 }
@@ -82,7 +102,13 @@ async fn dashboard_is_rendered_on_the_server_with_stored_events() {
     let page = app.http.get(app.url("/")).send().await.unwrap();
     assert_eq!(page.status(), 200);
     let html = page.text().await.unwrap();
-    assert!(html.contains("ssr-visible-user"), "the SSR page lists the stored event");
+    assert!(
+        html.contains("ssr-visible-user"),
+        "the SSR page lists the stored event"
+    );
     assert!(html.contains("2001:db8::1"));
-    assert!(html.contains("/pkg/vigil.js"), "the page loads the hydration bundle");
+    assert!(
+        html.contains("/pkg/vigil.js"),
+        "the page loads the hydration bundle"
+    );
 }

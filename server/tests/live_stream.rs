@@ -27,9 +27,10 @@ where
 #[tokio::test]
 async fn event_posted_after_connecting_is_pushed() {
     let app = TestApp::spawn().await;
-    let (mut socket, _) = tokio_tungstenite::connect_async(format!("ws://{}/api/v1/stream", app.addr))
-        .await
-        .expect("the upgrade succeeds");
+    let (mut socket, _) =
+        tokio_tungstenite::connect_async(format!("ws://{}/api/v1/stream", app.addr))
+            .await
+            .expect("the upgrade succeeds");
     // The server sends a heartbeat as soon as it has subscribed: from then on nothing is missed.
     let hello = next_json(&mut socket).await;
     assert_eq!(hello["kind"], "heartbeat");

@@ -37,30 +37,82 @@ pub struct KnownEventType {
     pub category: Category,
 }
 
-const fn known(canonical: &'static str, seed_name: &'static str, category: Category) -> KnownEventType {
-    KnownEventType { canonical, seed_name, category }
+const fn known(
+    canonical: &'static str,
+    seed_name: &'static str,
+    category: Category,
+) -> KnownEventType {
+    KnownEventType {
+        canonical,
+        seed_name,
+        category,
+    }
 }
 
 /// The seed's `AuthEventType` members, in the seed reference's order.
 pub const KNOWN_EVENT_TYPES: [KnownEventType; 21] = [
-    known("auth.login.success", "LOGIN_SUCCESS", Category::Authentication),
-    known("auth.login.failure", "LOGIN_FAILURE", Category::Authentication),
+    known(
+        "auth.login.success",
+        "LOGIN_SUCCESS",
+        Category::Authentication,
+    ),
+    known(
+        "auth.login.failure",
+        "LOGIN_FAILURE",
+        Category::Authentication,
+    ),
     known("auth.logout", "LOGOUT", Category::Authentication),
     known("auth.token.issued", "TOKEN_ISSUED", Category::Token),
     known("auth.token.refresh", "TOKEN_REFRESH", Category::Token),
     known("auth.token.revoked", "TOKEN_REVOKED", Category::Token),
-    known("auth.token.validation_failed", "TOKEN_VALIDATION_FAILED", Category::Token),
+    known(
+        "auth.token.validation_failed",
+        "TOKEN_VALIDATION_FAILED",
+        Category::Token,
+    ),
     known("auth.oauth.authorize", "OAUTH_AUTHORIZE", Category::Oauth),
-    known("auth.oauth.token_exchange", "OAUTH_TOKEN_EXCHANGE", Category::Oauth),
-    known("auth.oauth.code_generated", "OAUTH_CODE_GENERATED", Category::Oauth),
-    known("auth.oauth.client_registered", "OAUTH_CLIENT_REGISTERED", Category::Oauth),
+    known(
+        "auth.oauth.token_exchange",
+        "OAUTH_TOKEN_EXCHANGE",
+        Category::Oauth,
+    ),
+    known(
+        "auth.oauth.code_generated",
+        "OAUTH_CODE_GENERATED",
+        Category::Oauth,
+    ),
+    known(
+        "auth.oauth.client_registered",
+        "OAUTH_CLIENT_REGISTERED",
+        Category::Oauth,
+    ),
     known("auth.mfa.enabled", "MFA_ENABLED", Category::Mfa),
     known("auth.mfa.disabled", "MFA_DISABLED", Category::Mfa),
-    known("auth.mfa.challenge_success", "MFA_CHALLENGE_SUCCESS", Category::Mfa),
-    known("auth.mfa.challenge_failure", "MFA_CHALLENGE_FAILURE", Category::Mfa),
-    known("auth.password.changed", "PASSWORD_CHANGED", Category::Password),
-    known("auth.password.reset_requested", "PASSWORD_RESET_REQUESTED", Category::Password),
-    known("auth.password.reset_completed", "PASSWORD_RESET_COMPLETED", Category::Password),
+    known(
+        "auth.mfa.challenge_success",
+        "MFA_CHALLENGE_SUCCESS",
+        Category::Mfa,
+    ),
+    known(
+        "auth.mfa.challenge_failure",
+        "MFA_CHALLENGE_FAILURE",
+        Category::Mfa,
+    ),
+    known(
+        "auth.password.changed",
+        "PASSWORD_CHANGED",
+        Category::Password,
+    ),
+    known(
+        "auth.password.reset_requested",
+        "PASSWORD_RESET_REQUESTED",
+        Category::Password,
+    ),
+    known(
+        "auth.password.reset_completed",
+        "PASSWORD_RESET_COMPLETED",
+        Category::Password,
+    ),
     known("auth.api_key.created", "API_KEY_CREATED", Category::ApiKey),
     known("auth.api_key.used", "API_KEY_USED", Category::ApiKey),
     known("auth.api_key.revoked", "API_KEY_REVOKED", Category::ApiKey),
@@ -131,7 +183,10 @@ impl EventType {
     /// The action a producer would most likely have written: the type without its `auth.`
     /// prefix, dots as underscores (`auth.login.failure` → `login_failure`).
     pub fn default_action(&self) -> String {
-        self.0.strip_prefix("auth.").unwrap_or(&self.0).replace('.', "_")
+        self.0
+            .strip_prefix("auth.")
+            .unwrap_or(&self.0)
+            .replace('.', "_")
     }
 
     /// Whether the type's name itself says the outcome: `Some(true)` for success names,
@@ -151,7 +206,9 @@ fn is_dotted_lowercase(s: &str) -> bool {
     for part in s.split('.') {
         let mut chars = part.chars();
         let starts_with_letter = chars.next().is_some_and(|c| c.is_ascii_lowercase());
-        if !starts_with_letter || !chars.all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_') {
+        if !starts_with_letter
+            || !chars.all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_')
+        {
             return false;
         }
         parts += 1;
@@ -185,18 +242,33 @@ mod tests {
     #[test]
     fn every_seed_name_maps_to_its_canonical_type() {
         for known in &KNOWN_EVENT_TYPES {
-            assert_eq!(EventType::parse(known.seed_name).unwrap().as_str(), known.canonical);
+            assert_eq!(
+                EventType::parse(known.seed_name).unwrap().as_str(),
+                known.canonical
+            );
             let qualified = format!("AuthEventType.{}", known.seed_name);
-            assert_eq!(EventType::parse(&qualified).unwrap().as_str(), known.canonical);
-            assert_eq!(EventType::parse(known.canonical).unwrap().category(), known.category);
+            assert_eq!(
+                EventType::parse(&qualified).unwrap().as_str(),
+                known.canonical
+            );
+            assert_eq!(
+                EventType::parse(known.canonical).unwrap().category(),
+                known.category
+            );
         }
     }
 
     #[test]
     fn custom_types_are_lowercase_dotted_names() {
-        assert_eq!(EventType::parse("billing.export.run").unwrap().category(), Category::Custom);
+        assert_eq!(
+            EventType::parse("billing.export.run").unwrap().category(),
+            Category::Custom
+        );
         assert!(EventType::parse("auth.custom.event").is_ok());
-        assert_eq!(EventType::parse("Billing.Export"), Err(EventTypeError::Malformed));
+        assert_eq!(
+            EventType::parse("Billing.Export"),
+            Err(EventTypeError::Malformed)
+        );
         assert_eq!(EventType::parse("nodots"), Err(EventTypeError::Malformed));
         assert_eq!(EventType::parse("a..b"), Err(EventTypeError::Malformed));
         assert_eq!(EventType::parse(""), Err(EventTypeError::Empty));
@@ -213,6 +285,9 @@ mod tests {
         assert_eq!(validation.implied_success(), Some(false));
         let mfa_ok = EventType::parse("auth.mfa.challenge_success").unwrap();
         assert_eq!(mfa_ok.implied_success(), Some(true));
-        assert_eq!(EventType::parse("auth.logout").unwrap().implied_success(), None);
+        assert_eq!(
+            EventType::parse("auth.logout").unwrap().implied_success(),
+            None
+        );
     }
 }

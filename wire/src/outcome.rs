@@ -29,7 +29,11 @@ pub enum Severity {
 }
 
 impl ActionResult {
-    pub const ALL: [ActionResult; 3] = [ActionResult::Success, ActionResult::Failure, ActionResult::Partial];
+    pub const ALL: [ActionResult; 3] = [
+        ActionResult::Success,
+        ActionResult::Failure,
+        ActionResult::Partial,
+    ];
 
     pub fn as_str(self) -> &'static str {
         match self {
@@ -41,7 +45,12 @@ impl ActionResult {
 }
 
 impl Severity {
-    pub const ALL: [Severity; 4] = [Severity::Info, Severity::Warning, Severity::Error, Severity::Critical];
+    pub const ALL: [Severity; 4] = [
+        Severity::Info,
+        Severity::Warning,
+        Severity::Error,
+        Severity::Critical,
+    ];
 
     pub fn as_str(self) -> &'static str {
         match self {
@@ -62,7 +71,13 @@ impl Severity {
 }
 
 /// Accepts `success`, `SUCCESS` and the seed's spelling `ActionResult.SUCCESS`.
-fn parse_member<T: Copy>(raw: &str, prefix: &str, all: &[T], name: fn(T) -> &'static str, expected: &'static str) -> Result<T, OutcomeError> {
+fn parse_member<T: Copy>(
+    raw: &str,
+    prefix: &str,
+    all: &[T],
+    name: fn(T) -> &'static str,
+    expected: &'static str,
+) -> Result<T, OutcomeError> {
     let bare = raw.trim();
     let bare = bare.strip_prefix(prefix).unwrap_or(bare);
     all.iter()
@@ -74,14 +89,26 @@ fn parse_member<T: Copy>(raw: &str, prefix: &str, all: &[T], name: fn(T) -> &'st
 impl FromStr for ActionResult {
     type Err = OutcomeError;
     fn from_str(s: &str) -> Result<Self, Self::Err> {
-        parse_member(s, "ActionResult.", &Self::ALL, Self::as_str, "success, failure, partial")
+        parse_member(
+            s,
+            "ActionResult.",
+            &Self::ALL,
+            Self::as_str,
+            "success, failure, partial",
+        )
     }
 }
 
 impl FromStr for Severity {
     type Err = OutcomeError;
     fn from_str(s: &str) -> Result<Self, Self::Err> {
-        parse_member(s, "Severity.", &Self::ALL, Self::as_str, "info, warning, error, critical")
+        parse_member(
+            s,
+            "Severity.",
+            &Self::ALL,
+            Self::as_str,
+            "info, warning, error, critical",
+        )
     }
 }
 
@@ -100,7 +127,10 @@ mod tests {
 
     #[test]
     fn failures_default_to_warning() {
-        assert_eq!(Severity::default_for(ActionResult::Failure), Severity::Warning);
+        assert_eq!(
+            Severity::default_for(ActionResult::Failure),
+            Severity::Warning
+        );
         assert_eq!(Severity::default_for(ActionResult::Success), Severity::Info);
     }
 }

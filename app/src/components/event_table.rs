@@ -32,8 +32,15 @@ pub fn EventTable(#[prop(into)] rows: Signal<Vec<StoredEvent>>) -> impl IntoView
 fn EventRow(event: StoredEvent) -> impl IntoView {
     let time = event.occurred_at.format("%Y-%m-%d %H:%M:%S").to_string();
     let result = event.action_result.as_str();
-    let user = event.username.clone().or(event.user_id.clone()).unwrap_or_default();
-    let ip = event.ip_address.map(|ip| ip.to_string()).unwrap_or_default();
+    let user = event
+        .username
+        .clone()
+        .or(event.user_id.clone())
+        .unwrap_or_default();
+    let ip = event
+        .ip_address
+        .map(|ip| ip.to_string())
+        .unwrap_or_default();
     view! {
         <tr data-seq=event.seq class=format!("severity-{}", event.severity.as_str())>
             <td class="time">{time}</td>

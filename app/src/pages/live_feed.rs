@@ -15,7 +15,11 @@ const FEED_MAX_ROWS: usize = 500;
 pub async fn recent_events(limit: i64) -> Result<Vec<StoredEvent>, ServerFnError> {
     let backend = use_context::<crate::backend::Backend>()
         .ok_or_else(|| ServerFnError::new("the event store is not configured"))?;
-    backend.0.recent_events(limit.clamp(1, 500)).await.map_err(ServerFnError::new)
+    backend
+        .0
+        .recent_events(limit.clamp(1, 500))
+        .await
+        .map_err(ServerFnError::new)
 }
 
 #[component]

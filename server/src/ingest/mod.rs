@@ -40,7 +40,10 @@ async fn post_event(
     })?;
     let event = parse_event(value, ANONYMOUS_SOURCE).map_err(ApiError::InvalidEvent)?;
     let stored = store.insert(&event).await?;
-    let receipt = IngestReceipt { id: stored.id, seq: stored.seq };
+    let receipt = IngestReceipt {
+        id: stored.id,
+        seq: stored.seq,
+    };
     hub.publish(stored);
     Ok((StatusCode::CREATED, Json(receipt)))
 }

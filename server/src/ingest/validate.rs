@@ -19,7 +19,10 @@ pub struct FieldError {
 
 impl FieldError {
     fn new(field: &str, reason: impl Into<String>) -> Self {
-        FieldError { field: field.to_owned(), reason: reason.into() }
+        FieldError {
+            field: field.to_owned(),
+            reason: reason.into(),
+        }
     }
 }
 
@@ -54,8 +57,16 @@ const OTHER_FIELDS: [&str; 10] = [
 const NUMERIC_ID_FIELDS: [&str; 3] = ["user_id", "client_id", "api_key_id"];
 
 /// Keys in `event_data` whose values are never stored (the seed: "don't log sensitive data").
-const SECRET_KEY_MARKERS: [&str; 8] =
-    ["password", "passwd", "secret", "token", "api_key", "authorization", "cookie", "credential"];
+const SECRET_KEY_MARKERS: [&str; 8] = [
+    "password",
+    "passwd",
+    "secret",
+    "token",
+    "api_key",
+    "authorization",
+    "cookie",
+    "credential",
+];
 pub const REDACTED: &str = "[REDACTED]";
 
 /// Parses and validates one event; `source` is the producer's name.
@@ -67,9 +78,13 @@ pub fn parse_event(value: Value, source: &str) -> Result<NewEvent, Vec<FieldErro
     fields.retain(|_, v| !v.is_null());
     let mut errors = Vec::new();
     for key in fields.keys() {
-        let known = TEXT_FIELDS.iter().any(|(f, _)| f == key) || OTHER_FIELDS.contains(&key.as_str());
+        let known =
+            TEXT_FIELDS.iter().any(|(f, _)| f == key) || OTHER_FIELDS.contains(&key.as_str());
         if !known {
-            errors.push(FieldError::new(key, "unknown field; put extra context in `event_data`"));
+            errors.push(FieldError::new(
+                key,
+                "unknown field; put extra context in `event_data`",
+            ));
         }
     }
     let mut text = |name: &str| take_text(&mut fields, name, &mut errors);
@@ -105,10 +120,13 @@ pub fn parse_event(value: Value, source: &str) -> Result<NewEvent, Vec<FieldErro
     let action_result = take_parsed(&mut fields, "action_result", &mut errors, |s| {
         s.parse::<ActionResult>().map_err(|e| e.to_string())
     });
-    let severity =
-        take_parsed(&mut fields, "severity", &mut errors, |s| s.parse::<Severity>().map_err(|e| e.to_string()));
+    let severity = take_parsed(&mut fields, "severity", &mut errors, |s| {
+        s.parse::<Severity>().map_err(|e| e.to_string())
+    });
     let ip_address = take_parsed(&mut fields, "ip_address", &mut errors, |s| {
-        s.trim().parse::<IpAddr>().map_err(|_| "must be an IPv4 or IPv6 address".to_owned())
+        s.trim()
+            .parse::<IpAddr>()
+            .map_err(|_| "must be an IPv4 or IPv6 address".to_owned())
     });
     let expires_at = take_parsed(&mut fields, "expires_at", &mut errors, parse_time);
     let occurred_at = take_parsed(&mut fields, "occurred_at", &mut errors, parse_time);
@@ -131,7 +149,10 @@ pub fn parse_event(value: Value, source: &str) -> Result<NewEvent, Vec<FieldErro
         Some(false) => Some(ActionResult::Failure),
         None if event_type.is_known() => Some(ActionResult::Success),
         None => {
-            errors.push(FieldError::new("action_result", "is required for custom event types"));
+            errors.push(FieldError::new(
+                "action_result",
+                "is required for custom event types",
+            ));
             None
         }
     });
@@ -173,8 +194,15 @@ pub fn session_fingerprint(raw: &str) -> String {
     digest[..16].iter().map(|b| format!("{b:02x}")).collect()
 }
 
-fn take_text(fields: &mut Map<String, Value>, name: &str, errors: &mut Vec<FieldError>) -> Option<String> {
-    let max = TEXT_FIELDS.iter().find(|(f, _)| *f == name).map_or(256, |(_, m)| *m);
+fn take_text(
+    fields: &mut Map<String, Value>,
+    name: &str,
+    errors: &mut Vec<FieldError>,
+) -> Option<String> {
+    let max = TEXT_FIELDS
+        .iter()
+        .find(|(f, _)| *f == name)
+        .map_or(256, |(_, m)| *m);
     let text = match fields.remove(name)? {
         Value::String(s) => s,
         Value::Number(n) if NUMERIC_ID_FIELDS.contains(&name) => n.to_string(),
@@ -188,7 +216,10 @@ fn take_text(fields: &mut Map<String, Value>, name: &str, errors: &mut Vec<Field
         }
     };
     if text.chars().count() > max {
-        errors.push(FieldError::new(name, format!("must be at most {max} characters")));
+        errors.push(FieldError::new(
+            name,
+            format!("must be at most {max} characters"),
+        ));
         return None;
     }
     Some(text)
@@ -201,7 +232,9 @@ fn take_parsed<T>(
     parse: impl FnOnce(&str) -> Result<T, String>,
 ) -> Option<T> {
     match fields.remove(name)? {
-        Value::String(s) => parse(&s).map_err(|reason| errors.push(FieldError::new(name, reason))).ok(),
+        Value::String(s) => parse(&s)
+            .map_err(|reason| errors.push(FieldError::new(name, reason)))
+            .ok(),
         _ => {
             errors.push(FieldError::new(name, "must be a string"));
             None
@@ -209,7 +242,11 @@ fn take_parsed<T>(
     }
 }
 
-fn take_bool(fields: &mut Map<String, Value>, name: &str, errors: &mut Vec<FieldError>) -> Option<bool> {
+fn take_bool(
+    fields: &mut Map<String, Value>,
+    name: &str,
+    errors: &mut Vec<FieldError>,
+) -> Option<bool> {
     match fields.remove(name)? {
         Value::Bool(b) => Some(b),
         _ => {
@@ -278,13 +315,26 @@ mod tests {
         .unwrap_err();
         let mut fields = fields_of(&errors);
         fields.sort();
-        assert_eq!(fields, ["extra", "ip_address", "mfa_used", "occurred_at", "severity", "user_id"]);
+        assert_eq!(
+            fields,
+            [
+                "extra",
+                "ip_address",
+                "mfa_used",
+                "occurred_at",
+                "severity",
+                "user_id"
+            ]
+        );
         assert!(errors.iter().any(|e| e.reason.contains("event_data")));
     }
 
     #[test]
     fn missing_event_type_and_non_objects_are_rejected() {
-        assert_eq!(fields_of(&parse_event(json!({"username": "a"}), "t").unwrap_err()), ["event_type"]);
+        assert_eq!(
+            fields_of(&parse_event(json!({"username": "a"}), "t").unwrap_err()),
+            ["event_type"]
+        );
         assert!(parse_event(json!([1]), "t").is_err());
     }
 
@@ -303,9 +353,15 @@ mod tests {
 
     #[test]
     fn session_ids_are_fingerprinted_and_numeric_ids_accepted() {
-        let event =
-            parse_event(json!({"event_type": "auth.logout", "session_id": "abc", "user_id": 42}), "t").unwrap();
-        assert_eq!(event.session_fingerprint.as_deref(), Some(session_fingerprint("abc").as_str()));
+        let event = parse_event(
+            json!({"event_type": "auth.logout", "session_id": "abc", "user_id": 42}),
+            "t",
+        )
+        .unwrap();
+        assert_eq!(
+            event.session_fingerprint.as_deref(),
+            Some(session_fingerprint("abc").as_str())
+        );
         assert_ne!(event.session_fingerprint.as_deref(), Some("abc"));
         assert_eq!(event.user_id.as_deref(), Some("42"));
     }
@@ -314,6 +370,10 @@ mod tests {
     fn custom_types_need_an_explicit_result() {
         let errors = parse_event(json!({"event_type": "billing.export.run"}), "t").unwrap_err();
         assert_eq!(fields_of(&errors), ["action_result"]);
-        assert!(parse_event(json!({"event_type": "billing.export.run", "action_result": "success"}), "t").is_ok());
+        assert!(parse_event(
+            json!({"event_type": "billing.export.run", "action_result": "success"}),
+            "t"
+        )
+        .is_ok());
     }
 }

@@ -36,14 +36,20 @@ impl LiveHub {
     pub fn new() -> Self {
         let (sender, _) = broadcast::channel(HUB_CAPACITY);
         let (shutdown, _) = watch::channel(false);
-        LiveHub { sender, latest_seq: Arc::new(AtomicI64::new(0)), shutdown }
+        LiveHub {
+            sender,
+            latest_seq: Arc::new(AtomicI64::new(0)),
+            shutdown,
+        }
     }
 
     /// Never waits: a slow subscriber only makes its own receiver lag.
     pub fn publish(&self, event: StoredEvent) {
         let seq = event.seq;
         self.latest_seq.fetch_max(seq, Ordering::Relaxed);
-        let message = LiveMessage::Event { event: Box::new(event) };
+        let message = LiveMessage::Event {
+            event: Box::new(event),
+        };
         let json = serde_json::to_string(&message).expect("stored events always serialise");
         // No subscribers is fine: nobody is watching.
         let _ = self.sender.send(Arc::new(LiveEvent { seq, json }));

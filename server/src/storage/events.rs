@@ -77,7 +77,9 @@ impl EventRow {
     /// the code disagree, which is worth a loud error rather than a silent default.
     fn into_event(self) -> Result<StoredEvent, StorageError> {
         let bad = |what: &str, value: &str| {
-            StorageError::Other(sqlx::Error::Decode(format!("unexpected {what} `{value}` in row").into()))
+            StorageError::Other(sqlx::Error::Decode(
+                format!("unexpected {what} `{value}` in row").into(),
+            ))
         };
         let category = EventType::parse(&self.event_type)
             .map(|t| t.category())
@@ -86,8 +88,14 @@ impl EventRow {
         Ok(StoredEvent {
             seq: self.seq,
             id: self.id,
-            action_result: self.action_result.parse().map_err(|_| bad("action_result", &self.action_result))?,
-            severity: self.severity.parse().map_err(|_| bad("severity", &self.severity))?,
+            action_result: self
+                .action_result
+                .parse()
+                .map_err(|_| bad("action_result", &self.action_result))?,
+            severity: self
+                .severity
+                .parse()
+                .map_err(|_| bad("severity", &self.severity))?,
             event_type: self.event_type,
             category,
             action: self.action,
@@ -161,7 +169,10 @@ impl EventStore {
     #[tracing::instrument(skip(self))]
     pub async fn recent(&self, limit: i64) -> Result<Vec<StoredEvent>, StorageError> {
         let sql = format!("select {EVENT_COLUMNS} from events order by seq desc limit $1");
-        let rows: Vec<EventRow> = sqlx::query_as(&sql).bind(limit).fetch_all(&self.pool).await?;
+        let rows: Vec<EventRow> = sqlx::query_as(&sql)
+            .bind(limit)
+            .fetch_all(&self.pool)
+            .await?;
         rows.into_iter().map(EventRow::into_event).collect()
     }
 
@@ -169,7 +180,10 @@ impl EventStore {
     #[tracing::instrument(skip(self))]
     pub async fn by_id(&self, id: Uuid) -> Result<Option<StoredEvent>, StorageError> {
         let sql = format!("select {EVENT_COLUMNS} from events where id = $1");
-        let row: Option<EventRow> = sqlx::query_as(&sql).bind(id).fetch_optional(&self.pool).await?;
+        let row: Option<EventRow> = sqlx::query_as(&sql)
+            .bind(id)
+            .fetch_optional(&self.pool)
+            .await?;
         row.map(EventRow::into_event).transpose()
     }
 }

@@ -19,7 +19,9 @@ pub enum StorageError {
 impl From<sqlx::Error> for StorageError {
     fn from(err: sqlx::Error) -> Self {
         match err {
-            sqlx::Error::PoolTimedOut | sqlx::Error::Io(_) | sqlx::Error::PoolClosed => StorageError::Unavailable(err),
+            sqlx::Error::PoolTimedOut | sqlx::Error::Io(_) | sqlx::Error::PoolClosed => {
+                StorageError::Unavailable(err)
+            }
             other => StorageError::Other(other),
         }
     }

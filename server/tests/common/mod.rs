@@ -45,9 +45,15 @@ fn cluster_url(database: &str) -> String {
 /// A brand-new, migrated database of this test's own.
 pub async fn fresh_database() -> Database {
     let name = format!("test_{}", Uuid::now_v7().simple());
-    let admin_url = tokio::task::spawn_blocking(|| cluster_url("postgres")).await.unwrap();
-    create_database_if_missing(&admin_url, &name).await.expect("create test database");
-    Database::connect(&cluster_url(&name)).await.expect("connect to test database")
+    let admin_url = tokio::task::spawn_blocking(|| cluster_url("postgres"))
+        .await
+        .unwrap();
+    create_database_if_missing(&admin_url, &name)
+        .await
+        .expect("create test database");
+    Database::connect(&cluster_url(&name))
+        .await
+        .expect("connect to test database")
 }
 
 pub struct TestApp {
@@ -60,13 +66,20 @@ impl TestApp {
     /// Starts the real application on port 0 against a fresh database.
     pub async fn spawn() -> TestApp {
         let database = fresh_database().await;
-        let args = ServeArgs { addr: "127.0.0.1:0".parse().unwrap(), site_root: PathBuf::from("target/site") };
+        let args = ServeArgs {
+            addr: "127.0.0.1:0".parse().unwrap(),
+            site_root: PathBuf::from("target/site"),
+        };
         let app = Application::build(&args, EventStore::new(database.pool.clone()))
             .await
             .expect("bind port 0");
         let addr = app.local_addr();
         tokio::spawn(app.run_until(std::future::pending()));
-        TestApp { addr, database, http: reqwest::Client::new() }
+        TestApp {
+            addr,
+            database,
+            http: reqwest::Client::new(),
+        }
     }
 
     pub fn url(&self, path: &str) -> String {
@@ -77,7 +90,11 @@ impl TestApp {
         self.post_raw(body.to_string(), "application/json").await
     }
 
-    pub async fn post_raw(&self, body: impl Into<reqwest::Body>, content_type: &str) -> reqwest::Response {
+    pub async fn post_raw(
+        &self,
+        body: impl Into<reqwest::Body>,
+        content_type: &str,
+    ) -> reqwest::Response {
         self.http
             .post(self.url("/api/v1/events"))
             .header("content-type", content_type)

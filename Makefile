@@ -1,0 +1,37 @@
+# Vigil: `make run` builds and serves the dashboard; `make test` runs every check CI runs.
+# Both install whatever is missing first (scripts/setup.sh).
+
+SHELL := /bin/bash
+export PATH := $(HOME)/.cargo/bin:$(PATH)
+export PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD := 1
+
+.PHONY: run test setup-run setup-test build-release lint unit e2e
+
+run: setup-run build-release
+	./target/release/vigil serve
+
+test: setup-test lint unit e2e
+
+setup-run:
+	scripts/setup.sh run
+
+setup-test:
+	scripts/setup.sh test
+
+build-release:
+	cargo leptos build --release
+
+# Clippy per package: `app` must never be built with `ssr` and `hydrate` together.
+lint:
+	cargo fmt --all -- --check
+	cargo clippy -p vigil-wire --all-targets -- -D warnings
+	cargo clippy -p vigil-server --all-targets -- -D warnings
+	cargo clippy -p vigil-app --features hydrate --target wasm32-unknown-unknown -- -D warnings
+
+unit:
+	cargo test -p vigil-wire -p vigil-server
+
+# Builds the site (wasm + server) and runs Playwright against a vigil it starts itself.
+e2e:
+	cargo leptos build
+	cd end2end && npx playwright test

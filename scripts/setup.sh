@@ -1,0 +1,64 @@
+#!/usr/bin/env bash
+# Installs what Vigil's build and tests need, skipping whatever is already present at the right
+# version. Usage: scripts/setup.sh run|test
+#   run : wasm target, cargo-leptos, the wasm-bindgen CLI matching Cargo.lock, binaryen, PostgreSQL
+#   test: all of the above, plus Debian's Chromium and the Playwright package for end2end/
+set -euo pipefail
+cd "$(dirname "$0")/.."
+mode="${1:-run}"
+export PATH="$HOME/.cargo/bin:$PATH"
+
+CARGO_LEPTOS_VERSION=0.3.10
+# Several times faster than the default fat LTO on two cores; these tools do not need it.
+export CARGO_PROFILE_RELEASE_LTO=false CARGO_PROFILE_RELEASE_CODEGEN_UNITS=16
+
+say() { printf '==> %s\n' "$*" >&2; }
+
+as_root() {
+  if [ "$(id -u)" -eq 0 ]; then "$@"; elif command -v sudo >/dev/null; then sudo "$@"; else
+    say "need root to run: $*"; return 1; fi
+}
+
+apt_updated=
+apt_install() {
+  if [ -z "$apt_updated" ]; then
+    as_root apt-get update -qq
+    apt_updated=1
+  fi
+  say "apt-get install $*"
+  as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$@" >/dev/null
+}
+
+if ! rustup target list --installed | grep -qx wasm32-unknown-unknown; then
+  say "adding the wasm32-unknown-unknown target"
+  rustup target add wasm32-unknown-unknown
+fi
+
+if ! cargo leptos --version 2>/dev/null | grep -q " $CARGO_LEPTOS_VERSION\$"; then
+  say "installing cargo-leptos $CARGO_LEPTOS_VERSION (a few minutes)"
+  cargo install "cargo-leptos@$CARGO_LEPTOS_VERSION" --locked
+fi
+
+# cargo-leptos needs the CLI at exactly the library version Cargo.lock pins.
+bindgen_version=$(awk '/^name = "wasm-bindgen"$/ { getline; gsub(/[^0-9.]/, ""); print; exit }' Cargo.lock)
+if ! wasm-bindgen --version 2>/dev/null | grep -q " $bindgen_version\$"; then
+  say "installing wasm-bindgen-cli $bindgen_version"
+  cargo install "wasm-bindgen-cli@$bindgen_version"
+fi
+
+command -v wasm-opt >/dev/null || apt_install binaryen
+
+# The embedded database runs the system's PostgreSQL server binaries.
+if ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1; then
+  apt_install postgresql
+fi
+
+if [ "$mode" = test ]; then
+  [ -x /usr/bin/chromium ] || apt_install chromium
+  command -v npm >/dev/null || apt_install nodejs npm
+  if [ ! -d end2end/node_modules/@playwright/test ] || [ end2end/package-lock.json -nt end2end/node_modules ]; then
+    say "installing the Playwright package (no browser download: tests use /usr/bin/chromium)"
+    (cd end2end && PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 npm ci --no-audit --no-fund)
+  fi
+fi
+say "tools ready"
