@@ -29,8 +29,11 @@ export default defineConfig({
     },
   },
   webServer: {
-    // A fresh data directory each run: the embedded cluster is created, used, and stopped.
-    command: `rm -rf target/e2e-data && exec ${binary} serve --addr 127.0.0.1:${port} --data-dir target/e2e-data`,
+    // A fresh data directory each run: the embedded cluster is created, used, and stopped. The
+    // tests post with an ingest key made the way an operator would, read from target/e2e.key.
+    command:
+      `rm -rf target/e2e-data && ${binary} keys create --name e2e --data-dir target/e2e-data > target/e2e.key` +
+      ` && exec ${binary} serve --addr 127.0.0.1:${port} --data-dir target/e2e-data`,
     cwd: '..',
     url: `${baseURL}/healthz`,
     timeout: 120_000,

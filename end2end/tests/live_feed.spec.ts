@@ -1,22 +1,20 @@
 // The walking skeleton seen by a person: an event posted over HTTP appears live, and stays.
 import { test, expect } from '@playwright/test';
+import { postEvents, unique } from './helpers';
 
 test('a posted event appears in the live feed without reload, and survives a reload', async ({ page, request }) => {
-  const username = `e2e-user-${Date.now()}-${Math.floor(Math.random() * 1e6)}`;
+  const username = unique('e2e-user');
 
   await page.goto('/');
   // Hydrated and subscribed: from here on, new events are pushed to this page.
   await expect(page.getByTestId('live-status')).toHaveText('live');
 
-  const response = await request.post('/api/v1/events', {
-    data: {
-      event_type: 'auth.login.failure',
-      username,
-      ip_address: '198.51.100.23',
-      reason: 'Invalid credentials',
-    },
+  await postEvents(request, {
+    event_type: 'auth.login.failure',
+    username,
+    ip_address: '198.51.100.23',
+    reason: 'Invalid credentials',
   });
-  expect(response.status()).toBe(201);
 
   const row = page.getByTestId('events').locator('tbody tr', { hasText: username });
   await expect(row).toBeVisible();
@@ -28,12 +26,21 @@ test('a posted event appears in the live feed without reload, and survives a rel
 });
 
 test('values from events are shown as text, never as HTML', async ({ page, request }) => {
-  const hostile = `<img src=x onerror="window.__pwned=1">-${Date.now()}`;
-  const response = await request.post('/api/v1/events', {
-    data: { event_type: 'auth.login.failure', username: hostile, ip_address: '198.51.100.24' },
-  });
-  expect(response.status()).toBe(201);
+  const hostile = `<img src=x onerror="window.__pwned=1">${unique('')}`;
+  await postEvents(request, { event_type: 'auth.login.failure', username: hostile, ip_address: '198.51.100.24' });
   await page.goto('/');
   await expect(page.getByTestId('events').locator('td.user', { hasText: hostile })).toBeVisible();
   expect(await page.evaluate(() => (window as any).__pwned)).toBeUndefined();
+});
+
+test('a refused post changes nothing on the page', async ({ page, request }) => {
+  const username = unique('never-stored');
+  const response = await request.post('/api/v1/events', {
+    data: { event_type: 'auth.logout', username },
+    headers: { Authorization: 'Bearer vigil_wrong' },
+  });
+  expect(response.status()).toBe(401);
+  await page.goto('/');
+  await expect(page.getByTestId('live-status')).toHaveText('live');
+  await expect(page.getByTestId('events').locator('tbody tr', { hasText: username })).toHaveCount(0);
 });

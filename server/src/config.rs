@@ -22,9 +22,32 @@ pub struct Cli {
 pub enum Command {
     /// Serve the HTTP API, the live stream and the dashboard.
     Serve(ServeArgs),
+    /// Manage API keys: ingest keys for producers, read keys for scripts.
+    #[command(subcommand)]
+    Keys(KeysCommand),
     /// Inspect the database Vigil uses.
     #[command(subcommand)]
     Db(DbCommand),
+}
+
+#[derive(Subcommand, Debug)]
+pub enum KeysCommand {
+    /// Create a key and print it once, alone on stdout (KEY=$(vigil keys create --name x)).
+    Create {
+        /// A unique name; recorded as the `source` of every event posted with the key.
+        #[arg(long)]
+        name: String,
+        /// A read key (query and follow events) instead of an ingest key.
+        #[arg(long)]
+        read: bool,
+    },
+    /// List keys (names, kinds, dates; never the keys themselves).
+    List,
+    /// Revoke a key; every running instance refuses it within moments.
+    Revoke {
+        /// The key's name.
+        name: String,
+    },
 }
 
 #[derive(Subcommand, Debug)]
@@ -62,6 +85,24 @@ pub struct ServeArgs {
     /// Where the built dashboard assets are (cargo-leptos writes them to target/site).
     #[arg(long, env = "VIGIL_SITE_ROOT", default_value = "target/site")]
     pub site_root: PathBuf,
+    /// Largest request body accepted by ingest, in bytes (413 beyond it).
+    #[arg(long, env = "VIGIL_MAX_BODY_BYTES", default_value_t = 1024 * 1024)]
+    pub max_body_bytes: usize,
+    /// Most events waiting for the database before ingest answers 503 with Retry-After.
+    #[arg(long, env = "VIGIL_INGEST_QUEUE", default_value_t = 50_000)]
+    pub ingest_queue: usize,
+}
+
+impl ServeArgs {
+    /// Defaults for everything, listening on `addr`: what tests start from.
+    pub fn on(addr: SocketAddr) -> Self {
+        ServeArgs {
+            addr,
+            site_root: PathBuf::from("target/site"),
+            max_body_bytes: 1024 * 1024,
+            ingest_queue: 50_000,
+        }
+    }
 }
 
 #[cfg(test)]

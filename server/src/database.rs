@@ -55,6 +55,8 @@ impl Database {
     pub async fn connect(url: &str) -> Result<Self, DatabaseError> {
         let options = PgConnectOptions::from_str(url)
             .map_err(DatabaseError::BadUrl)?
+            // A 201 promises durability: never let a server default weaken the commit.
+            .options([("synchronous_commit", "on")])
             .log_statements(tracing::log::LevelFilter::Debug);
         let pool = PgPoolOptions::new()
             .max_connections(16)
@@ -68,6 +70,11 @@ impl Database {
             pool,
             cluster: None,
         })
+    }
+
+    /// Whether this is vigil's own cluster (rather than a server named by DATABASE_URL).
+    pub fn is_embedded(&self) -> bool {
+        self.cluster.is_some()
     }
 
     /// Closes the pool, then releases the embedded cluster (stopping it if nobody else uses it).

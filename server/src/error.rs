@@ -6,8 +6,8 @@ use axum::response::{IntoResponse, Response};
 use axum::Json;
 use serde::Serialize;
 
-use crate::ingest::FieldError;
-use crate::storage::StorageError;
+use crate::ingest::{FieldError, MAX_EVENTS_PER_REQUEST};
+use crate::storage::{StorageError, WriteError};
 
 #[derive(Debug, thiserror::Error)]
 pub enum ApiError {
@@ -17,10 +17,20 @@ pub enum ApiError {
         column: usize,
         message: String,
     },
-    #[error("the event is invalid")]
-    InvalidEvent(Vec<FieldError>),
-    #[error("unsupported content type `{0}`: send application/json")]
+    #[error("the body could not be read: {0}")]
+    BadBody(String),
+    #[error("expected an event object, a non-empty JSON array of events, or NDJSON lines")]
+    NotEvents,
+    #[error("at most {max} events per request")]
+    TooManyEvents { max: usize },
+    #[error("the request body is larger than this server accepts")]
+    PayloadTooLarge,
+    #[error("one or more events are invalid; nothing was stored")]
+    InvalidEvents(Vec<FieldError>),
+    #[error("unsupported content type `{0}`: send application/json or application/x-ndjson")]
     UnsupportedMediaType(String),
+    #[error("ingest is saturated; retry shortly")]
+    Busy,
     #[error("the database is unavailable; retry shortly")]
     Unavailable,
     #[error("internal error")]
@@ -39,10 +49,15 @@ impl ApiError {
     fn status_and_code(&self) -> (StatusCode, &'static str) {
         match self {
             ApiError::MalformedJson { .. } => (StatusCode::BAD_REQUEST, "malformed_json"),
-            ApiError::InvalidEvent(_) => (StatusCode::UNPROCESSABLE_ENTITY, "invalid_event"),
+            ApiError::BadBody(_) => (StatusCode::BAD_REQUEST, "bad_body"),
+            ApiError::NotEvents => (StatusCode::UNPROCESSABLE_ENTITY, "not_events"),
+            ApiError::TooManyEvents { .. } => (StatusCode::PAYLOAD_TOO_LARGE, "too_many_events"),
+            ApiError::PayloadTooLarge => (StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large"),
+            ApiError::InvalidEvents(_) => (StatusCode::UNPROCESSABLE_ENTITY, "invalid_events"),
             ApiError::UnsupportedMediaType(_) => {
                 (StatusCode::UNSUPPORTED_MEDIA_TYPE, "unsupported_media_type")
             }
+            ApiError::Busy => (StatusCode::SERVICE_UNAVAILABLE, "busy"),
             ApiError::Unavailable => (StatusCode::SERVICE_UNAVAILABLE, "unavailable"),
             ApiError::Internal(_) => (StatusCode::INTERNAL_SERVER_ERROR, "internal"),
         }
@@ -58,6 +73,16 @@ impl From<StorageError> for ApiError {
     }
 }
 
+impl From<WriteError> for ApiError {
+    fn from(err: WriteError) -> Self {
+        match err {
+            WriteError::QueueFull => ApiError::Busy,
+            WriteError::Stopped => ApiError::Internal("the event writer stopped".to_owned()),
+            WriteError::Storage(e) => e.into(),
+        }
+    }
+}
+
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let (status, code) = self.status_and_code();
@@ -67,7 +92,7 @@ impl IntoResponse for ApiError {
             _ => {}
         }
         let details = match &self {
-            ApiError::InvalidEvent(fields) => Some(fields.as_slice()),
+            ApiError::InvalidEvents(fields) => Some(fields.as_slice()),
             _ => None,
         };
         let body = ErrorBody {
@@ -84,3 +109,6 @@ impl IntoResponse for ApiError {
         response
     }
 }
+
+// Keeps the documented limit and the error message in one place.
+const _: () = assert!(MAX_EVENTS_PER_REQUEST == 1_000);

@@ -1,5 +1,6 @@
 //! Vigil's server: HTTP ingest, storage, live fan-out, the dashboard's backend and the CLI.
 
+pub mod auth;
 pub mod cli;
 pub mod config;
 pub mod database;

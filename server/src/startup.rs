@@ -6,6 +6,7 @@ use axum::routing::get;
 use axum::{Json, Router};
 use leptos::prelude::*;
 use leptos_axum::{generate_route_list, LeptosRoutes};
+use sqlx::PgPool;
 use std::future::Future;
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -14,9 +15,10 @@ use tower_http::trace::TraceLayer;
 use vigil_app::backend::Backend;
 use vigil_app::{shell, App};
 
+use crate::auth::ApiKeys;
 use crate::config::ServeArgs;
 use crate::live::LiveHub;
-use crate::storage::EventStore;
+use crate::storage::{EventStore, EventWriter, KeyStore, WriterConfig};
 use crate::{ingest, live};
 
 /// Everything a handler may need, cloned per request (each part is a cheap handle).
@@ -24,6 +26,8 @@ use crate::{ingest, live};
 pub struct AppState {
     pub leptos_options: LeptosOptions,
     pub store: EventStore,
+    pub writer: EventWriter,
+    pub keys: ApiKeys,
     pub hub: LiveHub,
 }
 
@@ -40,12 +44,12 @@ pub fn leptos_options(config: &ServeArgs) -> LeptosOptions {
 }
 
 /// The whole HTTP surface: API, live stream, health, dashboard pages, server functions, assets.
-pub fn build_app(state: AppState) -> Router {
+pub fn build_app(state: AppState, config: &ServeArgs) -> Router {
     let routes = generate_route_list(App);
     let backend = Backend(Arc::new(state.store.clone()));
     let provide_backend = move || provide_context(backend.clone());
     Router::new()
-        .merge(ingest::router())
+        .merge(ingest::router(config.max_body_bytes))
         .merge(live::router())
         .route("/healthz", get(healthz))
         .leptos_routes_with_context(&state, routes, provide_backend, {
@@ -78,16 +82,28 @@ pub struct Application {
 }
 
 impl Application {
-    pub async fn build(config: &ServeArgs, store: EventStore) -> std::io::Result<Self> {
+    /// Binds, starts the writer and the key-change listener, and builds the router.
+    pub async fn build(config: &ServeArgs, pool: PgPool) -> std::io::Result<Self> {
         let listener = TcpListener::bind(config.addr).await?;
         let mut options = leptos_options(config);
         options.site_addr = listener.local_addr()?;
         let hub = LiveHub::new();
-        let router = build_app(AppState {
+        let store = EventStore::new(pool.clone());
+        let writer_config = WriterConfig {
+            max_queued_rows: config.ingest_queue,
+            ..WriterConfig::default()
+        };
+        let writer = EventWriter::spawn(store.clone(), hub.clone(), writer_config);
+        let keys = ApiKeys::new(KeyStore::new(pool));
+        tokio::spawn(keys.clone().follow_changes());
+        let state = AppState {
             leptos_options: options,
             store,
+            writer,
+            keys,
             hub: hub.clone(),
-        });
+        };
+        let router = build_app(state, config);
         Ok(Application {
             listener,
             router,

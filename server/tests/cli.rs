@@ -9,33 +9,47 @@ use tokio::process::{Child, Command};
 
 const VIGIL: &str = env!("CARGO_BIN_EXE_vigil");
 
+/// An empty data directory. A server left running by an earlier, aborted run is stopped first
+/// (attaching as the only user and letting go stops it), so no orphan outlives its files.
 fn fresh_data_dir(name: &str) -> PathBuf {
     let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join(name);
+    if dir.join("pg/postmaster.pid").exists() {
+        if let Ok(leftover) = vigil_server::embedded_pg::EmbeddedPostgres::start(&dir) {
+            let _ = leftover.stop();
+        }
+    }
     let _ = std::fs::remove_dir_all(&dir);
     dir
 }
 
-async fn db_status(data_dir: &Path) -> String {
+/// Runs `vigil ARGS --data-dir DIR` to completion and returns its stdout.
+async fn vigil(args: &[&str], data_dir: &Path) -> String {
     let output = tokio::time::timeout(
         Duration::from_secs(60),
         Command::new(VIGIL)
-            .args(["db", "status", "--data-dir"])
+            .args(args)
+            .arg("--data-dir")
             .arg(data_dir)
             .output(),
     )
     .await
-    .expect("db status finishes")
+    .expect("the command finishes")
     .expect("vigil runs");
     assert!(
         output.status.success(),
-        "db status failed: {}",
+        "vigil {args:?} failed: {}",
         String::from_utf8_lossy(&output.stderr)
     );
     String::from_utf8(output.stdout).unwrap()
 }
 
-/// Starts `vigil serve` and returns it with the URL it printed.
-async fn serve(data_dir: &Path) -> (Child, String) {
+async fn db_status(data_dir: &Path) -> String {
+    vigil(&["db", "status"], data_dir).await
+}
+
+/// Starts `vigil serve` and returns it with the URL it printed and, on a fresh data directory,
+/// the first ingest key it created.
+async fn serve(data_dir: &Path) -> (Child, String, Option<String>) {
     let mut child = Command::new(VIGIL)
         .args(["serve", "--addr", "127.0.0.1:0", "--data-dir"])
         .arg(data_dir)
@@ -44,8 +58,13 @@ async fn serve(data_dir: &Path) -> (Child, String) {
         .spawn()
         .expect("vigil starts");
     let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    let mut first_key = None;
     let url = tokio::time::timeout(Duration::from_secs(90), async {
         while let Some(line) = lines.next_line().await.unwrap() {
+            if let Some(key) = line.strip_prefix("Created ingest key `default` (shown only now): ")
+            {
+                first_key = Some(key.trim().to_owned());
+            }
             if let Some(url) = line.strip_prefix("Vigil dashboard: ") {
                 return url.trim_end_matches('/').to_owned();
             }
@@ -54,27 +73,11 @@ async fn serve(data_dir: &Path) -> (Child, String) {
     })
     .await
     .expect("vigil prints its URL");
-    (child, url)
+    (child, url, first_key)
 }
 
-#[tokio::test]
-async fn serve_and_other_commands_share_the_embedded_cluster_and_stop_it() {
-    let data_dir = fresh_data_dir("cli-shared-cluster");
-    let (mut server, url) = serve(&data_dir).await;
-
-    let response = reqwest::Client::new()
-        .post(format!("{url}/api/v1/events"))
-        .json(&serde_json::json!({"event_type": "auth.logout", "username": "dave"}))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(response.status(), 201);
-
-    // While serve runs, another command attaches to its cluster and leaves it running.
-    assert!(db_status(&data_dir).await.contains("events: 1"));
-    let health = reqwest::get(format!("{url}/healthz")).await.unwrap();
-    assert_eq!(health.status(), 200, "serve still has its database");
-
+/// SIGTERM, as a service manager would send, and a clean exit within 30 s.
+async fn terminate(mut server: Child) {
     let pid = nix::unistd::Pid::from_raw(server.id().unwrap() as i32);
     nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGTERM).unwrap();
     let status = tokio::time::timeout(Duration::from_secs(30), server.wait())
@@ -82,6 +85,32 @@ async fn serve_and_other_commands_share_the_embedded_cluster_and_stop_it() {
         .expect("vigil stops on SIGTERM")
         .unwrap();
     assert!(status.success(), "clean exit: {status}");
+}
+
+async fn post(url: &str, key: &str) -> reqwest::StatusCode {
+    reqwest::Client::new()
+        .post(format!("{url}/api/v1/events"))
+        .bearer_auth(key)
+        .json(&serde_json::json!({"event_type": "auth.logout", "username": "dave"}))
+        .send()
+        .await
+        .unwrap()
+        .status()
+}
+
+#[tokio::test]
+async fn serve_and_other_commands_share_the_embedded_cluster_and_stop_it() {
+    let data_dir = fresh_data_dir("cli-shared-cluster");
+    let (server, url, first_key) = serve(&data_dir).await;
+    let first_key = first_key.expect("a fresh embedded database gets a first ingest key");
+    assert_eq!(post(&url, &first_key).await, 201);
+
+    // While serve runs, another command attaches to its cluster and leaves it running.
+    assert!(db_status(&data_dir).await.contains("events: 1"));
+    let health = reqwest::get(format!("{url}/healthz")).await.unwrap();
+    assert_eq!(health.status(), 200, "serve still has its database");
+
+    terminate(server).await;
     assert!(
         !data_dir.join("pg/postmaster.pid").exists(),
         "the cluster was stopped"
@@ -90,4 +119,38 @@ async fn serve_and_other_commands_share_the_embedded_cluster_and_stop_it() {
     // With nothing running, a command starts the cluster itself, finds the data, stops it again.
     assert!(db_status(&data_dir).await.contains("events: 1"));
     assert!(!data_dir.join("pg/postmaster.pid").exists());
+}
+
+#[tokio::test]
+async fn keys_are_created_listed_and_revoked_from_the_command_line() {
+    let data_dir = fresh_data_dir("cli-keys");
+    let (server, url, _) = serve(&data_dir).await;
+
+    let key = vigil(&["keys", "create", "--name", "billing"], &data_dir).await;
+    let key = key.strip_suffix('\n').expect("the key alone on one line");
+    assert!(
+        key.starts_with("vigil_") && !key.contains(' '),
+        "stdout holds only the key: {key:?}"
+    );
+    assert_eq!(post(&url, key).await, 201);
+
+    let listed = vigil(&["keys", "list"], &data_dir).await;
+    assert!(
+        listed
+            .lines()
+            .any(|l| l.starts_with("billing ") && l.contains("ingest")),
+        "{listed}"
+    );
+    assert!(!listed.contains(key), "the key itself is never listed");
+
+    vigil(&["keys", "revoke", "billing"], &data_dir).await;
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    while post(&url, key).await != 401 {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "revoked key still accepted"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    terminate(server).await;
 }

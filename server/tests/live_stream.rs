@@ -39,7 +39,8 @@ async fn event_posted_after_connecting_is_pushed() {
         .post_json(&json!({"event_type": "auth.mfa.enabled", "username": "carol", "ip_address": "192.0.2.10"}))
         .await;
     assert_eq!(response.status(), 201);
-    let receipt: Value = response.json().await.unwrap();
+    let body: Value = response.json().await.unwrap();
+    let receipt = &body["events"][0];
 
     let message = next_json(&mut socket).await;
     assert_eq!(message["kind"], "event");

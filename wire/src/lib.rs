@@ -11,4 +11,4 @@ pub use event_type::{Category, EventType, EventTypeError, KNOWN_EVENT_TYPES};
 pub use input::EventInput;
 pub use live::LiveMessage;
 pub use outcome::{ActionResult, OutcomeError, Severity};
-pub use stored::{IngestReceipt, StoredEvent};
+pub use stored::{IngestReceipt, IngestResponse, StoredEvent};

@@ -46,9 +46,18 @@ pub struct StoredEvent {
     pub source: String,
 }
 
-/// What ingest answers for one stored event.
+/// What ingest answers for one posted event.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct IngestReceipt {
     pub id: Uuid,
+    /// The event's place in the stream; for a duplicate, that of the event stored first.
     pub seq: i64,
+    /// True when an event with this `event_id` was already stored: nothing new was written.
+    pub duplicate: bool,
+}
+
+/// The answer to `POST /api/v1/events`: one receipt per posted event, in the order posted.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct IngestResponse {
+    pub events: Vec<IngestReceipt>,
 }

@@ -92,13 +92,22 @@ impl Cluster {
 
     /// Starts the server on a free loopback port and returns that port.
     ///
-    /// The port is found by binding `127.0.0.1:0` and closing it again, so another program may
-    /// take it in between; that and other transient failures are retried with a new port.
+    /// The port of the previous start is preferred while it is free, so connections that outlive
+    /// a database restart (a running vigil's pool) find the server again. Otherwise the port is
+    /// found by binding `127.0.0.1:0` and closing it again, so another program may take it in
+    /// between; that and other transient failures are retried with a new port.
     pub(crate) fn start(&self) -> Result<u16> {
         self.rotate_log();
         let log = self.log_file();
+        let port_file = self.home().join("pg-port");
+        let previous = fs::read_to_string(&port_file)
+            .ok()
+            .and_then(|s| s.trim().parse::<u16>().ok());
         for attempt in 1..=START_ATTEMPTS {
-            let port = free_port()?;
+            let port = match previous.filter(|p| attempt == 1 && port_is_free(*p)) {
+                Some(port) => port,
+                None => free_port()?,
+            };
             let log_start = fs::metadata(&log).map(|m| m.len()).unwrap_or(0);
             // No Unix socket: nothing depends on /var/run/postgresql existing or on the
             // 107-byte socket path limit; `pg_ctl -w` watches postmaster.pid, not a socket.
@@ -113,6 +122,9 @@ impl Cluster {
             cmd.process_group(0);
             let out = cmd.output().map_err(io_err("running pg_ctl start"))?;
             if out.status.success() {
+                if let Err(err) = fs::write(&port_file, port.to_string()) {
+                    tracing::debug!(%err, "could not remember the PostgreSQL port");
+                }
                 tracing::info!(port, pgdata = %self.pgdata.display(), "started PostgreSQL");
                 return Ok(port);
             }
@@ -202,6 +214,10 @@ fn read_from(path: &Path, offset: u64) -> String {
         }
     }
     String::from_utf8_lossy(&bytes).into_owned()
+}
+
+fn port_is_free(port: u16) -> bool {
+    std::net::TcpListener::bind((Ipv4Addr::LOCALHOST, port)).is_ok()
 }
 
 /// A loopback port that was free a moment ago.

@@ -1,62 +1,59 @@
-//! The ingest door: `POST /api/v1/events`. Parses, stores, answers only after COMMIT, then hands
-//! the stored event to the live hub.
+//! The ingest door: `POST /api/v1/events`. Authenticates the producer, parses every event, hands
+//! the batch to the group-commit writer and answers only after COMMIT.
 
+mod body;
 mod validate;
 
+pub use body::MAX_EVENTS_PER_REQUEST;
 pub use validate::{parse_event, session_fingerprint, FieldError, REDACTED};
 
 use axum::body::Bytes;
-use axum::extract::State;
-use axum::http::{header, HeaderMap, StatusCode};
+use axum::extract::rejection::BytesRejection;
+use axum::extract::{DefaultBodyLimit, State};
+use axum::http::{HeaderMap, StatusCode};
 use axum::routing::post;
 use axum::{Json, Router};
-use serde_json::Value;
-use vigil_wire::IngestReceipt;
+use vigil_wire::IngestResponse;
 
+use crate::auth::IngestKey;
 use crate::error::ApiError;
-use crate::live::LiveHub;
 use crate::startup::AppState;
-use crate::storage::EventStore;
+use crate::storage::EventWriter;
 
-/// Producer name recorded until producer keys exist.
-const ANONYMOUS_SOURCE: &str = "anonymous";
-
-pub fn router() -> Router<AppState> {
-    Router::new().route("/api/v1/events", post(post_event))
+/// `max_body_bytes` bounds what one request may send (413 beyond it).
+pub fn router(max_body_bytes: usize) -> Router<AppState> {
+    Router::new()
+        .route("/api/v1/events", post(post_events))
+        .layer(DefaultBodyLimit::max(max_body_bytes))
 }
 
-#[tracing::instrument(skip_all)]
-async fn post_event(
-    State(store): State<EventStore>,
-    State(hub): State<LiveHub>,
+#[tracing::instrument(skip_all, fields(source = %producer.name))]
+async fn post_events(
+    State(writer): State<EventWriter>,
+    producer: IngestKey,
     headers: HeaderMap,
-    body: Bytes,
-) -> Result<(StatusCode, Json<IngestReceipt>), ApiError> {
-    require_json(&headers)?;
-    let value: Value = serde_json::from_slice(&body).map_err(|e| ApiError::MalformedJson {
-        line: e.line(),
-        column: e.column(),
-        message: e.to_string(),
+    body: Result<Bytes, BytesRejection>,
+) -> Result<(StatusCode, Json<IngestResponse>), ApiError> {
+    let body = body.map_err(|rejection| match rejection.status() {
+        StatusCode::PAYLOAD_TOO_LARGE => ApiError::PayloadTooLarge,
+        _ => ApiError::BadBody(rejection.body_text()),
     })?;
-    let event = parse_event(value, ANONYMOUS_SOURCE).map_err(ApiError::InvalidEvent)?;
-    let stored = store.insert(&event).await?;
-    let receipt = IngestReceipt {
-        id: stored.id,
-        seq: stored.seq,
-    };
-    hub.publish(stored);
-    Ok((StatusCode::CREATED, Json(receipt)))
-}
-
-fn require_json(headers: &HeaderMap) -> Result<(), ApiError> {
-    let content_type = headers
-        .get(header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or("");
-    let essence = content_type.split(';').next().unwrap_or("").trim();
-    if essence.eq_ignore_ascii_case("application/json") {
-        Ok(())
-    } else {
-        Err(ApiError::UnsupportedMediaType(content_type.to_owned()))
+    let values = body::decode_events(&headers, &body)?;
+    let mut events = Vec::with_capacity(values.len());
+    let mut problems = Vec::new();
+    for (index, value) in values.into_iter().enumerate() {
+        match parse_event(value, &producer.name) {
+            Ok(event) => events.push(event),
+            Err(errors) => problems.extend(errors.into_iter().map(|e| e.at(index))),
+        }
     }
+    // Atomic: one bad event refuses the whole request, and says what is wrong with each.
+    if !problems.is_empty() {
+        return Err(ApiError::InvalidEvents(problems));
+    }
+    let receipts = writer.write(events).await?;
+    Ok((
+        StatusCode::CREATED,
+        Json(IngestResponse { events: receipts }),
+    ))
 }

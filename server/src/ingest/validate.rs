@@ -13,6 +13,8 @@ use crate::storage::NewEvent;
 /// One problem with one field of a posted event.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct FieldError {
+    /// Position of the event in the request (0 for a single object).
+    pub index: usize,
     pub field: String,
     pub reason: String,
 }
@@ -20,9 +22,15 @@ pub struct FieldError {
 impl FieldError {
     fn new(field: &str, reason: impl Into<String>) -> Self {
         FieldError {
+            index: 0,
             field: field.to_owned(),
             reason: reason.into(),
         }
+    }
+
+    /// The same problem, for the event at `index` of a batch.
+    pub fn at(self, index: usize) -> Self {
+        FieldError { index, ..self }
     }
 }
 

@@ -77,7 +77,7 @@ impl EventRow {
     /// the code disagree, which is worth a loud error rather than a silent default.
     fn into_event(self) -> Result<StoredEvent, StorageError> {
         let bad = |what: &str, value: &str| {
-            StorageError::Other(sqlx::Error::Decode(
+            StorageError::from(sqlx::Error::Decode(
                 format!("unexpected {what} `{value}` in row").into(),
             ))
         };
@@ -122,47 +122,142 @@ impl EventRow {
     }
 }
 
+/// The group's events column by column, as `unnest` wants them.
+#[derive(Default)]
+struct Columns {
+    id: Vec<Uuid>,
+    event_type: Vec<String>,
+    category: Vec<&'static str>,
+    action: Vec<String>,
+    action_result: Vec<&'static str>,
+    severity: Vec<&'static str>,
+    user_id: Vec<Option<String>>,
+    username: Vec<Option<String>>,
+    ip_address: Vec<Option<IpNetwork>>,
+    user_agent: Vec<Option<String>>,
+    session_fingerprint: Vec<Option<String>>,
+    mfa_used: Vec<Option<bool>>,
+    reason: Vec<Option<String>>,
+    error_message: Vec<Option<String>>,
+    token_type: Vec<Option<String>>,
+    expires_at: Vec<Option<DateTime<Utc>>>,
+    client_id: Vec<Option<String>>,
+    scope: Vec<Option<String>>,
+    forced: Vec<Option<bool>>,
+    api_key_id: Vec<Option<String>>,
+    api_key_name: Vec<Option<String>>,
+    event_data: Vec<serde_json::Value>,
+    occurred_at: Vec<Option<DateTime<Utc>>>,
+    source: Vec<String>,
+}
+
+impl Columns {
+    fn from_events(events: &[&NewEvent]) -> Self {
+        let mut c = Columns::default();
+        for e in events {
+            c.id.push(e.id);
+            c.event_type.push(e.event_type.as_str().to_owned());
+            c.category.push(e.event_type.category().as_str());
+            c.action.push(e.action.clone());
+            c.action_result.push(e.action_result.as_str());
+            c.severity.push(e.severity.as_str());
+            c.user_id.push(e.user_id.clone());
+            c.username.push(e.username.clone());
+            c.ip_address.push(e.ip_address.map(IpNetwork::from));
+            c.user_agent.push(e.user_agent.clone());
+            c.session_fingerprint.push(e.session_fingerprint.clone());
+            c.mfa_used.push(e.mfa_used);
+            c.reason.push(e.reason.clone());
+            c.error_message.push(e.error_message.clone());
+            c.token_type.push(e.token_type.clone());
+            c.expires_at.push(e.expires_at);
+            c.client_id.push(e.client_id.clone());
+            c.scope.push(e.scope.clone());
+            c.forced.push(e.forced);
+            c.api_key_id.push(e.api_key_id.clone());
+            c.api_key_name.push(e.api_key_name.clone());
+            c.event_data.push(e.event_data.clone());
+            c.occurred_at.push(e.occurred_at);
+            c.source.push(e.source.clone());
+        }
+        c
+    }
+}
+
 impl EventStore {
-    /// Inserts one event and returns it as stored, after COMMIT.
-    #[tracing::instrument(skip_all, fields(event_type = %event.event_type))]
-    pub async fn insert(&self, event: &NewEvent) -> Result<StoredEvent, StorageError> {
+    /// Inserts a group of events in one statement (so one commit), skipping ids already stored.
+    /// Returns the rows actually inserted, in `seq` order; the caller works out duplicates.
+    #[tracing::instrument(skip_all, fields(rows = events.len()))]
+    pub(super) async fn insert_many(
+        &self,
+        events: &[&NewEvent],
+    ) -> Result<Vec<StoredEvent>, StorageError> {
+        let columns = Columns::from_events(events);
+        // One array per column, unnested in input order, so seq follows request order.
         let sql = format!(
             "insert into events (id, event_type, category, action, action_result, severity, \
                 user_id, username, ip_address, user_agent, session_fingerprint, mfa_used, reason, \
                 error_message, token_type, expires_at, client_id, scope, forced, api_key_id, \
                 api_key_name, event_data, occurred_at, source) \
-             values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, \
-                $18, $19, $20, $21, $22, coalesce($23, now()), $24) \
+             select id, event_type, category, action, action_result, severity, user_id, username, \
+                ip_address, user_agent, session_fingerprint, mfa_used, reason, error_message, \
+                token_type, expires_at, client_id, scope, forced, api_key_id, api_key_name, \
+                event_data, coalesce(occurred_at, now()), source \
+             from unnest($1::uuid[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], \
+                $7::text[], $8::text[], $9::inet[], $10::text[], $11::text[], $12::bool[], \
+                $13::text[], $14::text[], $15::text[], $16::timestamptz[], $17::text[], $18::text[], \
+                $19::bool[], $20::text[], $21::text[], $22::jsonb[], $23::timestamptz[], $24::text[]) \
+                with ordinality as input(id, event_type, category, action, action_result, severity, \
+                user_id, username, ip_address, user_agent, session_fingerprint, mfa_used, reason, \
+                error_message, token_type, expires_at, client_id, scope, forced, api_key_id, \
+                api_key_name, event_data, occurred_at, source, position) \
+             order by position \
+             on conflict (id) do nothing \
              returning {EVENT_COLUMNS}"
         );
-        let row: EventRow = sqlx::query_as(&sql)
-            .bind(event.id)
-            .bind(event.event_type.as_str())
-            .bind(event.event_type.category().as_str())
-            .bind(&event.action)
-            .bind(event.action_result.as_str())
-            .bind(event.severity.as_str())
-            .bind(&event.user_id)
-            .bind(&event.username)
-            .bind(event.ip_address.map(IpNetwork::from))
-            .bind(&event.user_agent)
-            .bind(&event.session_fingerprint)
-            .bind(event.mfa_used)
-            .bind(&event.reason)
-            .bind(&event.error_message)
-            .bind(&event.token_type)
-            .bind(event.expires_at)
-            .bind(&event.client_id)
-            .bind(&event.scope)
-            .bind(event.forced)
-            .bind(&event.api_key_id)
-            .bind(&event.api_key_name)
-            .bind(&event.event_data)
-            .bind(event.occurred_at)
-            .bind(&event.source)
-            .fetch_one(&self.pool)
+        let rows: Vec<EventRow> = sqlx::query_as(&sql)
+            .bind(columns.id)
+            .bind(columns.event_type)
+            .bind(columns.category)
+            .bind(columns.action)
+            .bind(columns.action_result)
+            .bind(columns.severity)
+            .bind(columns.user_id)
+            .bind(columns.username)
+            .bind(columns.ip_address)
+            .bind(columns.user_agent)
+            .bind(columns.session_fingerprint)
+            .bind(columns.mfa_used)
+            .bind(columns.reason)
+            .bind(columns.error_message)
+            .bind(columns.token_type)
+            .bind(columns.expires_at)
+            .bind(columns.client_id)
+            .bind(columns.scope)
+            .bind(columns.forced)
+            .bind(columns.api_key_id)
+            .bind(columns.api_key_name)
+            .bind(columns.event_data)
+            .bind(columns.occurred_at)
+            .bind(columns.source)
+            .fetch_all(&self.pool)
             .await?;
-        row.into_event()
+        let mut stored = rows
+            .into_iter()
+            .map(EventRow::into_event)
+            .collect::<Result<Vec<_>, _>>()?;
+        stored.sort_by_key(|e| e.seq);
+        Ok(stored)
+    }
+
+    /// The `seq` of each already stored id among `ids`.
+    pub(super) async fn seqs_of(&self, ids: &[Uuid]) -> Result<Vec<(Uuid, i64)>, StorageError> {
+        Ok(
+            sqlx::query_as("select id, seq from events where id = any($1)")
+                .bind(ids)
+                .fetch_all(&self.pool)
+                .await?,
+        )
     }
 
     /// The newest `limit` events, newest first (by stream order).

@@ -2,27 +2,40 @@
 
 mod dashboard;
 mod events;
+mod keys;
+mod writer;
 
 pub use events::NewEvent;
+pub use keys::{ActiveKey, ApiKeyRecord, CreateKeyError, KeyKind, KeyStore, KEY_CHANGES_CHANNEL};
+pub use writer::{EventWriter, WriteError, WriterConfig};
 
 use sqlx::PgPool;
+use std::sync::Arc;
 
-#[derive(Debug, thiserror::Error)]
+/// Cloneable (the errors are shared), because one failed group commit answers many requests.
+#[derive(Clone, Debug, thiserror::Error)]
 pub enum StorageError {
     /// The database cannot be reached right now; the caller should retry (HTTP 503).
     #[error("database unavailable: {0}")]
-    Unavailable(sqlx::Error),
+    Unavailable(Arc<sqlx::Error>),
     #[error("database error: {0}")]
-    Other(sqlx::Error),
+    Other(Arc<sqlx::Error>),
 }
 
 impl From<sqlx::Error> for StorageError {
     fn from(err: sqlx::Error) -> Self {
-        match err {
-            sqlx::Error::PoolTimedOut | sqlx::Error::Io(_) | sqlx::Error::PoolClosed => {
-                StorageError::Unavailable(err)
-            }
-            other => StorageError::Other(other),
+        let unavailable = match &err {
+            sqlx::Error::PoolTimedOut | sqlx::Error::Io(_) | sqlx::Error::PoolClosed => true,
+            // Connection-level failures: the server is shutting down, restarting or refusing us.
+            sqlx::Error::Database(db) => db.code().is_some_and(|code| {
+                code.starts_with("08") || code.starts_with("57P") || code == "53300"
+            }),
+            _ => false,
+        };
+        if unavailable {
+            StorageError::Unavailable(Arc::new(err))
+        } else {
+            StorageError::Other(Arc::new(err))
         }
     }
 }

@@ -11,7 +11,17 @@ use vigil_server::config::ServeArgs;
 use vigil_server::database::{create_database_if_missing, Database};
 use vigil_server::embedded_pg::EmbeddedPostgres;
 use vigil_server::startup::Application;
-use vigil_server::storage::EventStore;
+use vigil_server::storage::{KeyKind, KeyStore};
+
+/// Creates a key the way `vigil keys create` does.
+pub async fn create_key(database: &Database, name: &str, kind: KeyKind) -> String {
+    let key = vigil_server::auth::generate_key();
+    KeyStore::new(database.pool.clone())
+        .create(name, kind, &vigil_server::auth::hash_key(&key))
+        .await
+        .expect("create key");
+    key
+}
 
 static CLUSTER: Mutex<Option<EmbeddedPostgres>> = Mutex::new(None);
 static CLUSTER_URL: OnceLock<String> = OnceLock::new();
@@ -56,30 +66,96 @@ pub async fn fresh_database() -> Database {
         .expect("connect to test database")
 }
 
+/// A cluster of one test's own, for tests that stop and start the database under a running app.
+pub struct OwnCluster {
+    dir: PathBuf,
+    handle: Option<EmbeddedPostgres>,
+}
+
+impl OwnCluster {
+    fn open(name: &str) -> Self {
+        let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join(format!("own-cluster-{name}"));
+        let mut cluster = OwnCluster { dir, handle: None };
+        cluster.start();
+        cluster
+    }
+
+    pub fn url(&self, database: &str) -> String {
+        self.handle
+            .as_ref()
+            .expect("cluster is running")
+            .url(database)
+    }
+
+    pub fn stop(&mut self) {
+        self.handle
+            .take()
+            .expect("cluster is running")
+            .stop()
+            .expect("cluster stops");
+    }
+
+    /// Starts it again; it comes back on the same port, as a restarted server would.
+    pub fn start(&mut self) {
+        self.handle = Some(EmbeddedPostgres::start(&self.dir).expect("own cluster starts"));
+    }
+}
+
 pub struct TestApp {
     pub addr: SocketAddr,
     pub database: Database,
     pub http: reqwest::Client,
+    /// An ingest key named `test-producer`.
+    pub key: String,
 }
 
 impl TestApp {
     /// Starts the real application on port 0 against a fresh database.
     pub async fn spawn() -> TestApp {
-        let database = fresh_database().await;
-        let args = ServeArgs {
-            addr: "127.0.0.1:0".parse().unwrap(),
-            site_root: PathBuf::from("target/site"),
-        };
-        let app = Application::build(&args, EventStore::new(database.pool.clone()))
+        Self::spawn_with(|_| {}).await
+    }
+
+    /// Starts the app with adjusted settings.
+    pub async fn spawn_with(adjust: impl FnOnce(&mut ServeArgs)) -> TestApp {
+        let mut args = ServeArgs::on("127.0.0.1:0".parse().unwrap());
+        adjust(&mut args);
+        Self::start(fresh_database().await, args).await
+    }
+
+    /// Like `spawn`, on a cluster the test may stop and restart.
+    pub async fn spawn_on_own_cluster(name: &str) -> (TestApp, OwnCluster) {
+        let name = name.to_owned();
+        let cluster = tokio::task::spawn_blocking(move || OwnCluster::open(&name))
+            .await
+            .unwrap();
+        let db = format!("test_{}", Uuid::now_v7().simple());
+        create_database_if_missing(&cluster.url("postgres"), &db)
+            .await
+            .expect("create database");
+        let database = Database::connect(&cluster.url(&db)).await.expect("connect");
+        (
+            Self::start(database, ServeArgs::on("127.0.0.1:0".parse().unwrap())).await,
+            cluster,
+        )
+    }
+
+    async fn start(database: Database, args: ServeArgs) -> TestApp {
+        let app = Application::build(&args, database.pool.clone())
             .await
             .expect("bind port 0");
         let addr = app.local_addr();
         tokio::spawn(app.run_until(std::future::pending()));
+        let key = create_key(&database, "test-producer", KeyKind::Ingest).await;
         TestApp {
             addr,
             database,
             http: reqwest::Client::new(),
+            key,
         }
+    }
+
+    pub fn keys(&self) -> KeyStore {
+        KeyStore::new(self.database.pool.clone())
     }
 
     pub fn url(&self, path: &str) -> String {
@@ -95,13 +171,38 @@ impl TestApp {
         body: impl Into<reqwest::Body>,
         content_type: &str,
     ) -> reqwest::Response {
-        self.http
+        self.post_with_key(body, content_type, Some(&self.key))
+            .await
+    }
+
+    pub async fn post_with_key(
+        &self,
+        body: impl Into<reqwest::Body>,
+        content_type: &str,
+        key: Option<&str>,
+    ) -> reqwest::Response {
+        let mut request = self
+            .http
             .post(self.url("/api/v1/events"))
-            .header("content-type", content_type)
+            .header("content-type", content_type);
+        if let Some(key) = key {
+            request = request.bearer_auth(key);
+        }
+        request
             .body(body)
             .send()
             .await
             .expect("request reaches the server")
+    }
+
+    /// Posts and expects a 201; returns the receipts.
+    pub async fn ingest(&self, body: &serde_json::Value) -> Vec<serde_json::Value> {
+        let response = self.post_json(body).await;
+        let status = response.status();
+        let text = response.text().await.unwrap();
+        assert_eq!(status, 201, "ingest refused: {text}");
+        let body: serde_json::Value = serde_json::from_str(&text).unwrap();
+        body["events"].as_array().expect("an events list").clone()
     }
 
     pub async fn event_count(&self) -> i64 {

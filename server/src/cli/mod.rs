@@ -1,11 +1,13 @@
 //! Running a parsed command line: each subcommand opens the database the same way.
 
+mod keys;
+
 use anyhow::Context;
 
 use crate::config::{Cli, Command, DbCommand, ServeArgs};
 use crate::database::Database;
 use crate::startup::Application;
-use crate::storage::EventStore;
+use crate::storage::{KeyKind, KeyStore};
 
 pub async fn run(cli: Cli) -> anyhow::Result<()> {
     let database = Database::open(&cli.database)
@@ -13,6 +15,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         .context("could not open the database")?;
     let outcome = match cli.command {
         Command::Serve(args) => serve(&args, &database).await,
+        Command::Keys(command) => keys::run(command, &KeyStore::new(database.pool.clone())).await,
         Command::Db(DbCommand::Status) => db_status(&database).await,
     };
     database
@@ -23,8 +26,10 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
 }
 
 async fn serve(args: &ServeArgs, database: &Database) -> anyhow::Result<()> {
-    let store = EventStore::new(database.pool.clone());
-    let app = Application::build(args, store)
+    if database.is_embedded() {
+        offer_first_key(&KeyStore::new(database.pool.clone())).await?;
+    }
+    let app = Application::build(args, database.pool.clone())
         .await
         .with_context(|| format!("could not listen on {}", args.addr))?;
     let addr = app.local_addr();
@@ -32,6 +37,18 @@ async fn serve(args: &ServeArgs, database: &Database) -> anyhow::Result<()> {
     println!("Vigil dashboard: http://{addr}/");
     app.run_until(shutdown_signal()).await?;
     tracing::info!("vigil stopped");
+    Ok(())
+}
+
+/// On a fresh embedded database nobody could post anything: create one ingest key and show it
+/// once, the way the first start of a local install should feel.
+async fn offer_first_key(keys: &KeyStore) -> anyhow::Result<()> {
+    if keys.count().await? > 0 {
+        return Ok(());
+    }
+    let key = keys::create(keys, "default", KeyKind::Ingest).await?;
+    println!("Created ingest key `default` (shown only now): {key}");
+    println!("Post events with: Authorization: Bearer {key}");
     Ok(())
 }
 

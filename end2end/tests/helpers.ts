@@ -1,0 +1,27 @@
+// Shared by the specs: posting events the way a producer does, with the run's ingest key.
+import { APIRequestContext, expect } from '@playwright/test';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+
+let cachedKey: string | undefined;
+
+/** The ingest key created for this run by the web server command (see playwright.config.ts). */
+export function ingestKey(): string {
+  cachedKey ??= readFileSync(join(__dirname, '..', '..', 'target', 'e2e.key'), 'utf8').trim();
+  return cachedKey;
+}
+
+/** Posts events and expects them stored (201). */
+export async function postEvents(request: APIRequestContext, events: object | object[]) {
+  const response = await request.post('/api/v1/events', {
+    data: events,
+    headers: { Authorization: `Bearer ${ingestKey()}` },
+  });
+  expect(response.status(), await response.text()).toBe(201);
+  return (await response.json()).events as { id: string; seq: number; duplicate: boolean }[];
+}
+
+/** A value no other test or run will produce. */
+export function unique(prefix: string): string {
+  return `${prefix}-${Date.now()}-${Math.floor(Math.random() * 1e9)}`;
+}

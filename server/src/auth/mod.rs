@@ -1,0 +1,7 @@
+//! Who is calling: bearer keys for producers (ingest) and scripts (read).
+
+mod extract;
+mod keys;
+
+pub use extract::{IngestKey, KeyRejection};
+pub use keys::{generate_key, hash_key, ApiKeys};
