@@ -37,12 +37,15 @@ pub enum ApiError {
     Internal(String),
 }
 
-#[derive(Serialize)]
-struct ErrorBody<'a> {
-    error: &'static str,
-    message: String,
+/// Every error answer: a stable code, a message for people, and per-field details when the
+/// request held invalid events.
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct ErrorBody {
+    #[schema(example = "invalid_events")]
+    pub error: &'static str,
+    pub message: String,
     #[serde(skip_serializing_if = "Option::is_none")]
-    details: Option<&'a [FieldError]>,
+    pub details: Option<Vec<FieldError>>,
 }
 
 impl ApiError {
@@ -91,13 +94,14 @@ impl IntoResponse for ApiError {
             ApiError::Unavailable => tracing::warn!("database unavailable"),
             _ => {}
         }
-        let details = match &self {
-            ApiError::InvalidEvents(fields) => Some(fields.as_slice()),
+        let message = self.to_string();
+        let details = match self {
+            ApiError::InvalidEvents(fields) => Some(fields),
             _ => None,
         };
         let body = ErrorBody {
             error: code,
-            message: self.to_string(),
+            message,
             details,
         };
         let mut response = (status, Json(body)).into_response();

@@ -8,6 +8,7 @@ pub mod embedded_pg;
 pub mod error;
 pub mod ingest;
 pub mod live;
+pub mod openapi;
 pub mod startup;
 pub mod storage;
 pub mod telemetry;

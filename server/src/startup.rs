@@ -19,7 +19,7 @@ use crate::auth::ApiKeys;
 use crate::config::ServeArgs;
 use crate::live::LiveHub;
 use crate::storage::{EventStore, EventWriter, KeyStore, WriterConfig};
-use crate::{ingest, live};
+use crate::{ingest, live, openapi};
 
 /// Everything a handler may need, cloned per request (each part is a cheap handle).
 #[derive(Clone, FromRef)]
@@ -51,6 +51,7 @@ pub fn build_app(state: AppState, config: &ServeArgs) -> Router {
     Router::new()
         .merge(ingest::router(config.max_body_bytes))
         .merge(live::router())
+        .merge(openapi::router())
         .route("/healthz", get(healthz))
         .leptos_routes_with_context(&state, routes, provide_backend, {
             let options = state.leptos_options.clone();
@@ -61,7 +62,12 @@ pub fn build_app(state: AppState, config: &ServeArgs) -> Router {
         .with_state(state)
 }
 
-async fn healthz(State(store): State<EventStore>) -> (StatusCode, Json<serde_json::Value>) {
+/// Answers 200 once the database answers, 503 otherwise.
+#[utoipa::path(get, path = "/healthz", responses(
+    (status = 200, description = "The database answers"),
+    (status = 503, description = "The database is unavailable"),
+))]
+pub async fn healthz(State(store): State<EventStore>) -> (StatusCode, Json<serde_json::Value>) {
     match store.ping().await {
         Ok(()) => (StatusCode::OK, Json(serde_json::json!({"status": "ok"}))),
         Err(err) => {

@@ -321,3 +321,19 @@ async fn dashboard_is_rendered_on_the_server_with_stored_events() {
         "the page loads the hydration bundle"
     );
 }
+
+#[tokio::test]
+async fn the_openapi_document_is_served() {
+    let app = TestApp::spawn().await;
+    let response = app
+        .http
+        .get(app.url("/api/v1/openapi.json"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200);
+    let doc: Value = response.json().await.unwrap();
+    assert!(doc["openapi"].as_str().unwrap().starts_with("3.1"));
+    assert!(doc["paths"]["/api/v1/events"]["post"].is_object());
+    assert!(doc["components"]["securitySchemes"]["bearer"].is_object());
+}

@@ -4,6 +4,7 @@ use serde::{Deserialize, Serialize};
 use std::fmt;
 
 /// The family an event type belongs to; derived from the type, never sent by producers.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Category {
@@ -122,6 +123,12 @@ pub const KNOWN_EVENT_TYPES: [KnownEventType; 21] = [
 pub const MAX_EVENT_TYPE_LEN: usize = 128;
 
 /// A validated event type in canonical form: a seed type, or a lowercase dotted custom name.
+/// Producers may also send the seed's member names (`LOGIN_FAILURE`).
+#[cfg_attr(
+    feature = "openapi",
+    derive(utoipa::ToSchema),
+    schema(value_type = String, example = "auth.login.failure")
+)]
 #[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(try_from = "String", into = "String")]
 pub struct EventType(String);

@@ -5,6 +5,7 @@ use serde::{Deserialize, Serialize};
 use crate::StoredEvent;
 
 /// Tagged by `kind`, so clients can ignore kinds they do not know yet.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum LiveMessage {

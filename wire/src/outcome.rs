@@ -10,6 +10,7 @@ pub struct OutcomeError {
 }
 
 /// How the action ended (`ActionResult` in the seed).
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum ActionResult {
@@ -19,6 +20,7 @@ pub enum ActionResult {
 }
 
 /// How much attention the event deserves (`Severity` in the seed).
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Severity {

@@ -9,6 +9,7 @@ use crate::{ActionResult, Category, Severity};
 
 /// A stored event. Field names are the seed's; `seq`, `id`, `received_at`, `source` and
 /// `category` are assigned by the server.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct StoredEvent {
     /// Position in the stream: strictly increasing in commit order, so clients resume from it.
@@ -22,6 +23,7 @@ pub struct StoredEvent {
     pub severity: Severity,
     pub user_id: Option<String>,
     pub username: Option<String>,
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<String>))]
     pub ip_address: Option<IpAddr>,
     pub user_agent: Option<String>,
     /// A fingerprint of the producer's session id: the raw id is a bearer secret and is never stored.
@@ -37,6 +39,7 @@ pub struct StoredEvent {
     pub api_key_id: Option<String>,
     pub api_key_name: Option<String>,
     /// Free-form context, with secret-looking keys redacted.
+    #[cfg_attr(feature = "openapi", schema(value_type = Object))]
     pub event_data: serde_json::Value,
     /// When it happened, per the producer (defaults to `received_at`).
     pub occurred_at: DateTime<Utc>,
@@ -47,6 +50,7 @@ pub struct StoredEvent {
 }
 
 /// What ingest answers for one posted event.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct IngestReceipt {
     pub id: Uuid,
@@ -57,6 +61,7 @@ pub struct IngestReceipt {
 }
 
 /// The answer to `POST /api/v1/events`: one receipt per posted event, in the order posted.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct IngestResponse {
     pub events: Vec<IngestReceipt>,

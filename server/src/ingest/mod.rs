@@ -13,10 +13,10 @@ use axum::extract::{DefaultBodyLimit, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::routing::post;
 use axum::{Json, Router};
-use vigil_wire::IngestResponse;
+use vigil_wire::{EventInput, IngestResponse};
 
 use crate::auth::IngestKey;
-use crate::error::ApiError;
+use crate::error::{ApiError, ErrorBody};
 use crate::startup::AppState;
 use crate::storage::EventWriter;
 
@@ -27,8 +27,42 @@ pub fn router(max_body_bytes: usize) -> Router<AppState> {
         .layer(DefaultBodyLimit::max(max_body_bytes))
 }
 
+/// What the JSON body may hold: one event, or a batch stored atomically.
+#[derive(serde::Deserialize, utoipa::ToSchema)]
+#[serde(untagged)]
+#[allow(dead_code)] // exists for the OpenAPI document; bodies are parsed by `decode_events`
+pub enum EventBatch {
+    One(Box<EventInput>),
+    /// A batch of 1 to 1,000 events, stored all or nothing.
+    Many(Vec<EventInput>),
+}
+
+/// Stores one event or a batch, answering after COMMIT.
+#[utoipa::path(
+    post,
+    path = "/api/v1/events",
+    tag = "ingest",
+    security(("bearer" = [])),
+    request_body(
+        description = "One event, a JSON array of up to 1,000 events, or NDJSON (one event per line)",
+        content(
+            (EventBatch = "application/json"),
+            (String = "application/x-ndjson"),
+        )
+    ),
+    responses(
+        (status = 201, description = "Committed; one receipt per posted event, in order", body = IngestResponse),
+        (status = 400, description = "Malformed JSON (with line and column)", body = ErrorBody),
+        (status = 401, description = "Missing, unknown or revoked key", body = ErrorBody),
+        (status = 403, description = "The key may not ingest (a read key)", body = ErrorBody),
+        (status = 413, description = "Body or batch too large", body = ErrorBody),
+        (status = 415, description = "Not JSON or NDJSON", body = ErrorBody),
+        (status = 422, description = "Invalid events: every problem by index and field; nothing stored", body = ErrorBody),
+        (status = 503, description = "Saturated or database unavailable; retry after `Retry-After`", body = ErrorBody),
+    )
+)]
 #[tracing::instrument(skip_all, fields(source = %producer.name))]
-async fn post_events(
+pub async fn post_events(
     State(writer): State<EventWriter>,
     producer: IngestKey,
     headers: HeaderMap,

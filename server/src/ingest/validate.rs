@@ -11,7 +11,7 @@ use vigil_wire::{ActionResult, EventType, Severity};
 use crate::storage::NewEvent;
 
 /// One problem with one field of a posted event.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 pub struct FieldError {
     /// Position of the event in the request (0 for a single object).
     pub index: usize,
@@ -142,6 +142,14 @@ pub fn parse_event(value: Value, source: &str) -> Result<NewEvent, Vec<FieldErro
     let forced = take_bool(&mut fields, "forced", &mut errors);
     let event_data = match fields.remove("event_data") {
         None => Value::Object(Map::new()),
+        // PostgreSQL text and jsonb cannot hold U+0000; refuse it rather than fail the insert.
+        Some(Value::Object(map)) if holds_nul(&Value::Object(map.clone())) => {
+            errors.push(FieldError::new(
+                "event_data",
+                "must not contain NUL characters",
+            ));
+            Value::Null
+        }
         Some(Value::Object(map)) => redact(Value::Object(map)),
         Some(_) => {
             errors.push(FieldError::new("event_data", "must be a JSON object"));
@@ -223,6 +231,10 @@ fn take_text(
             return None;
         }
     };
+    if text.contains('\0') {
+        errors.push(FieldError::new(name, "must not contain NUL characters"));
+        return None;
+    }
     if text.chars().count() > max {
         errors.push(FieldError::new(
             name,
@@ -268,6 +280,15 @@ fn parse_time(s: &str) -> Result<DateTime<Utc>, String> {
     DateTime::parse_from_rfc3339(s)
         .map(|t| t.with_timezone(&Utc))
         .map_err(|_| "must be an RFC 3339 timestamp such as 2026-01-31T12:00:00Z".to_owned())
+}
+
+fn holds_nul(value: &Value) -> bool {
+    match value {
+        Value::String(s) => s.contains('\0'),
+        Value::Array(items) => items.iter().any(holds_nul),
+        Value::Object(map) => map.iter().any(|(k, v)| k.contains('\0') || holds_nul(v)),
+        _ => false,
+    }
 }
 
 /// Replaces the values of secret-looking keys, at any depth.
@@ -372,6 +393,16 @@ mod tests {
         );
         assert_ne!(event.session_fingerprint.as_deref(), Some("abc"));
         assert_eq!(event.user_id.as_deref(), Some("42"));
+    }
+
+    #[test]
+    fn nul_characters_are_refused_where_postgres_cannot_store_them() {
+        let errors = parse_event(
+            json!({"event_type": "auth.logout", "username": "a\u{0}b", "event_data": {"k\u{0}": 1}}),
+            "t",
+        )
+        .unwrap_err();
+        assert_eq!(fields_of(&errors), ["username", "event_data"]);
     }
 
     #[test]

@@ -2,7 +2,7 @@
 
 mod socket;
 
-pub use socket::router;
+pub use socket::{__path_stream_doc, router, stream_doc};
 
 use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::Arc;

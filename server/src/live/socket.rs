@@ -20,6 +20,13 @@ pub fn router() -> Router<AppState> {
     Router::new().route("/api/v1/stream", get(upgrade))
 }
 
+/// Documents the stream for OpenAPI readers; the handler is `upgrade`.
+#[utoipa::path(get, path = "/api/v1/stream", tag = "live", responses(
+    (status = 101, description = "WebSocket: one JSON `LiveMessage` per text frame", body = LiveMessage),
+))]
+#[allow(dead_code)]
+pub fn stream_doc() {}
+
 async fn upgrade(ws: WebSocketUpgrade, State(hub): State<LiveHub>) -> Response {
     ws.on_upgrade(move |socket| serve_socket(socket, hub))
 }

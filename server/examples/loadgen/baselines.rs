@@ -1,0 +1,180 @@
+//! The two database baselines Vigil is measured against, written straight into `events`: COPY
+//! (about the most one writer can push) and one row per transaction (what a service that commits
+//! every event on its own, like the seed's AuditService, can reach at best).
+
+use anyhow::{Context, Result};
+use chrono::Utc;
+use ipnetwork::IpNetwork;
+use sqlx::PgPool;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+use vigil_server::storage::NewEvent;
+
+use crate::measure::{drive, PhaseResult};
+
+/// The columns Vigil's writer fills; the rest (`seq`, `received_at`) are defaults.
+const COLUMNS: &str = "id, event_type, category, action, action_result, severity, user_id, \
+    username, ip_address, user_agent, session_fingerprint, mfa_used, reason, error_message, \
+    token_type, expires_at, client_id, scope, forced, api_key_id, api_key_name, event_data, \
+    occurred_at, source";
+/// Bytes of COPY data per message to the server.
+const COPY_CHUNK: usize = 256 * 1024;
+
+/// One COPY of every event on one connection, in one transaction. Encoding the rows is timed;
+/// parsing the JSON is not (it was done before, with Vigil's own parser).
+pub async fn copy_ceiling(pool: &PgPool, events: &[NewEvent], limit: Duration) -> Result<PhaseResult> {
+    let mut conn = pool.acquire().await?;
+    let started = Instant::now();
+    let copy = async {
+        let mut copy = conn.copy_in_raw(&format!("copy events ({COLUMNS}) from stdin")).await?;
+        // Vigil stores `coalesce(occurred_at, now())`, now() being the transaction's start.
+        let now = Utc::now().to_rfc3339();
+        let mut chunk = String::with_capacity(COPY_CHUNK + 8192);
+        for event in events {
+            copy_row(event, &now, &mut chunk);
+            if chunk.len() >= COPY_CHUNK {
+                copy.send(chunk.as_bytes()).await?;
+                chunk.clear();
+            }
+        }
+        if !chunk.is_empty() {
+            copy.send(chunk.as_bytes()).await?;
+        }
+        copy.finish().await
+    };
+    let rows = tokio::time::timeout(limit, copy)
+        .await
+        .context("COPY overran the phase time limit")?
+        .context("COPY failed")?;
+    Ok(PhaseResult::new("a. COPY ceiling (1 connection)", rows, started.elapsed()))
+}
+
+/// One event per row of COPY's text format: tab-separated, `\N` for NULL.
+fn copy_row(e: &NewEvent, now: &str, out: &mut String) {
+    let id = e.id.to_string();
+    let ip = e.ip_address.map(|ip| ip.to_string());
+    let expires = e.expires_at.map(|t| t.to_rfc3339());
+    let occurred = e.occurred_at.map_or_else(|| now.to_owned(), |t| t.to_rfc3339());
+    let data = e.event_data.to_string();
+    let flag = |b: Option<bool>| b.map(|b| if b { "t" } else { "f" });
+    let fields: [Option<&str>; 24] = [
+        Some(&id),
+        Some(e.event_type.as_str()),
+        Some(e.event_type.category().as_str()),
+        Some(&e.action),
+        Some(e.action_result.as_str()),
+        Some(e.severity.as_str()),
+        e.user_id.as_deref(),
+        e.username.as_deref(),
+        ip.as_deref(),
+        e.user_agent.as_deref(),
+        e.session_fingerprint.as_deref(),
+        flag(e.mfa_used),
+        e.reason.as_deref(),
+        e.error_message.as_deref(),
+        e.token_type.as_deref(),
+        expires.as_deref(),
+        e.client_id.as_deref(),
+        e.scope.as_deref(),
+        flag(e.forced),
+        e.api_key_id.as_deref(),
+        e.api_key_name.as_deref(),
+        Some(&data),
+        Some(&occurred),
+        Some(&e.source),
+    ];
+    for (i, field) in fields.iter().enumerate() {
+        if i > 0 {
+            out.push('\t');
+        }
+        match field {
+            None => out.push_str("\\N"),
+            Some(text) => escape_copy_text(text, out),
+        }
+    }
+    out.push('\n');
+}
+
+fn escape_copy_text(text: &str, out: &mut String) {
+    for c in text.chars() {
+        match c {
+            '\\' => out.push_str("\\\\"),
+            '\t' => out.push_str("\\t"),
+            '\n' => out.push_str("\\n"),
+            '\r' => out.push_str("\\r"),
+            c => out.push(c),
+        }
+    }
+}
+
+/// `clients` connections, each inserting one row per statement in autocommit mode, so every
+/// event waits for its own COMMIT (PostgreSQL may still share a WAL flush between backends).
+pub async fn row_per_transaction(
+    pool: &PgPool,
+    events: Arc<Vec<NewEvent>>,
+    clients: usize,
+    limit: Duration,
+) -> Result<PhaseResult> {
+    let sql = Arc::new(format!(
+        "insert into events ({COLUMNS}) values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, \
+         $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, coalesce($23, now()), $24) \
+         returning seq"
+    ));
+    let pool = pool.clone();
+    let jobs = events.len();
+    let driven = drive(clients, jobs, limit, move |i| {
+        let (pool, events, sql) = (pool.clone(), events.clone(), sql.clone());
+        async move { insert_one(&pool, &sql, &events[i]).await }
+    })
+    .await?;
+    let latencies = driven.done.iter().map(|(latency, _)| *latency).collect();
+    let label = format!("b. one row per transaction ({clients} connections)");
+    let mut result = PhaseResult::new(label, driven.done.len() as u64, driven.elapsed).with_latencies(latencies);
+    result.cut_short = driven.cut_short;
+    Ok(result)
+}
+
+async fn insert_one(pool: &PgPool, sql: &str, e: &NewEvent) -> Result<i64> {
+    sqlx::query_scalar(sql)
+        .bind(e.id)
+        .bind(e.event_type.as_str())
+        .bind(e.event_type.category().as_str())
+        .bind(&e.action)
+        .bind(e.action_result.as_str())
+        .bind(e.severity.as_str())
+        .bind(&e.user_id)
+        .bind(&e.username)
+        .bind(e.ip_address.map(IpNetwork::from))
+        .bind(&e.user_agent)
+        .bind(&e.session_fingerprint)
+        .bind(e.mfa_used)
+        .bind(&e.reason)
+        .bind(&e.error_message)
+        .bind(&e.token_type)
+        .bind(e.expires_at)
+        .bind(&e.client_id)
+        .bind(&e.scope)
+        .bind(e.forced)
+        .bind(&e.api_key_id)
+        .bind(&e.api_key_name)
+        .bind(&e.event_data)
+        .bind(e.occurred_at)
+        .bind(&e.source)
+        .fetch_one(pool)
+        .await
+        .context("single-row insert failed")
+}
+
+/// Empties the table between phases, so each starts from the same state.
+pub async fn truncate(pool: &PgPool) -> Result<()> {
+    sqlx::query("truncate events restart identity").execute(pool).await?;
+    Ok(())
+}
+
+/// Rows in `events`, and how many transactions wrote them: rows inserted by one transaction
+/// share its `xmin`, so this shows how well commits were grouped.
+pub async fn rows_and_commits(pool: &PgPool) -> Result<(i64, i64)> {
+    Ok(sqlx::query_as("select count(*), count(distinct xmin::text) from events")
+        .fetch_one(pool)
+        .await?)
+}
