@@ -29,6 +29,10 @@ pub enum ApiError {
     InvalidEvents(Vec<FieldError>),
     #[error("unsupported content type `{0}`: send application/json or application/x-ndjson")]
     UnsupportedMediaType(String),
+    #[error("invalid parameter `{param}`: {reason}")]
+    InvalidParameter { param: String, reason: String },
+    #[error("no such event")]
+    NotFound,
     #[error("ingest is saturated; retry shortly")]
     Busy,
     #[error("the database is unavailable; retry shortly")]
@@ -60,6 +64,10 @@ impl ApiError {
             ApiError::UnsupportedMediaType(_) => {
                 (StatusCode::UNSUPPORTED_MEDIA_TYPE, "unsupported_media_type")
             }
+            ApiError::InvalidParameter { .. } => {
+                (StatusCode::UNPROCESSABLE_ENTITY, "invalid_parameter")
+            }
+            ApiError::NotFound => (StatusCode::NOT_FOUND, "not_found"),
             ApiError::Busy => (StatusCode::SERVICE_UNAVAILABLE, "busy"),
             ApiError::Unavailable => (StatusCode::SERVICE_UNAVAILABLE, "unavailable"),
             ApiError::Internal(_) => (StatusCode::INTERNAL_SERVER_ERROR, "internal"),

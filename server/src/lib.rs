@@ -9,6 +9,7 @@ pub mod error;
 pub mod ingest;
 pub mod live;
 pub mod openapi;
+pub mod read_api;
 pub mod startup;
 pub mod storage;
 pub mod telemetry;

@@ -6,8 +6,8 @@ use axum::{Json, Router};
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 use vigil_wire::{
-    ActionResult, Category, EventInput, IngestReceipt, IngestResponse, LiveMessage, Severity,
-    StoredEvent,
+    ActionResult, Category, EventInput, EventPage, IngestReceipt, IngestResponse, LiveMessage,
+    Severity, StoredEvent,
 };
 
 use crate::error::ErrorBody;
@@ -20,13 +20,19 @@ use crate::startup::AppState;
         title = "Vigil",
         description = "Live audit service for authentication events: ingest, live stream, health."
     ),
-    paths(crate::ingest::post_events, crate::startup::healthz, crate::live::stream_doc),
+    paths(
+        crate::ingest::post_events,
+        crate::read_api::list_events,
+        crate::read_api::get_event,
+        crate::startup::healthz,
+        crate::live::stream_doc
+    ),
     components(schemas(
-        EventInput, EventBatch, IngestResponse, IngestReceipt, StoredEvent, LiveMessage,
+        EventInput, EventBatch, EventPage, IngestResponse, IngestReceipt, StoredEvent, LiveMessage,
         ActionResult, Severity, Category, ErrorBody, FieldError
     )),
     modifiers(&BearerKeys),
-    tags((name = "ingest", description = "Posting events"), (name = "live", description = "Following events"))
+    tags((name = "ingest", description = "Posting events"), (name = "read", description = "Querying events"), (name = "live", description = "Following events"))
 )]
 pub struct ApiDoc;
 

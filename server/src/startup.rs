@@ -19,7 +19,7 @@ use crate::auth::ApiKeys;
 use crate::config::ServeArgs;
 use crate::live::LiveHub;
 use crate::storage::{EventStore, EventWriter, KeyStore, WriterConfig};
-use crate::{ingest, live, openapi};
+use crate::{ingest, live, openapi, read_api};
 
 /// Everything a handler may need, cloned per request (each part is a cheap handle).
 #[derive(Clone, FromRef)]
@@ -52,6 +52,7 @@ pub fn build_app(state: AppState, config: &ServeArgs) -> Router {
         .merge(ingest::router(config.max_body_bytes))
         .merge(live::router())
         .merge(openapi::router())
+        .merge(read_api::router())
         .route("/healthz", get(healthz))
         .leptos_routes_with_context(&state, routes, provide_backend, {
             let options = state.leptos_options.clone();

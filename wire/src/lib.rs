@@ -1,14 +1,18 @@
 //! Vigil's wire types: the event vocabulary of the seed `AuditService`, shared by the server, the
 //! dashboard (compiled to wasm) and client SDKs, so no side ever redefines them.
 
+#[cfg(feature = "client")]
+pub mod client;
 mod event_type;
+mod filter;
 mod input;
 mod live;
 mod outcome;
 mod stored;
 
 pub use event_type::{Category, EventType, EventTypeError, KNOWN_EVENT_TYPES};
+pub use filter::{EventFilter, FilterError, IpMatch, TimeBound};
 pub use input::EventInput;
 pub use live::LiveMessage;
 pub use outcome::{ActionResult, OutcomeError, Severity};
-pub use stored::{IngestReceipt, IngestResponse, StoredEvent};
+pub use stored::{EventPage, IngestReceipt, IngestResponse, StoredEvent};

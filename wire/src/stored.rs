@@ -66,3 +66,12 @@ pub struct IngestReceipt {
 pub struct IngestResponse {
     pub events: Vec<IngestReceipt>,
 }
+
+/// One page of `GET /api/v1/events`: newest first; pass `next_cursor` back as `cursor` for the
+/// next page (absent on the last one).
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct EventPage {
+    pub events: Vec<StoredEvent>,
+    pub next_cursor: Option<String>,
+}

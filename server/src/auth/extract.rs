@@ -1,4 +1,4 @@
-//! The `Authorization: Bearer <key>` extractor for the ingest door.
+//! `Authorization: Bearer <key>` extractors: ingest keys post events, read keys query them.
 
 use axum::extract::{FromRef, FromRequestParts};
 use axum::http::request::Parts;
@@ -20,7 +20,10 @@ pub enum KeyRejection {
     Missing,
     Malformed,
     Unknown,
-    WrongKind,
+    /// A valid key of the other kind: `expected` names the kind this route needs.
+    WrongKind {
+        expected: KeyKind,
+    },
     Storage(StorageError),
 }
 
@@ -37,9 +40,17 @@ impl IntoResponse for KeyRejection {
                 "the Authorization header must be `Bearer <key>`",
             ),
             KeyRejection::Unknown => (StatusCode::UNAUTHORIZED, "unknown or revoked key"),
-            KeyRejection::WrongKind => (
+            KeyRejection::WrongKind {
+                expected: KeyKind::Ingest,
+            } => (
                 StatusCode::FORBIDDEN,
                 "this key may not post events; use an ingest key",
+            ),
+            KeyRejection::WrongKind {
+                expected: KeyKind::Read,
+            } => (
+                StatusCode::FORBIDDEN,
+                "this key may not read events; use a read key (vigil keys create --read)",
             ),
         };
         let code = if status == StatusCode::FORBIDDEN {
@@ -76,6 +87,24 @@ fn bearer(parts: &Parts) -> Result<&str, KeyRejection> {
     Ok(key.trim())
 }
 
+/// The active key in the request, of the kind a route needs.
+async fn require_key<S>(parts: &Parts, state: &S, expected: KeyKind) -> Result<String, KeyRejection>
+where
+    ApiKeys: FromRef<S>,
+{
+    let presented = bearer(parts)?;
+    let key = ApiKeys::from_ref(state)
+        .authenticate(presented)
+        .await
+        .map_err(KeyRejection::Storage)?
+        .ok_or(KeyRejection::Unknown)?;
+    if key.kind == expected {
+        Ok(key.name)
+    } else {
+        Err(KeyRejection::WrongKind { expected })
+    }
+}
+
 impl<S> FromRequestParts<S> for IngestKey
 where
     ApiKeys: FromRef<S>,
@@ -84,16 +113,28 @@ where
     type Rejection = KeyRejection;
 
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
-        let presented = bearer(parts)?;
-        let keys = ApiKeys::from_ref(state);
-        let key = keys
-            .authenticate(presented)
-            .await
-            .map_err(KeyRejection::Storage)?
-            .ok_or(KeyRejection::Unknown)?;
-        match key.kind {
-            KeyKind::Ingest => Ok(IngestKey { name: key.name }),
-            KeyKind::Read => Err(KeyRejection::WrongKind),
-        }
+        Ok(IngestKey {
+            name: require_key(parts, state, KeyKind::Ingest).await?,
+        })
+    }
+}
+
+/// A request allowed to read events: a read key (operator sessions come with the dashboard login).
+#[derive(Debug, Clone)]
+pub struct ReadAccess {
+    pub name: String,
+}
+
+impl<S> FromRequestParts<S> for ReadAccess
+where
+    ApiKeys: FromRef<S>,
+    S: Send + Sync,
+{
+    type Rejection = KeyRejection;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        Ok(ReadAccess {
+            name: require_key(parts, state, KeyKind::Read).await?,
+        })
     }
 }

@@ -3,5 +3,5 @@
 mod extract;
 mod keys;
 
-pub use extract::{IngestKey, KeyRejection};
+pub use extract::{IngestKey, KeyRejection, ReadAccess};
 pub use keys::{generate_key, hash_key, ApiKeys};

@@ -37,13 +37,14 @@ pub struct NewEvent {
 }
 
 /// Column list shared by every read, so rows always map the same way.
-const EVENT_COLUMNS: &str = "seq, id, event_type, category, action, action_result, severity, \
+pub(super) const EVENT_COLUMNS: &str =
+    "seq, id, event_type, category, action, action_result, severity, \
     user_id, username, ip_address, user_agent, session_fingerprint, mfa_used, reason, \
     error_message, token_type, expires_at, client_id, scope, forced, api_key_id, api_key_name, \
     event_data, occurred_at, received_at, source";
 
 #[derive(sqlx::FromRow)]
-struct EventRow {
+pub(super) struct EventRow {
     seq: i64,
     id: Uuid,
     event_type: String,
@@ -75,7 +76,7 @@ struct EventRow {
 impl EventRow {
     /// Check constraints keep the enum columns valid; a value outside them means the schema and
     /// the code disagree, which is worth a loud error rather than a silent default.
-    fn into_event(self) -> Result<StoredEvent, StorageError> {
+    pub(super) fn into_event(self) -> Result<StoredEvent, StorageError> {
         let bad = |what: &str, value: &str| {
             StorageError::from(sqlx::Error::Decode(
                 format!("unexpected {what} `{value}` in row").into(),

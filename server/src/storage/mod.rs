@@ -3,10 +3,12 @@
 mod dashboard;
 mod events;
 mod keys;
+mod query;
 mod writer;
 
 pub use events::NewEvent;
 pub use keys::{ActiveKey, ApiKeyRecord, CreateKeyError, KeyKind, KeyStore, KEY_CHANGES_CHANNEL};
+pub use query::Cursor;
 pub use writer::{EventWriter, WriteError, WriterConfig};
 
 use sqlx::PgPool;

@@ -1,0 +1,125 @@
+//! The read API: `GET /api/v1/events` (filtered, newest first, keyset-paged) and
+//! `GET /api/v1/events/{id}`, for scripts holding a read key.
+
+use axum::extract::{Path, RawQuery, State};
+use axum::routing::get;
+use axum::{Json, Router};
+use uuid::Uuid;
+use vigil_wire::{EventFilter, EventPage, StoredEvent};
+
+use crate::auth::ReadAccess;
+use crate::error::{ApiError, ErrorBody};
+use crate::startup::AppState;
+use crate::storage::{Cursor, EventStore};
+
+/// Page size when the client does not say.
+const DEFAULT_LIMIT: u32 = 50;
+/// Largest page a client may ask for.
+pub const MAX_LIMIT: u32 = 500;
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/api/v1/events", get(list_events))
+        .route("/api/v1/events/{id}", get(get_event))
+}
+
+/// The filter and page a query string asks for.
+pub fn parse_query(raw: Option<&str>) -> Result<(EventFilter, Option<Cursor>, u32), ApiError> {
+    let pairs: Vec<(String, String)> = form_urlencoded::parse(raw.unwrap_or("").as_bytes())
+        .into_owned()
+        .collect();
+    let filter = EventFilter::from_params(pairs.iter().map(|(k, v)| (k.as_str(), v.as_str())))
+        .map_err(|e| ApiError::InvalidParameter {
+            param: e.param,
+            reason: e.reason,
+        })?;
+    let mut cursor = None;
+    let mut limit = DEFAULT_LIMIT;
+    for (name, value) in &pairs {
+        match name.as_str() {
+            "cursor" if !value.is_empty() => {
+                cursor = Some(
+                    Cursor::decode(value).ok_or_else(|| ApiError::InvalidParameter {
+                        param: "cursor".into(),
+                        reason: "is not a cursor this server issued".into(),
+                    })?,
+                );
+            }
+            "limit" => {
+                limit = value
+                    .parse()
+                    .ok()
+                    .filter(|l| (1..=MAX_LIMIT).contains(l))
+                    .ok_or_else(|| ApiError::InvalidParameter {
+                        param: "limit".into(),
+                        reason: format!("must be 1 to {MAX_LIMIT}"),
+                    })?;
+            }
+            _ => {}
+        }
+    }
+    Ok((filter, cursor, limit))
+}
+
+/// Events matching the filter, newest first.
+#[utoipa::path(
+    get,
+    path = "/api/v1/events",
+    tag = "read",
+    security(("bearer" = [])),
+    params(
+        ("user" = Option<String>, Query, description = "user_id or username"),
+        ("ip" = Option<String>, Query, description = "an address or a CIDR network"),
+        ("type" = Option<String>, Query, description = "event types or categories, comma-separated"),
+        ("result" = Option<String>, Query, description = "success, failure or partial"),
+        ("severity" = Option<String>, Query, description = "info, warning, error or critical"),
+        ("source" = Option<String>, Query, description = "producer key name"),
+        ("session" = Option<String>, Query, description = "raw session id"),
+        ("q" = Option<String>, Query, description = "text in reason, error_message or user_agent"),
+        ("since" = Option<String>, Query, description = "RFC 3339 or relative (15m, 1h, 24h, 7d)"),
+        ("until" = Option<String>, Query, description = "RFC 3339 or relative"),
+        ("limit" = Option<u32>, Query, description = "1 to 500, default 50"),
+        ("cursor" = Option<String>, Query, description = "next_cursor of the previous page"),
+    ),
+    responses(
+        (status = 200, description = "One page", body = EventPage),
+        (status = 401, description = "Missing or unknown key", body = ErrorBody),
+        (status = 403, description = "Not a read key", body = ErrorBody),
+        (status = 422, description = "A parameter is invalid (named)", body = ErrorBody),
+    )
+)]
+#[tracing::instrument(skip_all, fields(reader = %reader.name))]
+pub async fn list_events(
+    State(store): State<EventStore>,
+    reader: ReadAccess,
+    RawQuery(query): RawQuery,
+) -> Result<Json<EventPage>, ApiError> {
+    let (filter, cursor, limit) = parse_query(query.as_deref())?;
+    Ok(Json(store.find(&filter, cursor, limit).await?))
+}
+
+/// One event by id.
+#[utoipa::path(
+    get,
+    path = "/api/v1/events/{id}",
+    tag = "read",
+    security(("bearer" = [])),
+    params(("id" = String, Path, description = "the event's id")),
+    responses(
+        (status = 200, description = "The event", body = StoredEvent),
+        (status = 404, description = "No such event", body = ErrorBody),
+        (status = 422, description = "Not a UUID", body = ErrorBody),
+    )
+)]
+#[tracing::instrument(skip_all, fields(reader = %reader.name))]
+pub async fn get_event(
+    State(store): State<EventStore>,
+    reader: ReadAccess,
+    Path(id): Path<String>,
+) -> Result<Json<StoredEvent>, ApiError> {
+    let id = Uuid::parse_str(&id).map_err(|_| ApiError::InvalidParameter {
+        param: "id".into(),
+        reason: "must be a UUID".into(),
+    })?;
+    store.by_id(id).await?.map(Json).ok_or(ApiError::NotFound)
+}
