@@ -3,12 +3,30 @@
 
 use futures::future::BoxFuture;
 use std::sync::Arc;
-use vigil_wire::StoredEvent;
+use uuid::Uuid;
+use vigil_wire::{EventFilter, EventPage, StoredEvent};
+
+/// Errors are already logged by the implementation and safe to show to the signed-in reader.
+pub type ReadResult<T> = Result<T, String>;
 
 pub trait EventReader: Send + Sync + 'static {
-    /// The newest `limit` events, newest first. Errors are already logged and safe to show.
-    fn recent_events(&self, limit: i64) -> BoxFuture<'_, Result<Vec<StoredEvent>, String>>;
+    /// The newest `limit` events, newest first.
+    fn recent_events(&self, limit: i64) -> BoxFuture<'_, ReadResult<Vec<StoredEvent>>>;
+    /// One page of events matching `filter`, after `cursor` (a `next_cursor` it issued).
+    fn search(
+        &self,
+        filter: EventFilter,
+        cursor: Option<String>,
+        limit: u32,
+    ) -> BoxFuture<'_, ReadResult<EventPage>>;
+    fn event(&self, id: Uuid) -> BoxFuture<'_, ReadResult<Option<StoredEvent>>>;
 }
 
 #[derive(Clone)]
 pub struct Backend(pub Arc<dyn EventReader>);
+
+/// The backend from context, or a server error if the app was mounted without one.
+pub fn backend() -> Result<Backend, leptos::prelude::ServerFnError> {
+    leptos::prelude::use_context::<Backend>()
+        .ok_or_else(|| leptos::prelude::ServerFnError::new("the event store is not configured"))
+}

@@ -3,6 +3,7 @@
 #[cfg(feature = "ssr")]
 pub mod backend;
 pub mod components;
+pub mod filters;
 pub mod live;
 pub mod pages;
 mod shell;

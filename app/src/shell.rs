@@ -3,9 +3,11 @@
 use leptos::prelude::*;
 use leptos_meta::{provide_meta_context, MetaTags, Stylesheet, Title};
 use leptos_router::components::{Route, Router, Routes, A};
-use leptos_router::StaticSegment;
+use leptos_router::{ParamSegment, StaticSegment};
 
-use crate::pages::LiveFeedPage;
+use crate::pages::{
+    ApiKeysPage, EventDetailPage, ExplorerPage, FailuresPage, LiveFeedPage, MfaPage,
+};
 
 /// The document the server sends for every page; the app is hydrated inside `<body>`.
 pub fn shell(options: LeptosOptions) -> impl IntoView {
@@ -36,11 +38,20 @@ pub fn App() -> impl IntoView {
                 <A href="/" attr:class="brand">"Vigil"</A>
                 <nav>
                     <A href="/">"Live feed"</A>
+                    <A href="/failures">"Login failures"</A>
+                    <A href="/mfa">"MFA changes"</A>
+                    <A href="/api-keys">"API keys"</A>
+                    <A href="/events">"Explorer"</A>
                 </nav>
             </header>
             <main>
                 <Routes fallback=|| view! { <p class="empty">"Page not found."</p> }>
                     <Route path=StaticSegment("") view=LiveFeedPage/>
+                    <Route path=StaticSegment("failures") view=FailuresPage/>
+                    <Route path=StaticSegment("mfa") view=MfaPage/>
+                    <Route path=StaticSegment("api-keys") view=ApiKeysPage/>
+                    <Route path=StaticSegment("events") view=ExplorerPage/>
+                    <Route path=(StaticSegment("events"), ParamSegment("id")) view=EventDetailPage/>
                 </Routes>
             </main>
         </Router>

@@ -142,6 +142,8 @@ pub struct EventFilter {
     pub source: Option<String>,
     /// A raw session id; matched through its stored fingerprint.
     pub session: Option<String>,
+    /// A stored session fingerprint (what the dashboard's pivot links carry).
+    pub session_fp: Option<String>,
     /// Text contained in `reason`, `error_message` or `user_agent` (case-insensitive).
     pub text: Option<String>,
     pub since: Option<TimeBound>,
@@ -207,6 +209,7 @@ impl EventFilter {
                 }
                 "source" => filter.source = text(),
                 "session" => filter.session = text(),
+                "session_fp" => filter.session_fp = text(),
                 "q" => filter.text = text(),
                 "since" => {
                     filter.since = Some(TimeBound::parse(value).map_err(|r| invalid(name, r))?)
@@ -241,6 +244,7 @@ impl EventFilter {
         push("severity", self.severity.map(|s| s.as_str().to_owned()));
         push("source", self.source.clone());
         push("session", self.session.clone());
+        push("session_fp", self.session_fp.clone());
         push("q", self.text.clone());
         push("since", self.since.as_ref().map(ToString::to_string));
         push("until", self.until.as_ref().map(ToString::to_string));
@@ -280,6 +284,10 @@ impl EventFilter {
             && (self.session.is_none()
                 || session_fingerprint
                     .is_some_and(|f| event.session_fingerprint.as_deref() == Some(f)))
+            && self
+                .session_fp
+                .as_ref()
+                .is_none_or(|f| event.session_fingerprint.as_ref() == Some(f))
             && self
                 .since
                 .as_ref()

@@ -1,7 +1,11 @@
-//! The event table: time, type, result, user, IP. Values are text nodes, never HTML.
+//! The event table. Every user, IP and session is a link that pivots the explorer to it; the time
+//! opens the event. Values are text nodes, never HTML.
 
 use leptos::prelude::*;
+use leptos_router::components::A;
 use vigil_wire::StoredEvent;
+
+use crate::filters::explorer_href;
 
 #[component]
 pub fn EventTable(#[prop(into)] rows: Signal<Vec<StoredEvent>>) -> impl IntoView {
@@ -14,6 +18,8 @@ pub fn EventTable(#[prop(into)] rows: Signal<Vec<StoredEvent>>) -> impl IntoView
                     <th>"Result"</th>
                     <th>"User"</th>
                     <th>"IP"</th>
+                    <th>"Session"</th>
+                    <th>"Details"</th>
                 </tr>
             </thead>
             <tbody>
@@ -21,9 +27,7 @@ pub fn EventTable(#[prop(into)] rows: Signal<Vec<StoredEvent>>) -> impl IntoView
             </tbody>
         </table>
         <Show when=move || rows.with(Vec::is_empty)>
-            <p class="empty">
-                "No events yet. Post one to " <code>"POST /api/v1/events"</code> " and it appears here."
-            </p>
+            <p class="empty" data-testid="no-events">"No events match."</p>
         </Show>
     }
 }
@@ -31,23 +35,59 @@ pub fn EventTable(#[prop(into)] rows: Signal<Vec<StoredEvent>>) -> impl IntoView
 #[component]
 fn EventRow(event: StoredEvent) -> impl IntoView {
     let time = event.occurred_at.format("%Y-%m-%d %H:%M:%S").to_string();
+    let detail_href = format!("/events/{}", event.id);
     let result = event.action_result.as_str();
-    let user = event
-        .username
+    let user = event.username.clone().map(|name| {
+        view! { <A href=explorer_href("user", &name) attr:class="pivot user-name">{name}</A> }
+    });
+    // The id is shown too when it says something the name does not.
+    let user_id = event
+        .user_id
         .clone()
-        .or(event.user_id.clone())
-        .unwrap_or_default();
-    let ip = event
-        .ip_address
-        .map(|ip| ip.to_string())
-        .unwrap_or_default();
+        .filter(|id| Some(id) != event.username.as_ref())
+        .map(|id| {
+            view! { <A href=explorer_href("user", &id) attr:class="pivot user-id">{id}</A> }
+        });
+    let ip = event.ip_address.map(|ip| {
+        let ip = ip.to_string();
+        view! { <A href=explorer_href("ip", &ip) attr:class="pivot ip">{ip}</A> }
+    });
+    let session = event.session_fingerprint.clone().map(|fp| {
+        let short = fp.chars().take(8).collect::<String>();
+        view! { <A href=explorer_href("session_fp", &fp) attr:class="pivot session" attr:title=fp>{short}</A> }
+    });
     view! {
         <tr data-seq=event.seq class=format!("severity-{}", event.severity.as_str())>
-            <td class="time">{time}</td>
-            <td class="type">{event.event_type}</td>
+            <td class="time"><A href=detail_href>{time}</A></td>
+            <td class="type">{event.event_type.clone()}</td>
             <td><span class=format!("result result-{result}")>{result}</span></td>
-            <td class="user">{user}</td>
+            <td class="user">{user}" "{user_id}</td>
             <td class="ip">{ip}</td>
+            <td class="session">{session}</td>
+            <td class="details">{summary(&event)}</td>
         </tr>
     }
+}
+
+/// The one line that says most about an event of its kind.
+fn summary(event: &StoredEvent) -> String {
+    let mut parts = Vec::new();
+    if let Some(name) = &event.api_key_name {
+        parts.push(format!("key {name}"));
+    }
+    if let Some(id) = &event.api_key_id {
+        parts.push(format!("({id})"));
+    }
+    for value in [
+        &event.reason,
+        &event.error_message,
+        &event.client_id,
+        &event.scope,
+        &event.token_type,
+    ] {
+        if let Some(value) = value {
+            parts.push(value.clone());
+        }
+    }
+    parts.join(" · ")
 }

@@ -13,9 +13,7 @@ const FEED_MAX_ROWS: usize = 500;
 
 #[server(prefix = "/rpc")]
 pub async fn recent_events(limit: i64) -> Result<Vec<StoredEvent>, ServerFnError> {
-    let backend = use_context::<crate::backend::Backend>()
-        .ok_or_else(|| ServerFnError::new("the event store is not configured"))?;
-    backend
+    crate::backend::backend()?
         .0
         .recent_events(limit.clamp(1, 500))
         .await

@@ -1,18 +1,41 @@
 //! The dashboard's read access: `EventStore` behind the app's `EventReader` trait.
 
 use futures::future::BoxFuture;
-use vigil_app::backend::EventReader;
-use vigil_wire::StoredEvent;
+use uuid::Uuid;
+use vigil_app::backend::{EventReader, ReadResult};
+use vigil_wire::{EventFilter, EventPage, StoredEvent};
 
-use super::EventStore;
+use super::{Cursor, EventStore, StorageError};
+
+/// Logs the detail; the page shows only that reading failed.
+fn shown(err: StorageError) -> String {
+    tracing::error!(%err, "dashboard query failed");
+    "the database is unavailable".to_owned()
+}
 
 impl EventReader for EventStore {
-    fn recent_events(&self, limit: i64) -> BoxFuture<'_, Result<Vec<StoredEvent>, String>> {
+    fn recent_events(&self, limit: i64) -> BoxFuture<'_, ReadResult<Vec<StoredEvent>>> {
+        Box::pin(async move { self.recent(limit).await.map_err(shown) })
+    }
+
+    fn search(
+        &self,
+        filter: EventFilter,
+        cursor: Option<String>,
+        limit: u32,
+    ) -> BoxFuture<'_, ReadResult<EventPage>> {
         Box::pin(async move {
-            self.recent(limit).await.map_err(|err| {
-                tracing::error!(%err, "dashboard query failed");
-                "the database is unavailable".to_owned()
-            })
+            let cursor = match cursor {
+                Some(raw) => Some(
+                    Cursor::decode(&raw).ok_or("`cursor`: is not a cursor this server issued")?,
+                ),
+                None => None,
+            };
+            self.find(&filter, cursor, limit).await.map_err(shown)
         })
+    }
+
+    fn event(&self, id: Uuid) -> BoxFuture<'_, ReadResult<Option<StoredEvent>>> {
+        Box::pin(async move { self.by_id(id).await.map_err(shown) })
     }
 }

@@ -73,6 +73,10 @@ pub(super) fn push_conditions(
         sql.push(" and session_fingerprint = ")
             .push_bind(session_fingerprint(session));
     }
+    if let Some(fingerprint) = &filter.session_fp {
+        sql.push(" and session_fingerprint = ")
+            .push_bind(fingerprint.clone());
+    }
     if let Some(text) = &filter.text {
         let pattern = format!("%{}%", escape_like(text));
         sql.push(" and (reason ilike ").push_bind(pattern.clone());

@@ -1,0 +1,80 @@
+//! Filters as the dashboard handles them: the preset views, and links that pivot the explorer.
+
+use serde::{Deserialize, Serialize};
+use vigil_wire::{Category, EventFilter, EventType};
+
+/// The fixed views a security team opens first.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Preset {
+    LoginFailures,
+    MfaChanges,
+    ApiKeyActivity,
+}
+
+impl Preset {
+    /// Pins the kinds of event the view is about; every other filter stays the reader's.
+    pub fn apply(self, filter: &mut EventFilter) {
+        filter.types.clear();
+        filter.categories.clear();
+        match self {
+            Preset::LoginFailures => filter
+                .types
+                .push(EventType::parse("auth.login.failure").expect("a seed type")),
+            Preset::MfaChanges => filter.categories.push(Category::Mfa),
+            Preset::ApiKeyActivity => filter.categories.push(Category::ApiKey),
+        }
+    }
+}
+
+/// Parses a query string (with or without `?`) into pairs.
+pub fn query_pairs(query: &str) -> Vec<(String, String)> {
+    form_urlencoded::parse(query.trim_start_matches('?').as_bytes())
+        .into_owned()
+        .collect()
+}
+
+/// `/events?name=value`, escaped: a pivot from one value in a row to everything like it.
+pub fn explorer_href(name: &str, value: &str) -> String {
+    let query: String = form_urlencoded::Serializer::new(String::new())
+        .append_pair(name, value)
+        .finish();
+    format!("/events?{query}")
+}
+
+/// The current query with `cursor` replaced: the link to the next page.
+pub fn with_cursor(query: &str, cursor: &str) -> String {
+    let mut serializer = form_urlencoded::Serializer::new(String::new());
+    for (name, value) in query_pairs(query) {
+        if name != "cursor" && !value.is_empty() {
+            serializer.append_pair(&name, &value);
+        }
+    }
+    serializer.append_pair("cursor", cursor);
+    format!("?{}", serializer.finish())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn pivots_and_pages_escape_values() {
+        assert_eq!(explorer_href("user", "a&b c"), "/events?user=a%26b+c");
+        assert_eq!(
+            with_cursor("?user=x&cursor=old&ip=", "n_1"),
+            "?user=x&cursor=n_1"
+        );
+    }
+
+    #[test]
+    fn presets_override_the_kind_filter_only() {
+        let mut filter = EventFilter {
+            user: Some("alice".into()),
+            ..EventFilter::default()
+        };
+        filter.categories.push(Category::Token);
+        Preset::MfaChanges.apply(&mut filter);
+        assert_eq!(filter.categories, [Category::Mfa]);
+        assert_eq!(filter.user.as_deref(), Some("alice"));
+    }
+}

@@ -1,0 +1,80 @@
+//! A filtered, paged event table whose filter lives in the URL: the SSR page for a URL shows
+//! exactly that filter's rows, links can be shared, and back/forward walk the filter history.
+
+use leptos::prelude::*;
+use leptos_router::hooks::use_query_map;
+use vigil_wire::EventPage;
+
+use crate::components::{EventTable, FilterForm};
+use crate::filters::{with_cursor, Preset};
+
+#[server(prefix = "/rpc")]
+pub async fn search_events(
+    query: String,
+    preset: Option<Preset>,
+) -> Result<EventPage, ServerFnError> {
+    use crate::filters::query_pairs;
+    use vigil_wire::EventFilter;
+
+    /// Rows per page in the dashboard.
+    const PAGE_SIZE: u32 = 50;
+
+    let pairs = query_pairs(&query);
+    let mut filter = EventFilter::from_params(pairs.iter().map(|(k, v)| (k.as_str(), v.as_str())))
+        .map_err(|e| ServerFnError::new(e.to_string()))?;
+    if let Some(preset) = preset {
+        preset.apply(&mut filter);
+    }
+    let cursor = pairs
+        .into_iter()
+        .find(|(k, v)| k == "cursor" && !v.is_empty())
+        .map(|(_, v)| v);
+    crate::backend::backend()?
+        .0
+        .search(filter, cursor, PAGE_SIZE)
+        .await
+        .map_err(ServerFnError::new)
+}
+
+#[component]
+pub fn EventsView(
+    preset: Option<Preset>,
+    title: &'static str,
+    blurb: &'static str,
+) -> impl IntoView {
+    let query = use_query_map();
+    let query_string = Memo::new(move |_| query.with(|q| q.to_query_string()));
+    let page = Resource::new(
+        move || query_string.get(),
+        move |q| search_events(q, preset),
+    );
+
+    view! {
+        <section class="events-view">
+            <div class="page-head">
+                <h1>{title}</h1>
+            </div>
+            <p class="blurb">{blurb}</p>
+            <FilterForm show_type=preset.is_none()/>
+            <Transition fallback=|| view! { <p class="empty">"Loading events…"</p> }>
+                {move || Suspend::new(async move {
+                    match page.await {
+                        Ok(EventPage { events, next_cursor }) => {
+                            let rows = Signal::derive(move || events.clone());
+                            let older = next_cursor.map(|cursor| with_cursor(&query_string.get(), &cursor));
+                            view! {
+                                <EventTable rows=rows/>
+                                {older.map(|href| view! {
+                                    <p class="pager"><a href=href data-testid="older">"Older events →"</a></p>
+                                })}
+                            }.into_any()
+                        }
+                        Err(err) => view! {
+                            <p class="error" data-testid="filter-error">{err.to_string()}</p>
+                        }.into_any(),
+                    }
+                })}
+            </Transition>
+        </section>
+    }
+}

@@ -1,0 +1,43 @@
+// Investigating: filters live in the URL, narrow the rows, pivot, and lead to the detail page.
+import { test, expect } from '@playwright/test';
+import { postEvents, unique } from './helpers';
+
+test('filter by IP narrows the rows and updates the URL; back returns', async ({ page, request }) => {
+  const tag = unique('inv');
+  await postEvents(request, [
+    { event_type: 'auth.login.failure', username: `${tag}-a`, ip_address: '10.77.1.1', reason: tag },
+    { event_type: 'auth.login.failure', username: `${tag}-b`, ip_address: '192.0.2.77', reason: tag },
+  ]);
+  await page.goto(`/events?q=${tag}`);
+  const rows = page.getByTestId('events').locator('tbody tr');
+  await expect(rows).toHaveCount(2);
+
+  await page.getByTestId('filters').locator('input[name="ip"]').fill('10.77.0.0/16');
+  await page.getByTestId('filters').getByRole('button', { name: 'Apply' }).click();
+  await expect(page).toHaveURL(/ip=10\.77\.0\.0%2F16/);
+  await expect(rows).toHaveCount(1);
+  await expect(rows.first()).toContainText(`${tag}-a`);
+
+  await page.goBack();
+  await expect(rows).toHaveCount(2);
+});
+
+test('a pivot link and the detail page', async ({ page, request }) => {
+  const user = unique('pivot-user');
+  await postEvents(request, [
+    { event_type: 'auth.login.failure', username: user, ip_address: '203.0.113.9', reason: 'Invalid credentials' },
+    { event_type: 'auth.mfa.challenge_success', username: user, ip_address: '203.0.113.9',
+      event_data: { method: 'totp' } },
+  ]);
+  await page.goto('/failures');
+  await page.getByTestId('events').getByRole('link', { name: user }).first().click();
+  await expect(page).toHaveURL(new RegExp(`/events\\?user=${user}`));
+  await expect(page.getByTestId('events').locator('tbody tr')).toHaveCount(2);
+
+  await page.getByTestId('events').locator('tbody tr', { hasText: 'auth.mfa.challenge_success' })
+    .locator('td.time a').click();
+  await expect(page).toHaveURL(/\/events\/[0-9a-f-]{36}$/);
+  await expect(page.getByTestId('event-fields')).toContainText(user);
+  await expect(page.getByTestId('event-data')).toContainText('"method": "totp"');
+  await expect(page.getByText('Same user, ±1 hour')).toBeVisible();
+});

@@ -1,0 +1,78 @@
+//! The dashboard as the server renders it (no JavaScript): each page shows exactly its filter's
+//! rows, links pivot, the detail page shows everything, and event values are escaped.
+
+mod common;
+
+use common::TestApp;
+use serde_json::json;
+
+async fn page(app: &TestApp, path: &str) -> String {
+    let response = app.http.get(app.url(path)).send().await.unwrap();
+    assert_eq!(response.status(), 200, "{path}");
+    response.text().await.unwrap()
+}
+
+async fn seeded() -> TestApp {
+    let app = TestApp::spawn().await;
+    app.ingest(&json!([
+        {"event_type": "auth.login.failure", "username": "fail-user", "ip_address": "10.9.8.7", "reason": "Bad password",
+         "occurred_at": "2026-02-01T10:00:00Z", "session_id": "s-1"},
+        {"event_type": "auth.login.success", "username": "fail-user", "ip_address": "10.9.8.7",
+         "occurred_at": "2026-02-01T10:05:00Z", "session_id": "s-1", "event_data": {"device": "laptop"}},
+        {"event_type": "auth.mfa.enabled", "username": "mfa-user", "ip_address": "192.0.2.50", "occurred_at": "2026-02-01T11:00:00Z"},
+        {"event_type": "auth.api_key.created", "username": "key-user", "api_key_name": "deploy-key", "api_key_id": "k-77",
+         "occurred_at": "2026-02-01T12:00:00Z"}
+    ]))
+    .await;
+    app
+}
+
+#[tokio::test]
+async fn presets_show_only_their_events() {
+    let app = seeded().await;
+    let failures = page(&app, "/failures").await;
+    assert!(failures.contains("fail-user") && failures.contains("Bad password"));
+    assert!(!failures.contains("mfa-user") && !failures.contains("key-user"));
+    let mfa = page(&app, "/mfa").await;
+    assert!(mfa.contains("mfa-user") && !mfa.contains("fail-user"));
+    let keys = page(&app, "/api-keys").await;
+    assert!(keys.contains("key-user") && keys.contains("deploy-key") && keys.contains("k-77"));
+    assert!(!keys.contains("mfa-user"));
+}
+
+#[tokio::test]
+async fn the_explorer_renders_the_url_filter_and_pivot_links() {
+    let app = seeded().await;
+    let html = page(&app, "/events?ip=10.0.0.0%2F8").await;
+    assert!(html.contains("fail-user") && !html.contains("mfa-user") && !html.contains("key-user"));
+    assert!(html.contains("href=\"/events?user=fail-user\""), "user pivot");
+    assert!(html.contains("href=\"/events?ip=10.9.8.7\""), "ip pivot");
+    assert!(html.contains("/events?session_fp="), "session pivot");
+    let bad = page(&app, "/events?ip=not-an-ip").await;
+    assert!(bad.contains("`ip`"), "an invalid filter is explained");
+}
+
+#[tokio::test]
+async fn the_detail_page_shows_every_field_and_related_events() {
+    let app = seeded().await;
+    let id: uuid::Uuid = sqlx::query_scalar("select id from events where event_type = 'auth.login.success'")
+        .fetch_one(&app.database.pool)
+        .await
+        .unwrap();
+    let html = page(&app, &format!("/events/{id}")).await;
+    for field in ["received_at", "session (fingerprint)", "api_key_name", "\"device\": \"laptop\""] {
+        assert!(html.contains(field), "missing {field}");
+    }
+    assert!(html.contains("Same user, ±1 hour") && html.contains("Bad password"), "the failure 5 minutes earlier is related");
+    let missing = page(&app, &format!("/events/{}", uuid::Uuid::now_v7())).await;
+    assert!(missing.contains("No such event."));
+}
+
+#[tokio::test]
+async fn event_values_are_escaped_text() {
+    let app = TestApp::spawn().await;
+    app.ingest(&json!({"event_type": "auth.login.failure", "username": "<img src=x onerror=alert(1)>"})).await;
+    let html = page(&app, "/failures").await;
+    assert!(!html.contains("<img src=x"), "raw markup must not reach the page");
+    assert!(html.contains("&lt;img src=x onerror=alert(1)&gt;"));
+}
