@@ -25,11 +25,13 @@ build-release:
 lint:
 	cargo fmt --all -- --check
 	cargo clippy -p vigil-wire --all-targets -- -D warnings
+	cargo clippy -p vigil-wire --all-targets --features client -- -D warnings
 	cargo clippy -p vigil-server --all-targets -- -D warnings
 	cargo clippy -p vigil-app --features hydrate --target wasm32-unknown-unknown -- -D warnings
 
 unit:
-	cargo test -p vigil-wire -p vigil-server
+	cargo test -p vigil-wire --features client
+	cargo test -p vigil-server
 
 # Builds the site (wasm + server) and runs Playwright against a vigil it starts itself.
 e2e:

@@ -5,6 +5,8 @@ import { defineConfig } from '@playwright/test';
 const port = Number(process.env.VIGIL_E2E_PORT ?? 3417);
 const binary = process.env.VIGIL_E2E_BINARY ?? 'target/debug/vigil';
 export const baseURL = `http://127.0.0.1:${port}`;
+/** The operator the tests sign in as (created by the web server command below). */
+export const operatorPassword = 'e2e-operator-password';
 
 export default defineConfig({
   testDir: './tests',
@@ -33,6 +35,7 @@ export default defineConfig({
     // tests post with an ingest key made the way an operator would, read from target/e2e.key.
     command:
       `rm -rf target/e2e-data && ${binary} keys create --name e2e --data-dir target/e2e-data > target/e2e.key` +
+      ` && echo '${operatorPassword}' | ${binary} users create --username e2e --role admin --data-dir target/e2e-data` +
       ` && exec ${binary} serve --addr 127.0.0.1:${port} --data-dir target/e2e-data`,
     cwd: '..',
     url: `${baseURL}/healthz`,

@@ -6,7 +6,7 @@ use leptos_router::components::{Route, Router, Routes, A};
 use leptos_router::{ParamSegment, StaticSegment};
 
 use crate::pages::{
-    ApiKeysPage, EventDetailPage, ExplorerPage, FailuresPage, LiveFeedPage, MfaPage,
+    ApiKeysPage, EventDetailPage, ExplorerPage, FailuresPage, LiveFeedPage, LoginPage, MfaPage,
 };
 
 /// The document the server sends for every page; the app is hydrated inside `<body>`.
@@ -43,10 +43,14 @@ pub fn App() -> impl IntoView {
                     <A href="/api-keys">"API keys"</A>
                     <A href="/events">"Explorer"</A>
                 </nav>
+                <form method="post" action="/auth/logout" class="signout">
+                    <button type="submit">"Sign out"</button>
+                </form>
             </header>
             <main>
                 <Routes fallback=|| view! { <p class="empty">"Page not found."</p> }>
                     <Route path=StaticSegment("") view=LiveFeedPage/>
+                    <Route path=StaticSegment("login") view=LoginPage/>
                     <Route path=StaticSegment("failures") view=FailuresPage/>
                     <Route path=StaticSegment("mfa") view=MfaPage/>
                     <Route path=StaticSegment("api-keys") view=ApiKeysPage/>

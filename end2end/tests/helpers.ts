@@ -1,5 +1,5 @@
 // Shared by the specs: posting events the way a producer does, with the run's ingest key.
-import { APIRequestContext, expect } from '@playwright/test';
+import { APIRequestContext, Page, expect } from '@playwright/test';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 
@@ -24,4 +24,13 @@ export async function postEvents(request: APIRequestContext, events: object | ob
 /** A value no other test or run will produce. */
 export function unique(prefix: string): string {
   return `${prefix}-${Date.now()}-${Math.floor(Math.random() * 1e9)}`;
+}
+
+/** Signs the page in as the run's operator, landing on `next`. */
+export async function signIn(page: Page, next = '/') {
+  await page.goto(`/login?next=${encodeURIComponent(next)}`);
+  await page.locator('input[name="username"]').fill('e2e');
+  await page.locator('input[name="password"]').fill('e2e-operator-password');
+  await page.getByRole('button', { name: 'Sign in' }).click();
+  await expect(page).toHaveURL(new RegExp(`${next.replace(/[?]/g, '\\?')}$`));
 }

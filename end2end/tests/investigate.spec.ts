@@ -1,6 +1,6 @@
 // Investigating: filters live in the URL, narrow the rows, pivot, and lead to the detail page.
 import { test, expect } from '@playwright/test';
-import { postEvents, unique } from './helpers';
+import { postEvents, signIn, unique } from './helpers';
 
 test('filter by IP narrows the rows and updates the URL; back returns', async ({ page, request }) => {
   const tag = unique('inv');
@@ -8,7 +8,7 @@ test('filter by IP narrows the rows and updates the URL; back returns', async ({
     { event_type: 'auth.login.failure', username: `${tag}-a`, ip_address: '10.77.1.1', reason: tag },
     { event_type: 'auth.login.failure', username: `${tag}-b`, ip_address: '192.0.2.77', reason: tag },
   ]);
-  await page.goto(`/events?q=${tag}`);
+  await signIn(page, `/events?q=${tag}`);
   const rows = page.getByTestId('events').locator('tbody tr');
   await expect(rows).toHaveCount(2);
 
@@ -29,7 +29,7 @@ test('a pivot link and the detail page', async ({ page, request }) => {
     { event_type: 'auth.mfa.challenge_success', username: user, ip_address: '203.0.113.9',
       event_data: { method: 'totp' } },
   ]);
-  await page.goto('/failures');
+  await signIn(page, '/failures');
   await page.getByTestId('events').getByRole('link', { name: user }).first().click();
   await expect(page).toHaveURL(new RegExp(`/events\\?user=${user}`));
   await expect(page.getByTestId('events').locator('tbody tr')).toHaveCount(2);
@@ -40,4 +40,15 @@ test('a pivot link and the detail page', async ({ page, request }) => {
   await expect(page.getByTestId('event-fields')).toContainText(user);
   await expect(page.getByTestId('event-data')).toContainText('"method": "totp"');
   await expect(page.getByText('Same user, ±1 hour')).toBeVisible();
+});
+
+test('signed-out access redirects to sign-in, and a wrong password is refused', async ({ page }) => {
+  await page.goto('/mfa');
+  await expect(page).toHaveURL(/\/login\?next=%2Fmfa$/);
+  await page.locator('input[name="username"]').fill('e2e');
+  await page.locator('input[name="password"]').fill('not-the-password');
+  await page.getByRole('button', { name: 'Sign in' }).click();
+  await expect(page.getByTestId('login-failed')).toBeVisible();
+  await signIn(page, '/mfa');
+  await expect(page.getByRole('heading', { name: 'MFA changes' })).toBeVisible();
 });

@@ -1,11 +1,11 @@
 // The walking skeleton seen by a person: an event posted over HTTP appears live, and stays.
 import { test, expect } from '@playwright/test';
-import { postEvents, unique } from './helpers';
+import { postEvents, signIn, unique } from './helpers';
 
 test('a posted event appears in the live feed without reload, and survives a reload', async ({ page, request }) => {
   const username = unique('e2e-user');
 
-  await page.goto('/');
+  await signIn(page, '/');
   // Hydrated and subscribed: from here on, new events are pushed to this page.
   await expect(page.getByTestId('live-status')).toHaveText('live');
 
@@ -28,7 +28,7 @@ test('a posted event appears in the live feed without reload, and survives a rel
 test('values from events are shown as text, never as HTML', async ({ page, request }) => {
   const hostile = `<img src=x onerror="window.__pwned=1">${unique('')}`;
   await postEvents(request, { event_type: 'auth.login.failure', username: hostile, ip_address: '198.51.100.24' });
-  await page.goto('/');
+  await signIn(page, '/');
   await expect(page.getByTestId('events').locator('td.user', { hasText: hostile })).toBeVisible();
   expect(await page.evaluate(() => (window as any).__pwned)).toBeUndefined();
 });
@@ -40,7 +40,7 @@ test('a refused post changes nothing on the page', async ({ page, request }) => 
     headers: { Authorization: 'Bearer vigil_wrong' },
   });
   expect(response.status()).toBe(401);
-  await page.goto('/');
+  await signIn(page, '/');
   await expect(page.getByTestId('live-status')).toHaveText('live');
   await expect(page.getByTestId('events').locator('tbody tr', { hasText: username })).toHaveCount(0);
 });

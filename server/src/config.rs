@@ -25,9 +25,46 @@ pub enum Command {
     /// Manage API keys: ingest keys for producers, read keys for scripts.
     #[command(subcommand)]
     Keys(KeysCommand),
+    /// Manage dashboard operators.
+    #[command(subcommand)]
+    Users(UsersCommand),
     /// Inspect the database Vigil uses.
     #[command(subcommand)]
     Db(DbCommand),
+    /// Fill the database with realistic demo traffic (ordinary users plus a few attackers).
+    DemoData(DemoDataArgs),
+}
+
+#[derive(Args, Debug, Clone)]
+pub struct DemoDataArgs {
+    /// How many events to insert.
+    #[arg(long, default_value_t = 100_000)]
+    pub events: u64,
+    /// Spread them over this many days, ending now.
+    #[arg(long, default_value_t = 7, value_parser = clap::value_parser!(u32).range(1..=3650))]
+    pub days: u32,
+    /// The same seed gives the same traffic (relative to the end time).
+    #[arg(long, default_value_t = 1)]
+    pub seed: u64,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum UsersCommand {
+    /// Create an operator; the password is read from stdin (one line).
+    Create {
+        #[arg(long)]
+        username: String,
+        /// viewer (reads) or admin.
+        #[arg(long, default_value = "viewer", value_parser = ["viewer", "admin"])]
+        role: String,
+    },
+    /// List operators.
+    List,
+    /// Disable an operator and end their sessions.
+    Disable {
+        /// The operator's username.
+        username: String,
+    },
 }
 
 #[derive(Subcommand, Debug)]
@@ -88,6 +125,9 @@ pub struct ServeArgs {
     /// Largest request body accepted by ingest, in bytes (413 beyond it).
     #[arg(long, env = "VIGIL_MAX_BODY_BYTES", default_value_t = 1024 * 1024)]
     pub max_body_bytes: usize,
+    /// How long a dashboard sign-in lasts, in hours.
+    #[arg(long, env = "VIGIL_SESSION_HOURS", default_value_t = 12)]
+    pub session_hours: u32,
     /// Most events waiting for the database before ingest answers 503 with Retry-After.
     #[arg(long, env = "VIGIL_INGEST_QUEUE", default_value_t = 50_000)]
     pub ingest_queue: usize,
@@ -100,6 +140,7 @@ impl ServeArgs {
             addr,
             site_root: PathBuf::from("target/site"),
             max_body_bytes: 1024 * 1024,
+            session_hours: 12,
             ingest_queue: 50_000,
         }
     }

@@ -6,6 +6,7 @@ pub mod config;
 pub mod database;
 pub mod embedded_pg;
 pub mod error;
+pub mod export;
 pub mod ingest;
 pub mod live;
 pub mod openapi;

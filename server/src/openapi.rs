@@ -24,6 +24,8 @@ use crate::startup::AppState;
         crate::ingest::post_events,
         crate::read_api::list_events,
         crate::read_api::get_event,
+        crate::export::export_csv,
+        crate::export::export_ndjson,
         crate::startup::healthz,
         crate::live::stream_doc
     ),

@@ -2,6 +2,7 @@
 
 use axum::extract::{FromRef, State};
 use axum::http::StatusCode;
+use axum::middleware;
 use axum::routing::get;
 use axum::{Json, Router};
 use leptos::prelude::*;
@@ -15,11 +16,11 @@ use tower_http::trace::TraceLayer;
 use vigil_app::backend::Backend;
 use vigil_app::{shell, App};
 
-use crate::auth::ApiKeys;
+use crate::auth::{self, ApiKeys, Sessions};
 use crate::config::ServeArgs;
 use crate::live::LiveHub;
-use crate::storage::{EventStore, EventWriter, KeyStore, WriterConfig};
-use crate::{ingest, live, openapi, read_api};
+use crate::storage::{EventStore, EventWriter, KeyStore, OperatorStore, WriterConfig};
+use crate::{export, ingest, live, openapi, read_api};
 
 /// Everything a handler may need, cloned per request (each part is a cheap handle).
 #[derive(Clone, FromRef)]
@@ -28,6 +29,7 @@ pub struct AppState {
     pub store: EventStore,
     pub writer: EventWriter,
     pub keys: ApiKeys,
+    pub sessions: Sessions,
     pub hub: LiveHub,
 }
 
@@ -53,12 +55,18 @@ pub fn build_app(state: AppState, config: &ServeArgs) -> Router {
         .merge(live::router())
         .merge(openapi::router())
         .merge(read_api::router())
+        .merge(export::router())
+        .merge(auth::router())
         .route("/healthz", get(healthz))
         .leptos_routes_with_context(&state, routes, provide_backend, {
             let options = state.leptos_options.clone();
             move || shell(options.clone())
         })
         .fallback(leptos_axum::file_and_error_handler::<AppState, _>(shell))
+        .layer(middleware::from_fn_with_state(
+            state.sessions.clone(),
+            auth::require_operator,
+        ))
         .layer(TraceLayer::new_for_http())
         .with_state(state)
 }
@@ -101,13 +109,18 @@ impl Application {
             ..WriterConfig::default()
         };
         let writer = EventWriter::spawn(store.clone(), hub.clone(), writer_config);
-        let keys = ApiKeys::new(KeyStore::new(pool));
+        let keys = ApiKeys::new(KeyStore::new(pool.clone()));
         tokio::spawn(keys.clone().follow_changes());
+        let sessions = Sessions::new(
+            OperatorStore::new(pool),
+            chrono::Duration::hours(config.session_hours.into()),
+        );
         let state = AppState {
             leptos_options: options,
             store,
             writer,
             keys,
+            sessions,
             hub: hub.clone(),
         };
         let router = build_app(state, config);
@@ -130,7 +143,11 @@ impl Application {
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> std::io::Result<()> {
         let hub = self.hub;
-        axum::serve(self.listener, self.router)
+        // Peer addresses feed the sign-in audit events.
+        let service = self
+            .router
+            .into_make_service_with_connect_info::<SocketAddr>();
+        axum::serve(self.listener, service)
             .with_graceful_shutdown(async move {
                 shutdown.await;
                 hub.close_all();

@@ -154,3 +154,55 @@ async fn keys_are_created_listed_and_revoked_from_the_command_line() {
     }
     terminate(server).await;
 }
+
+#[tokio::test]
+async fn operators_are_managed_from_the_command_line_with_the_password_on_stdin() {
+    use tokio::io::AsyncWriteExt;
+    let data_dir = fresh_data_dir("cli-users");
+    let mut create = Command::new(VIGIL)
+        .args([
+            "users",
+            "create",
+            "--username",
+            "sam",
+            "--role",
+            "viewer",
+            "--data-dir",
+        ])
+        .arg(&data_dir)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    create
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(b"a-long-password\n")
+        .await
+        .unwrap();
+    let output = tokio::time::timeout(Duration::from_secs(60), create.wait_with_output())
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert!(!String::from_utf8_lossy(&output.stdout).contains("a-long-password"));
+
+    let listed = vigil(&["users", "list"], &data_dir).await;
+    assert!(listed
+        .lines()
+        .any(|l| l.starts_with("sam ") && l.contains("viewer") && l.trim_end().ends_with('-')));
+    vigil(&["users", "disable", "sam"], &data_dir).await;
+    let listed = vigil(&["users", "list"], &data_dir).await;
+    assert!(
+        listed
+            .lines()
+            .any(|l| l.starts_with("sam ") && !l.trim_end().ends_with('-')),
+        "{listed}"
+    );
+}

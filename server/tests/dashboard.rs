@@ -7,7 +7,13 @@ use common::TestApp;
 use serde_json::json;
 
 async fn page(app: &TestApp, path: &str) -> String {
-    let response = app.http.get(app.url(path)).send().await.unwrap();
+    let response = app
+        .signed_in()
+        .await
+        .get(app.url(path))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(response.status(), 200, "{path}");
     response.text().await.unwrap()
 }
@@ -45,7 +51,10 @@ async fn the_explorer_renders_the_url_filter_and_pivot_links() {
     let app = seeded().await;
     let html = page(&app, "/events?ip=10.0.0.0%2F8").await;
     assert!(html.contains("fail-user") && !html.contains("mfa-user") && !html.contains("key-user"));
-    assert!(html.contains("href=\"/events?user=fail-user\""), "user pivot");
+    assert!(
+        html.contains("href=\"/events?user=fail-user\""),
+        "user pivot"
+    );
     assert!(html.contains("href=\"/events?ip=10.9.8.7\""), "ip pivot");
     assert!(html.contains("/events?session_fp="), "session pivot");
     let bad = page(&app, "/events?ip=not-an-ip").await;
@@ -55,15 +64,24 @@ async fn the_explorer_renders_the_url_filter_and_pivot_links() {
 #[tokio::test]
 async fn the_detail_page_shows_every_field_and_related_events() {
     let app = seeded().await;
-    let id: uuid::Uuid = sqlx::query_scalar("select id from events where event_type = 'auth.login.success'")
-        .fetch_one(&app.database.pool)
-        .await
-        .unwrap();
+    let id: uuid::Uuid =
+        sqlx::query_scalar("select id from events where event_type = 'auth.login.success'")
+            .fetch_one(&app.database.pool)
+            .await
+            .unwrap();
     let html = page(&app, &format!("/events/{id}")).await;
-    for field in ["received_at", "session (fingerprint)", "api_key_name", "\"device\": \"laptop\""] {
+    for field in [
+        "received_at",
+        "session (fingerprint)",
+        "api_key_name",
+        "\"device\": \"laptop\"",
+    ] {
         assert!(html.contains(field), "missing {field}");
     }
-    assert!(html.contains("Same user, ±1 hour") && html.contains("Bad password"), "the failure 5 minutes earlier is related");
+    assert!(
+        html.contains("Same user, ±1 hour") && html.contains("Bad password"),
+        "the failure 5 minutes earlier is related"
+    );
     let missing = page(&app, &format!("/events/{}", uuid::Uuid::now_v7())).await;
     assert!(missing.contains("No such event."));
 }
@@ -71,8 +89,14 @@ async fn the_detail_page_shows_every_field_and_related_events() {
 #[tokio::test]
 async fn event_values_are_escaped_text() {
     let app = TestApp::spawn().await;
-    app.ingest(&json!({"event_type": "auth.login.failure", "username": "<img src=x onerror=alert(1)>"})).await;
+    app.ingest(
+        &json!({"event_type": "auth.login.failure", "username": "<img src=x onerror=alert(1)>"}),
+    )
+    .await;
     let html = page(&app, "/failures").await;
-    assert!(!html.contains("<img src=x"), "raw markup must not reach the page");
+    assert!(
+        !html.contains("<img src=x"),
+        "raw markup must not reach the page"
+    );
     assert!(html.contains("&lt;img src=x onerror=alert(1)&gt;"));
 }

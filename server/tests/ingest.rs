@@ -308,7 +308,13 @@ async fn dashboard_is_rendered_on_the_server_with_stored_events() {
     let app = TestApp::spawn().await;
     app.ingest(&json!({"event_type": "LOGIN_SUCCESS", "username": "ssr-visible-user", "ip_address": "2001:db8::1"}))
         .await;
-    let page = app.http.get(app.url("/")).send().await.unwrap();
+    let page = app
+        .signed_in()
+        .await
+        .get(app.url("/"))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(page.status(), 200);
     let html = page.text().await.unwrap();
     assert!(

@@ -6,7 +6,9 @@ use common::TestApp;
 use futures::StreamExt;
 use serde_json::{json, Value};
 use std::time::Duration;
+use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 use tokio_tungstenite::tungstenite::Message;
+use vigil_server::storage::KeyKind;
 
 async fn next_json<S>(socket: &mut S) -> Value
 where
@@ -27,10 +29,17 @@ where
 #[tokio::test]
 async fn event_posted_after_connecting_is_pushed() {
     let app = TestApp::spawn().await;
-    let (mut socket, _) =
-        tokio_tungstenite::connect_async(format!("ws://{}/api/v1/stream", app.addr))
-            .await
-            .expect("the upgrade succeeds");
+    let read_key = common::create_key(&app.database, "tail", KeyKind::Read).await;
+    let mut request = format!("ws://{}/api/v1/stream", app.addr)
+        .into_client_request()
+        .unwrap();
+    request.headers_mut().insert(
+        "authorization",
+        format!("Bearer {read_key}").parse().unwrap(),
+    );
+    let (mut socket, _) = tokio_tungstenite::connect_async(request)
+        .await
+        .expect("the upgrade succeeds");
     // The server sends a heartbeat as soon as it has subscribed: from then on nothing is missed.
     let hello = next_json(&mut socket).await;
     assert_eq!(hello["kind"], "heartbeat");
@@ -51,4 +60,29 @@ async fn event_posted_after_connecting_is_pushed() {
     assert_eq!(event["event_type"], "auth.mfa.enabled");
     assert_eq!(event["category"], "mfa");
     assert!(event["received_at"].is_string());
+}
+
+#[tokio::test]
+async fn the_stream_refuses_anonymous_clients_and_ingest_keys() {
+    let app = TestApp::spawn().await;
+    let anonymous =
+        tokio_tungstenite::connect_async(format!("ws://{}/api/v1/stream", app.addr)).await;
+    let status = match anonymous {
+        Err(tokio_tungstenite::tungstenite::Error::Http(response)) => response.status(),
+        other => panic!("expected an HTTP refusal, got {other:?}"),
+    };
+    assert_eq!(status, 401);
+    let mut request = format!("ws://{}/api/v1/stream", app.addr)
+        .into_client_request()
+        .unwrap();
+    request.headers_mut().insert(
+        "authorization",
+        format!("Bearer {}", app.key).parse().unwrap(),
+    );
+    match tokio_tungstenite::connect_async(request).await {
+        Err(tokio_tungstenite::tungstenite::Error::Http(response)) => {
+            assert_eq!(response.status(), 403)
+        }
+        other => panic!("expected 403, got {other:?}"),
+    }
 }

@@ -84,10 +84,11 @@ fn summary(event: &StoredEvent) -> String {
         &event.client_id,
         &event.scope,
         &event.token_type,
-    ] {
-        if let Some(value) = value {
-            parts.push(value.clone());
-        }
+    ]
+    .into_iter()
+    .flatten()
+    {
+        parts.push(value.clone());
     }
     parts.join(" · ")
 }

@@ -3,9 +3,11 @@
 mod event_detail;
 mod events_view;
 mod live_feed;
+mod login;
 mod presets;
 
 pub use event_detail::{event_detail, EventDetailPage};
 pub use events_view::search_events;
 pub use live_feed::{recent_events, LiveFeedPage};
+pub use login::LoginPage;
 pub use presets::{ApiKeysPage, ExplorerPage, FailuresPage, MfaPage};

@@ -22,11 +22,17 @@ const COPY_CHUNK: usize = 256 * 1024;
 
 /// One COPY of every event on one connection, in one transaction. Encoding the rows is timed;
 /// parsing the JSON is not (it was done before, with Vigil's own parser).
-pub async fn copy_ceiling(pool: &PgPool, events: &[NewEvent], limit: Duration) -> Result<PhaseResult> {
+pub async fn copy_ceiling(
+    pool: &PgPool,
+    events: &[NewEvent],
+    limit: Duration,
+) -> Result<PhaseResult> {
     let mut conn = pool.acquire().await?;
     let started = Instant::now();
     let copy = async {
-        let mut copy = conn.copy_in_raw(&format!("copy events ({COLUMNS}) from stdin")).await?;
+        let mut copy = conn
+            .copy_in_raw(&format!("copy events ({COLUMNS}) from stdin"))
+            .await?;
         // Vigil stores `coalesce(occurred_at, now())`, now() being the transaction's start.
         let now = Utc::now().to_rfc3339();
         let mut chunk = String::with_capacity(COPY_CHUNK + 8192);
@@ -46,7 +52,11 @@ pub async fn copy_ceiling(pool: &PgPool, events: &[NewEvent], limit: Duration) -
         .await
         .context("COPY overran the phase time limit")?
         .context("COPY failed")?;
-    Ok(PhaseResult::new("a. COPY ceiling (1 connection)", rows, started.elapsed()))
+    Ok(PhaseResult::new(
+        "a. COPY ceiling (1 connection)",
+        rows,
+        started.elapsed(),
+    ))
 }
 
 /// One event per row of COPY's text format: tab-separated, `\N` for NULL.
@@ -54,7 +64,9 @@ fn copy_row(e: &NewEvent, now: &str, out: &mut String) {
     let id = e.id.to_string();
     let ip = e.ip_address.map(|ip| ip.to_string());
     let expires = e.expires_at.map(|t| t.to_rfc3339());
-    let occurred = e.occurred_at.map_or_else(|| now.to_owned(), |t| t.to_rfc3339());
+    let occurred = e
+        .occurred_at
+        .map_or_else(|| now.to_owned(), |t| t.to_rfc3339());
     let data = e.event_data.to_string();
     let flag = |b: Option<bool>| b.map(|b| if b { "t" } else { "f" });
     let fields: [Option<&str>; 24] = [
@@ -107,8 +119,9 @@ fn escape_copy_text(text: &str, out: &mut String) {
     }
 }
 
-/// `clients` connections, each inserting one row per statement in autocommit mode, so every
-/// event waits for its own COMMIT (PostgreSQL may still share a WAL flush between backends).
+/// `clients` workers over the pool's connections, each inserting one row per statement in
+/// autocommit mode, so every event waits for its own COMMIT (PostgreSQL still lets concurrent
+/// commits share one WAL flush).
 pub async fn row_per_transaction(
     pool: &PgPool,
     events: Arc<Vec<NewEvent>>,
@@ -120,6 +133,7 @@ pub async fn row_per_transaction(
          $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, coalesce($23, now()), $24) \
          returning seq"
     ));
+    let connections = pool.options().get_max_connections();
     let pool = pool.clone();
     let jobs = events.len();
     let driven = drive(clients, jobs, limit, move |i| {
@@ -128,8 +142,9 @@ pub async fn row_per_transaction(
     })
     .await?;
     let latencies = driven.done.iter().map(|(latency, _)| *latency).collect();
-    let label = format!("b. one row per transaction ({clients} connections)");
-    let mut result = PhaseResult::new(label, driven.done.len() as u64, driven.elapsed).with_latencies(latencies);
+    let label = format!("b. one row per transaction ({connections} connections)");
+    let mut result =
+        PhaseResult::new(label, driven.done.len() as u64, driven.elapsed).with_latencies(latencies);
     result.cut_short = driven.cut_short;
     Ok(result)
 }
@@ -167,14 +182,18 @@ async fn insert_one(pool: &PgPool, sql: &str, e: &NewEvent) -> Result<i64> {
 
 /// Empties the table between phases, so each starts from the same state.
 pub async fn truncate(pool: &PgPool) -> Result<()> {
-    sqlx::query("truncate events restart identity").execute(pool).await?;
+    sqlx::query("truncate events restart identity")
+        .execute(pool)
+        .await?;
     Ok(())
 }
 
 /// Rows in `events`, and how many transactions wrote them: rows inserted by one transaction
 /// share its `xmin`, so this shows how well commits were grouped.
 pub async fn rows_and_commits(pool: &PgPool) -> Result<(i64, i64)> {
-    Ok(sqlx::query_as("select count(*), count(distinct xmin::text) from events")
-        .fetch_one(pool)
-        .await?)
+    Ok(
+        sqlx::query_as("select count(*), count(distinct xmin::text) from events")
+            .fetch_one(pool)
+            .await?,
+    )
 }

@@ -55,7 +55,10 @@ impl Ingest {
         let status = response.status();
         if status != reqwest::StatusCode::CREATED {
             let text = response.text().await.unwrap_or_default();
-            return Answer::Refused(format!("{status}: {}", text.chars().take(300).collect::<String>()));
+            return Answer::Refused(format!(
+                "{status}: {}",
+                text.chars().take(300).collect::<String>()
+            ));
         }
         match response.json::<IngestResponse>().await {
             Ok(body) => Answer::Stored(body.events.iter().filter(|r| !r.duplicate).count() as u64),
@@ -66,7 +69,11 @@ impl Ingest {
     /// Opens one keep-alive connection per client before timing starts (the caller empties the
     /// table afterwards).
     pub async fn warm_up(self: &Arc<Self>, bodies: &[String], clients: usize) -> Result<()> {
-        let posts = bodies.iter().cycle().take(clients).map(|body| self.post(body.clone()));
+        let posts = bodies
+            .iter()
+            .cycle()
+            .take(clients)
+            .map(|body| self.post(body.clone()));
         for answer in futures::future::join_all(posts).await {
             if let Answer::Refused(why) = answer {
                 bail!("warm-up request refused: {why}");

@@ -77,7 +77,12 @@ pub struct Driven<T> {
 
 /// Runs `clients` workers that each take the next job index until all `jobs` are taken or
 /// `limit` has passed, so every phase stops by itself. A failing job stops every worker.
-pub async fn drive<T, F, Fut>(clients: usize, jobs: usize, limit: Duration, work: F) -> Result<Driven<T>>
+pub async fn drive<T, F, Fut>(
+    clients: usize,
+    jobs: usize,
+    limit: Duration,
+    work: F,
+) -> Result<Driven<T>>
 where
     T: Send + 'static,
     F: Fn(usize) -> Fut + Clone + Send + Sync + 'static,
@@ -99,7 +104,9 @@ where
                     }
                     let sent = Instant::now();
                     let outcome = tokio::time::timeout(JOB_TIMEOUT, work(job)).await;
-                    match outcome.unwrap_or_else(|_| Err(anyhow!("job {job} took over {JOB_TIMEOUT:?}"))) {
+                    match outcome
+                        .unwrap_or_else(|_| Err(anyhow!("job {job} took over {JOB_TIMEOUT:?}")))
+                    {
                         Ok(out) => done.push((sent.elapsed(), out)),
                         Err(err) => {
                             stop.store(true, Ordering::Relaxed);
@@ -146,9 +153,13 @@ pub struct CpuTimes {
 impl CpuTimes {
     pub fn since(self, earlier: CpuTimes) -> CpuTimes {
         CpuTimes {
-            client: self.client - earlier.client,
-            server: self.server - earlier.server,
-            postgres: self.postgres.zip(earlier.postgres).map(|(a, b)| a - b),
+            // Per-thread and per-process tick counts are sampled apart: never report below zero.
+            client: (self.client - earlier.client).max(0.0),
+            server: (self.server - earlier.server).max(0.0),
+            postgres: self
+                .postgres
+                .zip(earlier.postgres)
+                .map(|(a, b)| (a - b).max(0.0)),
         }
     }
 }
@@ -167,16 +178,23 @@ impl CpuProbe {
     pub fn sample(&self) -> CpuTimes {
         let total = stat(Path::new("/proc/self/stat")).map_or(0, |f| field(&f, 11) + field(&f, 12));
         let mut server = 0;
-        for task in fs::read_dir("/proc/self/task").into_iter().flatten().flatten() {
+        for task in fs::read_dir("/proc/self/task")
+            .into_iter()
+            .flatten()
+            .flatten()
+        {
             let comm = fs::read_to_string(task.path().join("comm")).unwrap_or_default();
             if comm.starts_with(SERVER_THREADS) {
-                server += stat(&task.path().join("stat")).map_or(0, |f| field(&f, 11) + field(&f, 12));
+                server +=
+                    stat(&task.path().join("stat")).map_or(0, |f| field(&f, 11) + field(&f, 12));
             }
         }
         CpuTimes {
             client: (total.saturating_sub(server)) as f64 / TICKS_PER_SECOND,
             server: server as f64 / TICKS_PER_SECOND,
-            postgres: self.postmaster.map(|pid| postgres_ticks(pid) as f64 / TICKS_PER_SECOND),
+            postgres: self
+                .postmaster
+                .map(|pid| postgres_ticks(pid) as f64 / TICKS_PER_SECOND),
         }
     }
 }
@@ -189,7 +207,11 @@ fn postgres_ticks(postmaster: u32) -> u64 {
     };
     let mut ticks = (11..=14).map(|i| field(&own, i)).sum::<u64>();
     for entry in fs::read_dir("/proc").into_iter().flatten().flatten() {
-        let is_pid = entry.file_name().to_string_lossy().bytes().all(|b| b.is_ascii_digit());
+        let is_pid = entry
+            .file_name()
+            .to_string_lossy()
+            .bytes()
+            .all(|b| b.is_ascii_digit());
         if is_pid {
             if let Some(f) = stat(&entry.path().join("stat")) {
                 if field(&f, 1) == u64::from(postmaster) {

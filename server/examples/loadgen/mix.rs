@@ -51,7 +51,8 @@ const LAST: [&str; 50] = [
     "ivanova", "okafor", "jensen", "novak", "haddad", "nguyen", "patel", "cohen", "schmidt",
     "moreau", "ferrari", "santos", "park", "sato", "petrov", "mensah", "larsen", "horvat", "khan",
     "tran", "shah", "levi", "weber", "lambert", "romano", "costa", "lee", "suzuki", "popescu",
-    "adeyemi", "berg", "kovac", "aziz", "pham", "das", "katz", "fischer", "leroy", "greco", "reyes",
+    "adeyemi", "berg", "kovac", "aziz", "pham", "das", "katz", "fischer", "leroy", "greco",
+    "reyes",
 ];
 const USER_AGENTS: [&str; 8] = [
     "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/126.0 Safari/537.36",
@@ -81,7 +82,13 @@ const FAILURE_REASONS: [&str; 6] = [
     "Password expired",
     "MFA required",
 ];
-const CLIENTS: [&str; 5] = ["web-portal", "mobile-ios", "mobile-android", "partner-crm", "cli"];
+const CLIENTS: [&str; 5] = [
+    "web-portal",
+    "mobile-ios",
+    "mobile-android",
+    "partner-crm",
+    "cli",
+];
 const FACTORS: [&str; 3] = ["totp", "webauthn", "sms"];
 const ENDPOINTS: [&str; 4] = ["/v1/orders", "/v1/invoices", "/v1/customers", "/v1/reports"];
 
@@ -188,7 +195,9 @@ impl Mix {
                 "client_id": client,
                 "error_message": self.pick(&["Token expired", "Invalid signature", "Token revoked"]),
             }),
-            "auth.token.revoked" => json!({"token_type": "refresh", "reason": "Signed out everywhere"}),
+            "auth.token.revoked" => {
+                json!({"token_type": "refresh", "reason": "Signed out everywhere"})
+            }
             "auth.mfa.challenge_failure" => json!({
                 "reason": "Invalid code",
                 "session_id": self.session(),
@@ -203,12 +212,17 @@ impl Mix {
                 let mut fields = json!({"api_key_id": format!("ak_{key:04}"), "api_key_name": format!("ci-deploy-{key}")});
                 if kind.ends_with("used") {
                     fields["user_agent"] = json!(self.pick(&["curl/8.5.0", "okhttp/4.12.0"]));
-                    fields["event_data"] = json!({"endpoint": self.pick(&ENDPOINTS), "method": "GET"});
+                    fields["event_data"] =
+                        json!({"endpoint": self.pick(&ENDPOINTS), "method": "GET"});
                 }
                 fields
             }
-            "auth.logout" => json!({"session_id": self.session(), "forced": self.rng.random_bool(0.05)}),
-            "auth.password.reset_requested" => json!({"user_id": null, "event_data": {"channel": "email"}}),
+            "auth.logout" => {
+                json!({"session_id": self.session(), "forced": self.rng.random_bool(0.05)})
+            }
+            "auth.password.reset_requested" => {
+                json!({"user_id": null, "event_data": {"channel": "email"}})
+            }
             kind if kind.starts_with("auth.password.") => json!({"session_id": self.session()}),
             "auth.oauth.client_registered" => json!({
                 "client_id": format!("app-{}", self.rng.random_range(100..999)),
@@ -261,14 +275,19 @@ fn username(index: usize) -> String {
 /// Each user's usual address: a third on the office VPN, one in twelve on IPv6, the rest public.
 fn home_ip(index: usize) -> String {
     // Spreads neighbouring ids over the address space.
-    let h = (index as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15) >> 16;
-    if index % 12 == 0 {
+    let h = (index as u64 + 1).wrapping_mul(0x9E37_79B9_7F4A_7C15) >> 16;
+    if index.is_multiple_of(12) {
         let (a, b, c) = (h & 0xffff, (h >> 16) & 0xffff, ((h >> 32) & 0xfff) | 1);
         format!("2001:db8:{a:x}:{b:x}::{c:x}")
-    } else if index % 3 == 0 {
+    } else if index.is_multiple_of(3) {
         format!("10.{}.{}.{}", (h >> 8) & 255, (h >> 16) & 255, 1 + h % 254)
     } else {
         let first = 1 + (h >> 24) % 223;
-        format!("{first}.{}.{}.{}", (h >> 8) & 255, (h >> 16) & 255, 1 + h % 254)
+        format!(
+            "{first}.{}.{}.{}",
+            (h >> 8) & 255,
+            (h >> 16) & 255,
+            1 + h % 254
+        )
     }
 }

@@ -19,7 +19,11 @@ pub fn print(phases: &[PhaseResult; 4], setting: &Setting, checks: &[String]) {
     println!("| phase | events | seconds | events/s | p50 ms | p99 ms |");
     println!("| --- | ---: | ---: | ---: | ---: | ---: |");
     for phase in phases {
-        let cut = if phase.cut_short { " (hit the time limit)" } else { "" };
+        let cut = if phase.cut_short {
+            " (hit the time limit)"
+        } else {
+            ""
+        };
         println!(
             "| {}{cut} | {} | {:.2} | {} | {} | {} |",
             phase.label,
@@ -47,7 +51,10 @@ pub fn print(phases: &[PhaseResult; 4], setting: &Setting, checks: &[String]) {
         setting.cores, setting.postgres, setting.date
     );
     println!();
-    println!("Diagnostics (load average before the run: {}):", setting.load_before);
+    println!(
+        "Diagnostics (load average before the run: {}):",
+        setting.load_before
+    );
     for phase in phases {
         print_diagnostics(phase);
     }
@@ -70,11 +77,16 @@ fn print_diagnostics(phase: &PhaseResult) {
     );
     if let Some((rows, commits)) = phase.commits {
         let mean = rows as f64 / commits.max(1) as f64;
-        line.push_str(&format!("; {rows} rows in {commits} transactions ({mean:.1} rows per commit)"));
+        line.push_str(&format!(
+            "; {rows} rows in {commits} transactions ({mean:.1} rows per commit)"
+        ));
     }
     println!("{line}");
     if !phase.refused.is_empty() {
-        println!("  {} requests were not answered 201; the first ones:", phase.refused.len());
+        println!(
+            "  {} requests were not answered 201; the first ones:",
+            phase.refused.len()
+        );
         for why in phase.refused.iter().take(10) {
             println!("    {why}");
         }
@@ -103,7 +115,7 @@ fn thousands(n: u64) -> String {
     let digits = n.to_string();
     let mut out = String::with_capacity(digits.len() + digits.len() / 3);
     for (i, d) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i) % 3 == 0 {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
             out.push(',');
         }
         out.push(d);

@@ -6,7 +6,7 @@ use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 
-use super::ApiKeys;
+use super::{ApiKeys, Sessions};
 use crate::storage::{KeyKind, StorageError};
 
 /// A request carrying an active ingest key; `name` is recorded as each event's `source`.
@@ -33,7 +33,7 @@ impl IntoResponse for KeyRejection {
             KeyRejection::Storage(err) => return crate::error::ApiError::from(err).into_response(),
             KeyRejection::Missing => (
                 StatusCode::UNAUTHORIZED,
-                "missing `Authorization: Bearer <key>` header",
+                "missing `Authorization: Bearer <key>` header (or, for reading, a dashboard session)",
             ),
             KeyRejection::Malformed => (
                 StatusCode::UNAUTHORIZED,
@@ -119,22 +119,33 @@ where
     }
 }
 
-/// A request allowed to read events: a read key (operator sessions come with the dashboard login).
+/// A request allowed to read events: a read key, or a signed-in operator's session cookie.
 #[derive(Debug, Clone)]
 pub struct ReadAccess {
+    /// The key's name or the operator's username.
     pub name: String,
 }
 
 impl<S> FromRequestParts<S> for ReadAccess
 where
     ApiKeys: FromRef<S>,
+    Sessions: FromRef<S>,
     S: Send + Sync,
 {
     type Rejection = KeyRejection;
 
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
-        Ok(ReadAccess {
-            name: require_key(parts, state, KeyKind::Read).await?,
-        })
+        if parts.headers.contains_key(header::AUTHORIZATION) {
+            return Ok(ReadAccess {
+                name: require_key(parts, state, KeyKind::Read).await?,
+            });
+        }
+        match Sessions::from_ref(state).operator(&parts.headers).await {
+            Ok(Some(operator)) => Ok(ReadAccess {
+                name: operator.username,
+            }),
+            Ok(None) => Err(KeyRejection::Missing),
+            Err(err) => Err(KeyRejection::Storage(err)),
+        }
     }
 }

@@ -1,13 +1,15 @@
 //! Running a parsed command line: each subcommand opens the database the same way.
 
+pub mod demo_data;
 mod keys;
+mod users;
 
 use anyhow::Context;
 
 use crate::config::{Cli, Command, DbCommand, ServeArgs};
 use crate::database::Database;
 use crate::startup::Application;
-use crate::storage::{KeyKind, KeyStore};
+use crate::storage::{EventStore, KeyKind, KeyStore, OperatorStore};
 
 pub async fn run(cli: Cli) -> anyhow::Result<()> {
     let database = Database::open(&cli.database)
@@ -16,7 +18,13 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
     let outcome = match cli.command {
         Command::Serve(args) => serve(&args, &database).await,
         Command::Keys(command) => keys::run(command, &KeyStore::new(database.pool.clone())).await,
+        Command::Users(command) => {
+            users::run(command, &OperatorStore::new(database.pool.clone())).await
+        }
         Command::Db(DbCommand::Status) => db_status(&database).await,
+        Command::DemoData(args) => {
+            demo_data::run(&args, &EventStore::new(database.pool.clone())).await
+        }
     };
     database
         .close()
@@ -28,6 +36,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
 async fn serve(args: &ServeArgs, database: &Database) -> anyhow::Result<()> {
     if database.is_embedded() {
         offer_first_key(&KeyStore::new(database.pool.clone())).await?;
+        users::offer_first_admin(&OperatorStore::new(database.pool.clone())).await?;
     }
     let app = Application::build(args, database.pool.clone())
         .await

@@ -11,6 +11,7 @@ use tokio::sync::broadcast::error::RecvError;
 use vigil_wire::LiveMessage;
 
 use super::LiveHub;
+use crate::auth::ReadAccess;
 use crate::startup::AppState;
 
 /// Often enough for proxies and browsers to keep the connection, rare enough to cost nothing.
@@ -27,7 +28,12 @@ pub fn router() -> Router<AppState> {
 #[allow(dead_code)]
 pub fn stream_doc() {}
 
-async fn upgrade(ws: WebSocketUpgrade, State(hub): State<LiveHub>) -> Response {
+/// Only readers may follow: a signed-in operator (the dashboard) or a read key (scripts).
+async fn upgrade(
+    _reader: ReadAccess,
+    ws: WebSocketUpgrade,
+    State(hub): State<LiveHub>,
+) -> Response {
     ws.on_upgrade(move |socket| serve_socket(socket, hub))
 }
 

@@ -1,13 +1,17 @@
 //! Storage: every SQL statement Vigil runs against the event log lives under this module.
 
+mod bulk;
 mod dashboard;
 mod events;
 mod keys;
+mod operators;
 mod query;
 mod writer;
 
+pub use bulk::CopyRows;
 pub use events::NewEvent;
 pub use keys::{ActiveKey, ApiKeyRecord, CreateKeyError, KeyKind, KeyStore, KEY_CHANGES_CHANNEL};
+pub use operators::{OperatorRecord, OperatorStore, Role};
 pub use query::Cursor;
 pub use writer::{EventWriter, WriteError, WriterConfig};
 

@@ -7,11 +7,12 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::{Mutex, OnceLock};
 use uuid::Uuid;
+use vigil_server::auth::hash_password;
 use vigil_server::config::ServeArgs;
 use vigil_server::database::{create_database_if_missing, Database};
 use vigil_server::embedded_pg::EmbeddedPostgres;
 use vigil_server::startup::Application;
-use vigil_server::storage::{KeyKind, KeyStore};
+use vigil_server::storage::{KeyKind, KeyStore, OperatorStore, Role};
 
 /// Creates a key the way `vigil keys create` does.
 pub async fn create_key(database: &Database, name: &str, kind: KeyKind) -> String {
@@ -109,6 +110,9 @@ pub struct TestApp {
     pub key: String,
 }
 
+/// The operator every test app has.
+pub const OPERATOR: (&str, &str) = ("analyst", "analyst-password");
+
 impl TestApp {
     /// Starts the real application on port 0 against a fresh database.
     pub async fn spawn() -> TestApp {
@@ -146,12 +150,46 @@ impl TestApp {
         let addr = app.local_addr();
         tokio::spawn(app.run_until(std::future::pending()));
         let key = create_key(&database, "test-producer", KeyKind::Ingest).await;
+        let operators = OperatorStore::new(database.pool.clone());
+        operators
+            .create(OPERATOR.0, &hash_password(OPERATOR.1), Role::Admin)
+            .await
+            .expect("create operator");
         TestApp {
             addr,
             database,
             http: reqwest::Client::new(),
             key,
         }
+    }
+
+    /// A browser-like client (cookie jar) signed in as `OPERATOR`.
+    pub async fn signed_in(&self) -> reqwest::Client {
+        self.sign_in_as(OPERATOR.0, OPERATOR.1)
+            .await
+            .expect("the test operator signs in")
+    }
+
+    /// Signs in; `None` if the dashboard refused.
+    pub async fn sign_in_as(&self, username: &str, password: &str) -> Option<reqwest::Client> {
+        let client = reqwest::Client::builder()
+            .cookie_store(true)
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .unwrap();
+        let response = client
+            .post(self.url("/auth/login"))
+            .form(&[
+                ("username", username),
+                ("password", password),
+                ("next", "/"),
+            ])
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), 303);
+        let location = response.headers()["location"].to_str().unwrap().to_owned();
+        (location == "/").then_some(client)
     }
 
     pub fn keys(&self) -> KeyStore {

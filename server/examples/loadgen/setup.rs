@@ -1,0 +1,105 @@
+//! Setting the stage: the app under test, the pools, and the run's own database.
+
+use anyhow::{Context, Result};
+use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
+use sqlx::{Connection, PgConnection, PgPool};
+use std::net::SocketAddr;
+use std::str::FromStr;
+use std::time::Duration;
+use tokio::runtime::Handle;
+use tokio::sync::oneshot;
+use tokio::task::JoinHandle;
+use vigil_server::config::ServeArgs;
+use vigil_server::database::Database;
+use vigil_server::startup::Application;
+
+use crate::measure::JOB_TIMEOUT;
+
+/// The real Vigil application on a loopback port, as the integration tests start it.
+pub struct RunningApp {
+    pub addr: SocketAddr,
+    stop: oneshot::Sender<()>,
+    serving: JoinHandle<std::io::Result<()>>,
+    database: Database,
+}
+
+impl RunningApp {
+    pub async fn start(url: String) -> Result<Self> {
+        let database = Database::connect(&url).await?;
+        let loopback = SocketAddr::from(([127, 0, 0, 1], 0));
+        let app = Application::build(&ServeArgs::on(loopback), database.pool.clone()).await?;
+        let addr = app.local_addr();
+        let (stop, stopped) = oneshot::channel::<()>();
+        let serving = tokio::spawn(app.run_until(async move {
+            let _ = stopped.await;
+        }));
+        Ok(RunningApp {
+            addr,
+            stop,
+            serving,
+            database,
+        })
+    }
+
+    pub async fn stop(self, server: &Handle) -> Result<()> {
+        let _ = self.stop.send(());
+        tokio::time::timeout(Duration::from_secs(10), self.serving)
+            .await
+            .context("Vigil did not shut down within 10 s")???;
+        server.spawn(self.database.close()).await??;
+        Ok(())
+    }
+}
+
+/// The pool of the baseline phases and of the chores (truncate, count), with every connection
+/// opened up front so that phase b does not time connection setup.
+pub async fn bench_pool(url: &str, clients: usize) -> Result<PgPool> {
+    let size = clients.min(64) as u32;
+    // As Vigil's pool does: a stored row is a durable row.
+    let options = PgConnectOptions::from_str(url)?.options([("synchronous_commit", "on")]);
+    let pool = PgPoolOptions::new()
+        .max_connections(size)
+        .acquire_timeout(JOB_TIMEOUT)
+        .connect_with(options)
+        .await?;
+    drop(futures::future::try_join_all((0..size).map(|_| pool.acquire())).await?);
+    Ok(pool)
+}
+pub async fn describe_postgres(pool: &PgPool) -> Result<String> {
+    let (version, fsync, sync): (String, String, String) = sqlx::query_as(
+        "select current_setting('server_version'), current_setting('fsync'), current_setting('synchronous_commit')",
+    )
+    .fetch_one(pool)
+    .await?;
+    let version = version
+        .split_whitespace()
+        .next()
+        .unwrap_or_default()
+        .to_owned();
+    Ok(format!(
+        "PostgreSQL {version} (fsync {fsync}, synchronous_commit {sync})"
+    ))
+}
+
+/// `server_url` with its database name replaced by `name`.
+pub fn with_database(server_url: &str, name: &str) -> Result<String> {
+    let after_scheme = server_url
+        .find("://")
+        .context("a database URL looks like postgres://user@host/db")?
+        + 3;
+    let (base, query) = server_url.split_at(server_url.find('?').unwrap_or(server_url.len()));
+    let path_start = base[after_scheme..]
+        .find('/')
+        .map_or(base.len(), |p| after_scheme + p);
+    Ok(format!("{}/{name}{query}", &base[..path_start]))
+}
+
+/// `name` is always generated here (`loadgen_<uuid>`), never user input.
+pub async fn drop_database(admin_url: &str, name: &str) -> Result<()> {
+    let mut conn = PgConnection::connect(admin_url).await?;
+    sqlx::query(&format!("drop database if exists \"{name}\" with (force)"))
+        .execute(&mut conn)
+        .await?;
+    conn.close().await?;
+    Ok(())
+}

@@ -1,0 +1,177 @@
+//! `POST /auth/login` and `POST /auth/logout` (plain HTML forms, so sign-in works without
+//! JavaScript), and the guard that sends signed-out visitors of the dashboard to `/login`.
+
+use axum::extract::{ConnectInfo, Request, State};
+use axum::http::{header, HeaderMap, StatusCode};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Redirect, Response};
+use axum::routing::post;
+use axum::{Form, Router};
+use serde::Deserialize;
+use std::net::SocketAddr;
+
+use super::sessions::{Operator, Sessions};
+use crate::error::ApiError;
+use crate::ingest::parse_event;
+use crate::startup::AppState;
+use crate::storage::EventWriter;
+
+/// The `source` of the events Vigil records about its own sign-ins.
+pub const SELF_SOURCE: &str = "vigil";
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/auth/login", post(sign_in))
+        .route("/auth/logout", post(sign_out))
+}
+
+#[derive(Deserialize)]
+struct SignInForm {
+    username: String,
+    password: String,
+    #[serde(default)]
+    next: String,
+}
+
+/// Only same-site paths: `next` must never send a fresh session to another origin.
+fn safe_next(next: &str) -> &str {
+    if next.starts_with('/') && !next.starts_with("//") && !next.starts_with("/\\") {
+        next
+    } else {
+        "/"
+    }
+}
+
+#[tracing::instrument(skip_all, fields(username = %form.username))]
+async fn sign_in(
+    State(sessions): State<Sessions>,
+    State(writer): State<EventWriter>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
+    Form(form): Form<SignInForm>,
+) -> Result<Response, ApiError> {
+    let outcome = sessions.sign_in(&form.username, &form.password).await?;
+    let user_agent = headers
+        .get(header::USER_AGENT)
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_owned);
+    let (event_type, reason) = match &outcome {
+        Ok(_) => ("auth.login.success", None),
+        Err(failure) => ("auth.login.failure", Some(failure.reason())),
+    };
+    // Vigil audits itself: brute force against the dashboard shows up in its own failures view.
+    let event = serde_json::json!({
+        "event_type": event_type,
+        "username": form.username.chars().take(256).collect::<String>(),
+        "ip_address": peer.ip().to_string(),
+        "user_agent": user_agent.map(|ua| ua.chars().take(1024).collect::<String>()),
+        "reason": reason,
+        "event_data": {"target": "dashboard"},
+    });
+    match parse_event(event, SELF_SOURCE) {
+        Ok(event) => {
+            writer.write(vec![event]).await?;
+        }
+        Err(problems) => tracing::warn!(?problems, "could not record a sign-in event"),
+    }
+    let next = safe_next(&form.next);
+    Ok(match outcome {
+        Ok((_, token)) => {
+            let secure = forwarded_https(&headers);
+            let mut response = Redirect::to(next).into_response();
+            response
+                .headers_mut()
+                .insert(header::SET_COOKIE, sessions.cookie(&token, secure));
+            response
+        }
+        Err(_) => {
+            let query = form_urlencoded::Serializer::new(String::new())
+                .append_pair("failed", "1")
+                .append_pair("next", next)
+                .finish();
+            Redirect::to(&format!("/login?{query}")).into_response()
+        }
+    })
+}
+
+/// Behind a TLS-terminating proxy the cookie must be `Secure`.
+fn forwarded_https(headers: &HeaderMap) -> bool {
+    headers
+        .get("x-forwarded-proto")
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.eq_ignore_ascii_case("https"))
+}
+
+async fn sign_out(
+    State(sessions): State<Sessions>,
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
+    sessions.sign_out(&headers).await?;
+    let mut response = Redirect::to("/login").into_response();
+    response
+        .headers_mut()
+        .insert(header::SET_COOKIE, sessions.clearing_cookie());
+    Ok(response)
+}
+
+/// Paths anyone may reach: the API (it checks keys itself), sign-in, assets, health.
+fn is_public(path: &str) -> bool {
+    path == "/login"
+        || path == "/healthz"
+        || path == "/favicon.ico"
+        || path.starts_with("/auth/")
+        || path.starts_with("/pkg/")
+        || path.starts_with("/api/")
+}
+
+/// Everything else — dashboard pages and their server functions — needs a signed-in operator.
+pub async fn require_operator(
+    State(sessions): State<Sessions>,
+    mut request: Request,
+    next: Next,
+) -> Response {
+    let path = request.uri().path().to_owned();
+    if is_public(&path) {
+        return next.run(request).await;
+    }
+    match sessions.operator(request.headers()).await {
+        Ok(Some(operator)) => {
+            request.extensions_mut().insert::<Operator>(operator);
+            next.run(request).await
+        }
+        Ok(None) if path.starts_with("/rpc/") => {
+            (StatusCode::UNAUTHORIZED, "sign in to use the dashboard").into_response()
+        }
+        Ok(None) => {
+            let target = request.uri().path_and_query().map_or("/", |p| p.as_str());
+            let query = form_urlencoded::Serializer::new(String::new())
+                .append_pair("next", target)
+                .finish();
+            Redirect::to(&format!("/login?{query}")).into_response()
+        }
+        Err(err) => ApiError::from(err).into_response(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn next_stays_on_this_site() {
+        assert_eq!(safe_next("/events?user=a"), "/events?user=a");
+        assert_eq!(safe_next("https://evil.example/"), "/");
+        assert_eq!(safe_next("//evil.example/"), "/");
+        assert_eq!(safe_next("/\\evil.example"), "/");
+        assert_eq!(safe_next(""), "/");
+    }
+
+    #[test]
+    fn the_dashboard_is_private_and_the_api_checks_its_own_keys() {
+        assert!(!is_public("/"));
+        assert!(!is_public("/events/123"));
+        assert!(!is_public("/rpc/search_events"));
+        assert!(is_public("/api/v1/events"));
+        assert!(is_public("/login") && is_public("/pkg/vigil.wasm"));
+    }
+}

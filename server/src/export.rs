@@ -1,0 +1,287 @@
+//! Exports: `GET /api/v1/events/export.csv` and `/export.ndjson` stream every event matching the
+//! read API's filter, newest first, encoding rows as the database yields them so memory stays flat
+//! however many match.
+
+use axum::body::{Body, Bytes};
+use axum::extract::{RawQuery, State};
+use axum::http::header;
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use axum::Router;
+use chrono::{DateTime, SecondsFormat, Utc};
+use futures::StreamExt;
+use vigil_wire::StoredEvent;
+
+use crate::auth::ReadAccess;
+use crate::error::{ApiError, ErrorBody};
+use crate::read_api::parse_query;
+use crate::startup::AppState;
+use crate::storage::EventStore;
+
+/// Rows encoded into one body chunk when several are ready at once.
+const ROWS_PER_CHUNK: usize = 256;
+
+/// The CSV header: every `StoredEvent` field, `event_data` last as compact JSON.
+pub const CSV_HEADER: &str = "seq,id,occurred_at,received_at,event_type,category,action,\
+    action_result,severity,user_id,username,ip_address,user_agent,session_fingerprint,mfa_used,\
+    reason,error_message,token_type,expires_at,client_id,scope,forced,api_key_id,api_key_name,\
+    source,event_data";
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/api/v1/events/export.csv", get(export_csv))
+        .route("/api/v1/events/export.ndjson", get(export_ndjson))
+}
+
+#[derive(Clone, Copy)]
+enum Format {
+    Csv,
+    Ndjson,
+}
+
+/// Every matching event as CSV (RFC 4180, formula-like cells neutralised), newest first.
+#[utoipa::path(
+    get,
+    path = "/api/v1/events/export.csv",
+    tag = "read",
+    security(("bearer" = [])),
+    params(
+        ("user" = Option<String>, Query, description = "user_id or username"),
+        ("ip" = Option<String>, Query, description = "an address or a CIDR network"),
+        ("type" = Option<String>, Query, description = "event types or categories, comma-separated"),
+        ("result" = Option<String>, Query, description = "success, failure or partial"),
+        ("severity" = Option<String>, Query, description = "info, warning, error or critical"),
+        ("source" = Option<String>, Query, description = "producer key name"),
+        ("session" = Option<String>, Query, description = "raw session id"),
+        ("q" = Option<String>, Query, description = "text in reason, error_message or user_agent"),
+        ("since" = Option<String>, Query, description = "RFC 3339 or relative (15m, 1h, 24h, 7d)"),
+        ("until" = Option<String>, Query, description = "RFC 3339 or relative"),
+    ),
+    responses(
+        (status = 200, description = "A header row, then one row per event (streamed)", content_type = "text/csv", body = String),
+        (status = 401, description = "Missing or unknown key", body = ErrorBody),
+        (status = 403, description = "Not a read key", body = ErrorBody),
+        (status = 422, description = "A parameter is invalid (named)", body = ErrorBody),
+    )
+)]
+#[tracing::instrument(skip_all, fields(reader = %reader.name))]
+pub async fn export_csv(
+    State(store): State<EventStore>,
+    reader: ReadAccess,
+    RawQuery(query): RawQuery,
+) -> Result<Response, ApiError> {
+    export(store, query, Format::Csv)
+}
+
+/// Every matching event as NDJSON (one `StoredEvent` per line), newest first.
+#[utoipa::path(
+    get,
+    path = "/api/v1/events/export.ndjson",
+    tag = "read",
+    security(("bearer" = [])),
+    params(
+        ("user" = Option<String>, Query, description = "user_id or username"),
+        ("ip" = Option<String>, Query, description = "an address or a CIDR network"),
+        ("type" = Option<String>, Query, description = "event types or categories, comma-separated"),
+        ("result" = Option<String>, Query, description = "success, failure or partial"),
+        ("severity" = Option<String>, Query, description = "info, warning, error or critical"),
+        ("source" = Option<String>, Query, description = "producer key name"),
+        ("session" = Option<String>, Query, description = "raw session id"),
+        ("q" = Option<String>, Query, description = "text in reason, error_message or user_agent"),
+        ("since" = Option<String>, Query, description = "RFC 3339 or relative (15m, 1h, 24h, 7d)"),
+        ("until" = Option<String>, Query, description = "RFC 3339 or relative"),
+    ),
+    responses(
+        (status = 200, description = "One StoredEvent per line (streamed)", content_type = "application/x-ndjson", body = String),
+        (status = 401, description = "Missing or unknown key", body = ErrorBody),
+        (status = 403, description = "Not a read key", body = ErrorBody),
+        (status = 422, description = "A parameter is invalid (named)", body = ErrorBody),
+    )
+)]
+#[tracing::instrument(skip_all, fields(reader = %reader.name))]
+pub async fn export_ndjson(
+    State(store): State<EventStore>,
+    reader: ReadAccess,
+    RawQuery(query): RawQuery,
+) -> Result<Response, ApiError> {
+    export(store, query, Format::Ndjson)
+}
+
+/// Validates the query before answering, so a bad parameter is still a 422; after the headers
+/// are sent, a database error can only cut the body short (logged, and the client sees a
+/// truncated chunked body rather than a clean end).
+fn export(store: EventStore, query: Option<String>, format: Format) -> Result<Response, ApiError> {
+    // Paging means nothing for an export: drop `limit` and `cursor` so a copied page URL works.
+    let filter_only: String = form_urlencoded::Serializer::new(String::new())
+        .extend_pairs(
+            form_urlencoded::parse(query.as_deref().unwrap_or("").as_bytes())
+                .filter(|(name, _)| name != "limit" && name != "cursor"),
+        )
+        .finish();
+    let (filter, _, _) = parse_query(Some(&filter_only))?;
+    let now = Utc::now();
+    let header = match format {
+        Format::Csv => Some(format!("{CSV_HEADER}\r\n")),
+        Format::Ndjson => None,
+    };
+    let rows = store
+        .stream_matching(filter, now)
+        .ready_chunks(ROWS_PER_CHUNK)
+        .map(move |batch| {
+            let mut chunk = String::new();
+            for event in batch {
+                match event {
+                    Ok(event) => encode(format, &event, &mut chunk),
+                    Err(err) => {
+                        tracing::error!(%err, "export ended early");
+                        return Err(err);
+                    }
+                }
+            }
+            Ok(Bytes::from(chunk))
+        });
+    let body = futures::stream::iter(header.map(|h| Ok(Bytes::from(h)))).chain(rows);
+    let (content_type, extension) = match format {
+        Format::Csv => ("text/csv; charset=utf-8", "csv"),
+        Format::Ndjson => ("application/x-ndjson", "ndjson"),
+    };
+    let disposition = format!(
+        "attachment; filename=\"vigil-events-{}.{extension}\"",
+        now.format("%Y%m%dT%H%M%SZ")
+    );
+    Ok((
+        [
+            (header::CONTENT_TYPE, content_type.to_owned()),
+            (header::CONTENT_DISPOSITION, disposition),
+        ],
+        Body::from_stream(body),
+    )
+        .into_response())
+}
+
+fn encode(format: Format, event: &StoredEvent, out: &mut String) {
+    match format {
+        Format::Ndjson => {
+            out.push_str(&serde_json::to_string(event).expect("a StoredEvent always serializes"));
+            out.push('\n');
+        }
+        Format::Csv => out.push_str(&csv_record(csv_cells(event))),
+    }
+}
+
+/// One event's cells, in `CSV_HEADER` order; `None` is an empty cell.
+fn csv_cells(e: &StoredEvent) -> impl Iterator<Item = Option<String>> {
+    let time = |t: DateTime<Utc>| t.to_rfc3339_opts(SecondsFormat::AutoSi, true);
+    [
+        Some(e.seq.to_string()),
+        Some(e.id.to_string()),
+        Some(time(e.occurred_at)),
+        Some(time(e.received_at)),
+        Some(e.event_type.clone()),
+        Some(e.category.as_str().to_owned()),
+        Some(e.action.clone()),
+        Some(e.action_result.as_str().to_owned()),
+        Some(e.severity.as_str().to_owned()),
+        e.user_id.clone(),
+        e.username.clone(),
+        e.ip_address.map(|ip| ip.to_string()),
+        e.user_agent.clone(),
+        e.session_fingerprint.clone(),
+        e.mfa_used.map(|b| b.to_string()),
+        e.reason.clone(),
+        e.error_message.clone(),
+        e.token_type.clone(),
+        e.expires_at.map(time),
+        e.client_id.clone(),
+        e.scope.clone(),
+        e.forced.map(|b| b.to_string()),
+        e.api_key_id.clone(),
+        e.api_key_name.clone(),
+        Some(e.source.clone()),
+        Some(e.event_data.to_string()),
+    ]
+    .into_iter()
+}
+
+/// One CSV record with its CRLF line end (RFC 4180).
+pub fn csv_record(cells: impl Iterator<Item = Option<String>>) -> String {
+    let mut line = String::new();
+    for (i, cell) in cells.enumerate() {
+        if i > 0 {
+            line.push(',');
+        }
+        if let Some(cell) = cell {
+            csv_cell(&cell, &mut line);
+        }
+    }
+    line.push_str("\r\n");
+    line
+}
+
+/// Appends one cell. Text a spreadsheet would read as a formula gets a leading `'` (OWASP's
+/// CSV injection advice), since exported values come from whoever sent the events; then a cell
+/// holding a separator, quote or line break is quoted with its quotes doubled.
+fn csv_cell(value: &str, out: &mut String) {
+    let neutralise = value.starts_with(['=', '+', '-', '@', '\t', '\r']);
+    let quote = value.contains([',', '"', '\r', '\n']);
+    if quote {
+        out.push('"');
+    }
+    if neutralise {
+        out.push('\'');
+    }
+    if quote {
+        out.push_str(&value.replace('"', "\"\""));
+        out.push('"');
+    } else {
+        out.push_str(value);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn cell(value: &str) -> String {
+        let mut out = String::new();
+        csv_cell(value, &mut out);
+        out
+    }
+
+    #[test]
+    fn plain_cells_are_left_alone() {
+        assert_eq!(cell("alice"), "alice");
+        assert_eq!(cell("10.0.0.1"), "10.0.0.1");
+        assert_eq!(cell("2001:db8::1"), "2001:db8::1");
+        assert_eq!(cell(""), "");
+    }
+
+    #[test]
+    fn rfc_4180_quoting_doubles_quotes() {
+        assert_eq!(cell("a,b"), "\"a,b\"");
+        assert_eq!(cell("say \"hi\""), "\"say \"\"hi\"\"\"");
+        assert_eq!(cell("two\nlines"), "\"two\nlines\"");
+        assert_eq!(cell("cr\rhere"), "\"cr\rhere\"");
+    }
+
+    #[test]
+    fn formula_starts_are_neutralised() {
+        assert_eq!(cell("=1+2"), "'=1+2");
+        assert_eq!(cell("+1"), "'+1");
+        assert_eq!(cell("-2"), "'-2");
+        assert_eq!(cell("@SUM(A1)"), "'@SUM(A1)");
+        assert_eq!(cell("\tx"), "'\tx");
+        assert_eq!(cell("\rx"), "\"'\rx\"");
+        assert_eq!(
+            cell("=HYPERLINK(\"http://evil\",\"x\")"),
+            "\"'=HYPERLINK(\"\"http://evil\"\",\"\"x\"\")\""
+        );
+        assert_eq!(cell("a=b"), "a=b", "only a leading sign is a formula");
+    }
+
+    #[test]
+    fn records_end_in_crlf_and_leave_nulls_empty() {
+        let cells = [Some("1".to_owned()), None, Some("x,y".to_owned())];
+        assert_eq!(csv_record(cells.into_iter()), "1,,\"x,y\"\r\n");
+    }
+}

@@ -1,0 +1,217 @@
+//! Bulk paths through the event log: every matching row streamed out (exports) and rows copied in
+//! with `COPY` (demo data), both with memory bounded by a buffer rather than by the table.
+
+use chrono::{DateTime, SecondsFormat, Utc};
+use futures::{Stream, StreamExt};
+use sqlx::postgres::PgPoolCopyExt;
+use sqlx::{PgPool, QueryBuilder};
+use tokio::sync::mpsc;
+use vigil_wire::{EventFilter, StoredEvent};
+
+use super::events::{EventRow, NewEvent, EVENT_COLUMNS};
+use super::query::push_conditions;
+use super::{EventStore, StorageError};
+
+/// Rows read ahead of a slow client: enough to keep the database busy, small enough to stay flat.
+const READ_AHEAD: usize = 256;
+
+/// The columns `CopyRows` writes, in its order; `seq` is left to the identity column.
+const COPY_STATEMENT: &str = "copy events (id, event_type, category, action, action_result, \
+    severity, user_id, username, ip_address, user_agent, session_fingerprint, mfa_used, reason, \
+    error_message, token_type, expires_at, client_id, scope, forced, api_key_id, api_key_name, \
+    event_data, occurred_at, received_at, source) from stdin";
+
+impl EventStore {
+    /// Every event matching `filter`, newest first, yielded as the database returns rows.
+    ///
+    /// The query runs in a task of its own because the row stream borrows its SQL and binds; the
+    /// bounded channel gives backpressure. Dropping the returned stream (a client hanging up)
+    /// ends the task and cancels the query.
+    pub fn stream_matching(
+        &self,
+        filter: EventFilter,
+        now: DateTime<Utc>,
+    ) -> impl Stream<Item = Result<StoredEvent, StorageError>> + Send + 'static {
+        let (tx, rx) = mpsc::channel(READ_AHEAD);
+        let pool = self.pool.clone();
+        tokio::spawn(async move {
+            if let Err(err) = send_matching(&pool, &filter, now, &tx).await {
+                let _ = tx.send(Err(err)).await;
+            }
+        });
+        futures::stream::unfold(rx, |mut rx| async move {
+            rx.recv().await.map(|item| (item, rx))
+        })
+    }
+
+    /// Writes the rows with one `COPY` (one transaction); returns how many were stored.
+    pub async fn copy_in(&self, rows: &CopyRows) -> Result<u64, StorageError> {
+        let mut copy = self.pool.copy_in_raw(COPY_STATEMENT).await?;
+        copy.send(rows.buf.as_slice()).await?;
+        Ok(copy.finish().await?)
+    }
+
+    /// Refreshes the planner's statistics after a bulk load, so filters pick their indexes.
+    pub async fn analyze(&self) -> Result<(), StorageError> {
+        sqlx::query("analyze events").execute(&self.pool).await?;
+        Ok(())
+    }
+}
+
+/// Sends rows until the result ends or the receiver is gone.
+async fn send_matching(
+    pool: &PgPool,
+    filter: &EventFilter,
+    now: DateTime<Utc>,
+    tx: &mpsc::Sender<Result<StoredEvent, StorageError>>,
+) -> Result<(), StorageError> {
+    let mut conn = pool.acquire().await?;
+    let backend: i32 = sqlx::query_scalar("select pg_backend_pid()")
+        .fetch_one(&mut *conn)
+        .await?;
+    let mut sql = QueryBuilder::new(format!("select {EVENT_COLUMNS} from events where true"));
+    push_conditions(&mut sql, filter, now);
+    sql.push(" order by occurred_at desc, seq desc");
+    let mut rows = sql.build_query_as::<EventRow>().fetch(&mut *conn);
+    let abandoned = loop {
+        let row = tokio::select! {
+            biased;
+            _ = tx.closed() => break true,
+            row = rows.next() => row,
+        };
+        let Some(row) = row else { break false };
+        let event = row.map_err(StorageError::from).and_then(EventRow::into_event)?;
+        if tx.send(Ok(event)).await.is_err() {
+            break true;
+        }
+    };
+    drop(rows);
+    if abandoned {
+        // Dropping the row stream does not stop PostgreSQL: before the connection is reused,
+        // sqlx reads the rest of the result, so an abandoned export of millions of rows would
+        // run to its end. Cancel it while this task still holds the connection, so the
+        // cancel cannot reach whatever query the connection runs next.
+        sqlx::query("select pg_cancel_backend($1)")
+            .bind(backend)
+            .execute(pool)
+            .await?;
+    }
+    Ok(())
+}
+
+/// Events encoded in PostgreSQL's `COPY` text format, ready for `EventStore::copy_in`. Holds
+/// the same values `insert_many` stores, so copied rows are indistinguishable from ingested ones.
+#[derive(Debug, Default)]
+pub struct CopyRows {
+    buf: Vec<u8>,
+    rows: usize,
+}
+
+impl CopyRows {
+    pub fn with_capacity(rows: usize) -> Self {
+        CopyRows {
+            buf: Vec::with_capacity(rows * 512),
+            rows: 0,
+        }
+    }
+
+    pub fn len(&self) -> usize {
+        self.rows
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.rows == 0
+    }
+
+    /// Appends one row; `received_at` stands in for the commit time `now()` would give.
+    pub fn push(&mut self, e: &NewEvent, received_at: DateTime<Utc>) {
+        let time = |t: DateTime<Utc>| t.to_rfc3339_opts(SecondsFormat::Micros, true);
+        let flag = |b: bool| if b { "t" } else { "f" };
+        let id = e.id.to_string();
+        let ip = e.ip_address.map(|ip| ip.to_string());
+        let expires_at = e.expires_at.map(time);
+        let event_data = e.event_data.to_string();
+        let occurred_at = time(e.occurred_at.unwrap_or(received_at));
+        let received_at = time(received_at);
+        let fields: [Option<&str>; 25] = [
+            Some(&id),
+            Some(e.event_type.as_str()),
+            Some(e.event_type.category().as_str()),
+            Some(&e.action),
+            Some(e.action_result.as_str()),
+            Some(e.severity.as_str()),
+            e.user_id.as_deref(),
+            e.username.as_deref(),
+            ip.as_deref(),
+            e.user_agent.as_deref(),
+            e.session_fingerprint.as_deref(),
+            e.mfa_used.map(flag),
+            e.reason.as_deref(),
+            e.error_message.as_deref(),
+            e.token_type.as_deref(),
+            expires_at.as_deref(),
+            e.client_id.as_deref(),
+            e.scope.as_deref(),
+            e.forced.map(flag),
+            e.api_key_id.as_deref(),
+            e.api_key_name.as_deref(),
+            Some(&event_data),
+            Some(&occurred_at),
+            Some(&received_at),
+            Some(&e.source),
+        ];
+        for (i, field) in fields.iter().enumerate() {
+            if i > 0 {
+                self.buf.push(b'\t');
+            }
+            match field {
+                None => self.buf.extend_from_slice(b"\\N"),
+                Some(text) => write_escaped(&mut self.buf, text),
+            }
+        }
+        self.buf.push(b'\n');
+        self.rows += 1;
+    }
+}
+
+/// Text-format escaping: backslash, tab, newline and carriage return are the only bytes `COPY`
+/// would otherwise read as structure.
+fn write_escaped(buf: &mut Vec<u8>, text: &str) {
+    for &b in text.as_bytes() {
+        let escaped: &[u8] = match b {
+            b'\\' => b"\\\\",
+            b'\t' => b"\\t",
+            b'\n' => b"\\n",
+            b'\r' => b"\\r",
+            _ => {
+                buf.push(b);
+                continue;
+            }
+        };
+        buf.extend_from_slice(escaped);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn copy_text_escapes_structure_and_marks_nulls() {
+        let mut buf = Vec::new();
+        write_escaped(&mut buf, "a\tb\nc\rd\\e");
+        assert_eq!(buf, b"a\\tb\\nc\\rd\\\\e");
+
+        let value = serde_json::json!({"event_type": "auth.login.failure", "username": "x\ty"});
+        let event = crate::ingest::parse_event(value, "demo-data").unwrap();
+        let mut rows = CopyRows::default();
+        rows.push(&event, DateTime::from_timestamp(1_700_000_000, 0).unwrap());
+        let line = String::from_utf8(rows.buf).unwrap();
+        let fields: Vec<&str> = line.trim_end_matches('\n').split('\t').collect();
+        assert_eq!(fields.len(), 25);
+        assert_eq!(fields[7], "x\\ty");
+        assert_eq!(fields[6], "\\N", "no user_id");
+        assert_eq!(fields[22], "2023-11-14T22:13:20.000000Z");
+        assert_eq!(rows.rows, 1);
+    }
+}
