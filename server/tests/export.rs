@@ -275,3 +275,49 @@ async fn the_openapi_document_lists_the_exports() {
         assert!(get["responses"]["422"].is_object(), "{path}");
     }
 }
+
+#[tokio::test]
+async fn an_abandoned_export_cancels_its_query_and_frees_its_connection() {
+    let e = Exporter::new().await;
+    let pool = &e.app.database.pool;
+    // ~50 MB of rows: far more than socket buffers hold, so each export is cut off mid-query.
+    sqlx::query(
+        "insert into events (id, event_type, category, action, action_result, severity, \
+            user_agent, occurred_at, source) \
+         select gen_random_uuid(), 'auth.token.refresh', 'token', 'token_refresh', 'success', \
+            'info', repeat('x', 1000), now() - g * interval '1 second', 'bulk' \
+         from generate_series(1, 50000) as g",
+    )
+    .execute(pool)
+    .await
+    .unwrap();
+    let rollbacks = || async {
+        sqlx::query_scalar::<_, i64>(
+            "select xact_rollback from pg_stat_database where datname = current_database()",
+        )
+        .fetch_one(pool)
+        .await
+        .unwrap()
+    };
+    let before = rollbacks().await;
+    // More abandoned exports than the pool has connections.
+    for _ in 0..20 {
+        let mut response = e.get("/api/v1/events/export.ndjson", Some(&e.key)).await;
+        assert!(response.chunk().await.unwrap().is_some());
+    }
+    // Each was cancelled (an aborted transaction), not read to its end.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    while rollbacks().await < before + 20 {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the queries were not cancelled"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    }
+    // And the pool is whole: reads and exports still work.
+    assert_eq!(e.page("source=bulk&limit=5").await.len(), 5);
+    let text = e
+        .text("/api/v1/events/export.csv?type=auth.login.failure")
+        .await;
+    assert_eq!(text.lines().count(), 1, "just the header");
+}

@@ -86,3 +86,44 @@ async fn the_stream_refuses_anonymous_clients_and_ingest_keys() {
         other => panic!("expected 403, got {other:?}"),
     }
 }
+
+#[tokio::test]
+async fn concurrent_ingest_reaches_the_stream_once_each_in_seq_order() {
+    let app = std::sync::Arc::new(TestApp::spawn().await);
+    let read_key = common::create_key(&app.database, "tail", KeyKind::Read).await;
+    let mut request = format!("ws://{}/api/v1/stream", app.addr)
+        .into_client_request()
+        .unwrap();
+    request.headers_mut().insert(
+        "authorization",
+        format!("Bearer {read_key}").parse().unwrap(),
+    );
+    let (mut socket, _) = tokio_tungstenite::connect_async(request).await.unwrap();
+    assert_eq!(next_json(&mut socket).await["kind"], "heartbeat");
+
+    let posts: Vec<_> = (0..48)
+        .map(|i| {
+            let app = app.clone();
+            tokio::spawn(async move {
+                let batch: Vec<serde_json::Value> = (0..5)
+                    .map(|j| json!({"event_type": "auth.logout", "username": format!("u{i}-{j}")}))
+                    .collect();
+                app.ingest(&serde_json::Value::Array(batch)).await
+            })
+        })
+        .collect();
+    for post in posts {
+        post.await.unwrap();
+    }
+    let mut seqs = Vec::new();
+    while seqs.len() < 240 {
+        let message = next_json(&mut socket).await;
+        if message["kind"] == "event" {
+            seqs.push(message["event"]["seq"].as_i64().unwrap());
+        }
+    }
+    assert!(
+        seqs.windows(2).all(|w| w[0] < w[1]),
+        "strictly increasing: {seqs:?}"
+    );
+}

