@@ -70,7 +70,7 @@ pub async fn export_csv(
     reader: ReadAccess,
     RawQuery(query): RawQuery,
 ) -> Result<Response, ApiError> {
-    export(store, query, Format::Csv)
+    export(store, query, Format::Csv).await
 }
 
 /// Every matching event as NDJSON (one `StoredEvent` per line), newest first.
@@ -104,13 +104,17 @@ pub async fn export_ndjson(
     reader: ReadAccess,
     RawQuery(query): RawQuery,
 ) -> Result<Response, ApiError> {
-    export(store, query, Format::Ndjson)
+    export(store, query, Format::Ndjson).await
 }
 
-/// Validates the query before answering, so a bad parameter is still a 422; after the headers
-/// are sent, a database error can only cut the body short (logged, and the client sees a
-/// truncated chunked body rather than a clean end).
-fn export(store: EventStore, query: Option<String>, format: Format) -> Result<Response, ApiError> {
+/// Validates the query and takes a connection before answering, so a bad parameter is still a
+/// 422 and an unavailable database a 503; after the headers are sent, a database error can only
+/// cut the body short (logged; the client sees a truncated chunked body, not a clean end).
+async fn export(
+    store: EventStore,
+    query: Option<String>,
+    format: Format,
+) -> Result<Response, ApiError> {
     // Paging means nothing for an export: drop `limit` and `cursor` so a copied page URL works.
     let filter_only: String = form_urlencoded::Serializer::new(String::new())
         .extend_pairs(
@@ -126,6 +130,7 @@ fn export(store: EventStore, query: Option<String>, format: Format) -> Result<Re
     };
     let rows = store
         .stream_matching(filter, now)
+        .await?
         .ready_chunks(ROWS_PER_CHUNK)
         .map(move |batch| {
             let mut chunk = String::new();

@@ -3,8 +3,9 @@
 
 use chrono::{DateTime, SecondsFormat, Utc};
 use futures::{Stream, StreamExt};
+use sqlx::pool::PoolConnection;
 use sqlx::postgres::PgPoolCopyExt;
-use sqlx::{PgPool, QueryBuilder};
+use sqlx::{PgPool, Postgres, QueryBuilder};
 use tokio::sync::mpsc;
 use vigil_wire::{EventFilter, StoredEvent};
 
@@ -24,24 +25,30 @@ const COPY_STATEMENT: &str = "copy events (id, event_type, category, action, act
 impl EventStore {
     /// Every event matching `filter`, newest first, yielded as the database returns rows.
     ///
-    /// The query runs in a task of its own because the row stream borrows its SQL and binds; the
-    /// bounded channel gives backpressure. Dropping the returned stream (a client hanging up)
-    /// ends the task and cancels the query.
-    pub fn stream_matching(
+    /// The connection is taken before returning, so an unavailable database is still an error
+    /// the caller can answer with a status. The query then runs in a task of its own because
+    /// the row stream borrows its SQL and binds; the bounded channel gives backpressure, and
+    /// dropping the returned stream (a client hanging up) ends the task and cancels the query.
+    pub async fn stream_matching(
         &self,
         filter: EventFilter,
         now: DateTime<Utc>,
-    ) -> impl Stream<Item = Result<StoredEvent, StorageError>> + Send + 'static {
+    ) -> Result<impl Stream<Item = Result<StoredEvent, StorageError>> + Send + 'static, StorageError>
+    {
+        let mut conn = self.pool.acquire().await?;
+        let backend: i32 = sqlx::query_scalar("select pg_backend_pid()")
+            .fetch_one(&mut *conn)
+            .await?;
         let (tx, rx) = mpsc::channel(READ_AHEAD);
         let pool = self.pool.clone();
         tokio::spawn(async move {
-            if let Err(err) = send_matching(&pool, &filter, now, &tx).await {
+            if let Err(err) = send_matching(&pool, conn, backend, &filter, now, &tx).await {
                 let _ = tx.send(Err(err)).await;
             }
         });
-        futures::stream::unfold(rx, |mut rx| async move {
+        Ok(futures::stream::unfold(rx, |mut rx| async move {
             rx.recv().await.map(|item| (item, rx))
-        })
+        }))
     }
 
     /// Writes the rows with one `COPY` (one transaction); returns how many were stored.
@@ -58,17 +65,15 @@ impl EventStore {
     }
 }
 
-/// Sends rows until the result ends or the receiver is gone.
+/// Sends rows until the result ends or the receiver is gone; `backend` is `conn`'s server pid.
 async fn send_matching(
     pool: &PgPool,
+    mut conn: PoolConnection<Postgres>,
+    backend: i32,
     filter: &EventFilter,
     now: DateTime<Utc>,
     tx: &mpsc::Sender<Result<StoredEvent, StorageError>>,
 ) -> Result<(), StorageError> {
-    let mut conn = pool.acquire().await?;
-    let backend: i32 = sqlx::query_scalar("select pg_backend_pid()")
-        .fetch_one(&mut *conn)
-        .await?;
     let mut sql = QueryBuilder::new(format!("select {EVENT_COLUMNS} from events where true"));
     push_conditions(&mut sql, filter, now);
     sql.push(" order by occurred_at desc, seq desc");
@@ -87,7 +92,7 @@ async fn send_matching(
             break true;
         }
     };
-    if abandoned && false {
+    if abandoned {
         // Dropping the row stream does not stop PostgreSQL: before the connection is reused,
         // sqlx reads the rest of the result, so an abandoned export of millions of rows would
         // run to its end. Cancel it while this task still holds the connection, so the
