@@ -1,10 +1,13 @@
 //! What the dashboard's server functions need from storage. The server crate implements it and
 //! provides a `Backend` through Leptos context, so the app never opens a connection itself.
 
+use chrono::{DateTime, Utc};
 use futures::future::BoxFuture;
 use std::sync::Arc;
 use uuid::Uuid;
 use vigil_wire::{EventFilter, EventPage, StoredEvent};
+
+use crate::insights::{Bucket, RankBy, Ranked};
 
 /// Errors are already logged by the implementation and safe to show to the signed-in reader.
 pub type ReadResult<T> = Result<T, String>;
@@ -20,6 +23,21 @@ pub trait EventReader: Send + Sync + 'static {
         limit: u32,
     ) -> BoxFuture<'_, ReadResult<EventPage>>;
     fn event(&self, id: Uuid) -> BoxFuture<'_, ReadResult<Option<StoredEvent>>>;
+    /// Matching events per bucket of `bucket_seconds` over `[since, until)`.
+    fn volume(
+        &self,
+        filter: EventFilter,
+        since: DateTime<Utc>,
+        until: DateTime<Utc>,
+        bucket_seconds: i64,
+    ) -> BoxFuture<'_, ReadResult<Vec<Bucket>>>;
+    /// The most frequent values of a column among matching events.
+    fn top(
+        &self,
+        filter: EventFilter,
+        by: RankBy,
+        limit: u32,
+    ) -> BoxFuture<'_, ReadResult<Vec<Ranked>>>;
 }
 
 #[derive(Clone)]

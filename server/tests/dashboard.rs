@@ -100,3 +100,61 @@ async fn event_values_are_escaped_text() {
     );
     assert!(html.contains("&lt;img src=x onerror=alert(1)&gt;"));
 }
+
+#[tokio::test]
+async fn failures_show_a_per_minute_chart_and_top_sources_that_pivot() {
+    let app = TestApp::spawn().await;
+    let now = chrono::Utc::now();
+    let mut batch = Vec::new();
+    for i in 0..7 {
+        let at = (now - chrono::Duration::minutes(i % 3)).to_rfc3339();
+        batch.push(json!({"event_type": "auth.login.failure", "username": "victim", "ip_address": "203.0.113.66", "occurred_at": at}));
+    }
+    batch.push(json!({"event_type": "auth.login.failure", "username": "other", "ip_address": "198.51.100.2"}));
+    batch.push(
+        json!({"event_type": "auth.login.success", "username": "fine", "ip_address": "192.0.2.9"}),
+    );
+    app.ingest(&serde_json::Value::Array(batch)).await;
+
+    let html = page(&app, "/failures").await;
+    assert!(html.contains("data-testid=\"volume-chart\""));
+    let caption = html
+        .split("<figcaption>")
+        .nth(1)
+        .unwrap_or("")
+        .split("</figcaption>")
+        .next()
+        .unwrap_or("");
+    assert!(
+        caption.contains("failures per 1 min · 8 in range"),
+        "per-minute buckets over the last hour: {caption}"
+    );
+    let top_ips = html
+        .split("data-testid=\"top-ip\"")
+        .nth(1)
+        .expect("a top-IP list");
+    let first = top_ips
+        .find("203.0.113.66")
+        .expect("the attacker is listed");
+    let second = top_ips.find("198.51.100.2").expect("the other IP too");
+    assert!(first < second, "most failures first");
+    assert!(
+        top_ips.contains("href=\"/events?ip=203.0.113.66\""),
+        "each is a pivot"
+    );
+    assert!(!top_ips.contains("192.0.2.9"), "successes are not failures");
+
+    // Sign-ins are audited too, so keep to this producer's events.
+    let explorer = page(&app, "/events?since=2h&source=test-producer").await;
+    let caption = explorer
+        .split("<figcaption>")
+        .nth(1)
+        .unwrap_or("")
+        .split("</figcaption>")
+        .next()
+        .unwrap_or("");
+    assert!(
+        caption.contains("events per 1 min · 9 in range"),
+        "the explorer charts its own filter: {caption}"
+    );
+}

@@ -1,10 +1,12 @@
 //! Components shared by pages.
 
+mod charts;
 mod event_fields;
 mod event_table;
 mod filter_form;
 mod live_badge;
 
+pub use charts::{BarChart, TopList};
 pub use event_fields::EventFields;
 pub use event_table::EventTable;
 pub use filter_form::FilterForm;

@@ -5,6 +5,7 @@ use leptos::prelude::*;
 use leptos_router::hooks::use_query_map;
 use vigil_wire::EventPage;
 
+use super::insights::{FailureCharts, VolumeChart};
 use crate::components::{EventTable, FilterForm};
 use crate::filters::{with_cursor, Preset};
 
@@ -56,6 +57,11 @@ pub fn EventsView(
             </div>
             <p class="blurb">{blurb}</p>
             <FilterForm show_type=preset.is_none()/>
+            {match preset {
+                Some(Preset::LoginFailures) => view! { <FailureCharts/> }.into_any(),
+                None => view! { <VolumeChart/> }.into_any(),
+                Some(_) => ().into_any(),
+            }}
             <Transition fallback=|| view! { <p class="empty">"Loading events…"</p> }>
                 {move || Suspend::new(async move {
                     match page.await {

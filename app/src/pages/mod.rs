@@ -2,12 +2,14 @@
 
 mod event_detail;
 mod events_view;
+mod insights;
 mod live_feed;
 mod login;
 mod presets;
 
 pub use event_detail::{event_detail, EventDetailPage};
 pub use events_view::search_events;
+pub use insights::{explorer_volume, failure_insights};
 pub use live_feed::{recent_events, LiveFeedPage};
 pub use login::LoginPage;
 pub use presets::{ApiKeysPage, ExplorerPage, FailuresPage, MfaPage};

@@ -1,8 +1,10 @@
 //! The dashboard's read access: `EventStore` behind the app's `EventReader` trait.
 
+use chrono::{DateTime, Utc};
 use futures::future::BoxFuture;
 use uuid::Uuid;
 use vigil_app::backend::{EventReader, ReadResult};
+use vigil_app::insights::{Bucket, RankBy, Ranked};
 use vigil_wire::{EventFilter, EventPage, StoredEvent};
 
 use super::{Cursor, EventStore, StorageError};
@@ -37,5 +39,32 @@ impl EventReader for EventStore {
 
     fn event(&self, id: Uuid) -> BoxFuture<'_, ReadResult<Option<StoredEvent>>> {
         Box::pin(async move { self.by_id(id).await.map_err(shown) })
+    }
+
+    fn volume(
+        &self,
+        filter: EventFilter,
+        since: DateTime<Utc>,
+        until: DateTime<Utc>,
+        bucket_seconds: i64,
+    ) -> BoxFuture<'_, ReadResult<Vec<Bucket>>> {
+        Box::pin(async move {
+            EventStore::volume(self, &filter, since, until, bucket_seconds)
+                .await
+                .map_err(shown)
+        })
+    }
+
+    fn top(
+        &self,
+        filter: EventFilter,
+        by: RankBy,
+        limit: u32,
+    ) -> BoxFuture<'_, ReadResult<Vec<Ranked>>> {
+        Box::pin(async move {
+            EventStore::top(self, &filter, by, limit)
+                .await
+                .map_err(shown)
+        })
     }
 }

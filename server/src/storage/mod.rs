@@ -6,6 +6,7 @@ mod events;
 mod keys;
 mod operators;
 mod query;
+mod stats;
 mod writer;
 
 pub use bulk::CopyRows;

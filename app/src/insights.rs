@@ -1,0 +1,58 @@
+//! Aggregates the dashboard draws: event volume over time and the most frequent values.
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+/// Events in one time bucket `[start, start + width)`.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Bucket {
+    pub start: DateTime<Utc>,
+    pub count: i64,
+}
+
+/// Volume over a time range, bucket by bucket (empty buckets included).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Volume {
+    pub bucket_seconds: i64,
+    pub buckets: Vec<Bucket>,
+}
+
+/// One value and how often it occurs.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Ranked {
+    pub value: String,
+    pub count: i64,
+}
+
+/// Which column a top list ranks.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum RankBy {
+    IpAddress,
+    Username,
+}
+
+/// Chosen so a chart has at most about this many bars, whatever the range.
+pub const MAX_BUCKETS: i64 = 120;
+
+/// The bucket width for a range: whole minutes, hours or days, at most `MAX_BUCKETS` bars.
+pub fn bucket_seconds(range_seconds: i64) -> i64 {
+    const STEPS: [i64; 10] = [
+        60, 300, 600, 1_800, 3_600, 10_800, 21_600, 43_200, 86_400, 604_800,
+    ];
+    STEPS
+        .into_iter()
+        .find(|step| range_seconds / step <= MAX_BUCKETS)
+        .unwrap_or(604_800)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn buckets_are_per_minute_for_short_ranges_and_coarser_for_long_ones() {
+        assert_eq!(bucket_seconds(3_600), 60);
+        assert_eq!(bucket_seconds(24 * 3_600), 1_800);
+        assert_eq!(bucket_seconds(7 * 86_400), 10_800);
+    }
+}
