@@ -8,7 +8,7 @@ use ipnetwork::IpNetwork;
 use sqlx::PgPool;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
-use vigil_server::storage::NewEvent;
+use vigil_server::storage::{CopyRows, EventStore, NewEvent};
 
 use crate::measure::{drive, PhaseResult};
 
@@ -17,36 +17,24 @@ const COLUMNS: &str = "id, event_type, category, action, action_result, severity
     username, ip_address, user_agent, session_fingerprint, mfa_used, reason, error_message, \
     token_type, expires_at, client_id, scope, forced, api_key_id, api_key_name, event_data, \
     occurred_at, source";
-/// Bytes of COPY data per message to the server.
-const COPY_CHUNK: usize = 256 * 1024;
-
-/// One COPY of every event on one connection, in one transaction. Encoding the rows is timed;
-/// parsing the JSON is not (it was done before, with Vigil's own parser).
+/// One COPY of every event on one connection, in one transaction, with the same encoder
+/// `vigil demo-data` uses. Encoding the rows is timed; parsing the JSON is not (it was done
+/// before, with Vigil's own parser).
 pub async fn copy_ceiling(
     pool: &PgPool,
     events: &[NewEvent],
     limit: Duration,
 ) -> Result<PhaseResult> {
-    let mut conn = pool.acquire().await?;
+    let store = EventStore::new(pool.clone());
     let started = Instant::now();
     let copy = async {
-        let mut copy = conn
-            .copy_in_raw(&format!("copy events ({COLUMNS}) from stdin"))
-            .await?;
         // Vigil stores `coalesce(occurred_at, now())`, now() being the transaction's start.
-        let now = Utc::now().to_rfc3339();
-        let mut chunk = String::with_capacity(COPY_CHUNK + 8192);
+        let now = Utc::now();
+        let mut rows = CopyRows::with_capacity(events.len());
         for event in events {
-            copy_row(event, &now, &mut chunk);
-            if chunk.len() >= COPY_CHUNK {
-                copy.send(chunk.as_bytes()).await?;
-                chunk.clear();
-            }
+            rows.push(event, now);
         }
-        if !chunk.is_empty() {
-            copy.send(chunk.as_bytes()).await?;
-        }
-        copy.finish().await
+        store.copy_in(&rows).await
     };
     let rows = tokio::time::timeout(limit, copy)
         .await
@@ -57,66 +45,6 @@ pub async fn copy_ceiling(
         rows,
         started.elapsed(),
     ))
-}
-
-/// One event per row of COPY's text format: tab-separated, `\N` for NULL.
-fn copy_row(e: &NewEvent, now: &str, out: &mut String) {
-    let id = e.id.to_string();
-    let ip = e.ip_address.map(|ip| ip.to_string());
-    let expires = e.expires_at.map(|t| t.to_rfc3339());
-    let occurred = e
-        .occurred_at
-        .map_or_else(|| now.to_owned(), |t| t.to_rfc3339());
-    let data = e.event_data.to_string();
-    let flag = |b: Option<bool>| b.map(|b| if b { "t" } else { "f" });
-    let fields: [Option<&str>; 24] = [
-        Some(&id),
-        Some(e.event_type.as_str()),
-        Some(e.event_type.category().as_str()),
-        Some(&e.action),
-        Some(e.action_result.as_str()),
-        Some(e.severity.as_str()),
-        e.user_id.as_deref(),
-        e.username.as_deref(),
-        ip.as_deref(),
-        e.user_agent.as_deref(),
-        e.session_fingerprint.as_deref(),
-        flag(e.mfa_used),
-        e.reason.as_deref(),
-        e.error_message.as_deref(),
-        e.token_type.as_deref(),
-        expires.as_deref(),
-        e.client_id.as_deref(),
-        e.scope.as_deref(),
-        flag(e.forced),
-        e.api_key_id.as_deref(),
-        e.api_key_name.as_deref(),
-        Some(&data),
-        Some(&occurred),
-        Some(&e.source),
-    ];
-    for (i, field) in fields.iter().enumerate() {
-        if i > 0 {
-            out.push('\t');
-        }
-        match field {
-            None => out.push_str("\\N"),
-            Some(text) => escape_copy_text(text, out),
-        }
-    }
-    out.push('\n');
-}
-
-fn escape_copy_text(text: &str, out: &mut String) {
-    for c in text.chars() {
-        match c {
-            '\\' => out.push_str("\\\\"),
-            '\t' => out.push_str("\\t"),
-            '\n' => out.push_str("\\n"),
-            '\r' => out.push_str("\\r"),
-            c => out.push(c),
-        }
-    }
 }
 
 /// `clients` workers over the pool's connections, each inserting one row per statement in
