@@ -2,7 +2,8 @@
 # Both install whatever is missing first (scripts/setup.sh).
 
 SHELL := /bin/bash
-export PATH := $(HOME)/.cargo/bin:$(PATH)
+# wasm-opt from scripts/setup.sh comes first: the system's may be too old (see there).
+export PATH := $(HOME)/.cache/vigil/binaryen/node_modules/.bin:$(HOME)/.cargo/bin:$(PATH)
 export PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD := 1
 
 .PHONY: run test setup-run setup-test build-release lint unit e2e

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs what Vigil's build and tests need, skipping whatever is already present at the right
 # version. Usage: scripts/setup.sh run|test
-#   run : wasm target, cargo-leptos, the wasm-bindgen CLI matching Cargo.lock, binaryen, PostgreSQL
+#   run : wasm target, cargo-leptos, the wasm-bindgen CLI matching Cargo.lock, binaryen (npm),
+#         PostgreSQL
 #   test: all of the above, plus Debian's Chromium and the Playwright package for end2end/
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -46,7 +47,17 @@ if ! wasm-bindgen --version 2>/dev/null | grep -q " $bindgen_version\$"; then
   cargo install "wasm-bindgen-cli@$bindgen_version"
 fi
 
-command -v wasm-opt >/dev/null || apt_install binaryen
+# wasm-opt for release builds: binaryen from the npm registry (a wasm build of binaryen, run by
+# node). Debian's binaryen 108 is too old for rustc's reference-types output: the module it
+# writes fails at start-up in the browser. The Makefile puts this directory first on PATH.
+BINARYEN_VERSION=132.0.0
+BINARYEN_DIR="$HOME/.cache/vigil/binaryen"
+command -v npm >/dev/null || apt_install nodejs npm
+if ! "$BINARYEN_DIR/node_modules/.bin/wasm-opt" --version 2>/dev/null | grep -q "version ${BINARYEN_VERSION%%.*}"; then
+  say "installing binaryen $BINARYEN_VERSION (wasm-opt) from npm"
+  mkdir -p "$BINARYEN_DIR"
+  npm install --prefix "$BINARYEN_DIR" --no-audit --no-fund "binaryen@$BINARYEN_VERSION" >/dev/null
+fi
 
 # The embedded database runs the system's PostgreSQL server binaries.
 if ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1; then
@@ -55,7 +66,6 @@ fi
 
 if [ "$mode" = test ]; then
   [ -x /usr/bin/chromium ] || apt_install chromium
-  command -v npm >/dev/null || apt_install nodejs npm
   if [ ! -d end2end/node_modules/@playwright/test ] || [ end2end/package-lock.json -nt end2end/node_modules ]; then
     say "installing the Playwright package (no browser download: tests use /usr/bin/chromium)"
     (cd end2end && PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 npm ci --no-audit --no-fund)

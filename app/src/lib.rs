@@ -1,5 +1,8 @@
 //! Vigil's dashboard: the Leptos app rendered on the server and hydrated in the browser.
 
+// Leptos views are deeply nested types; release builds (no type erasure) need the headroom.
+#![recursion_limit = "512"]
+
 #[cfg(feature = "ssr")]
 pub mod backend;
 pub mod components;
