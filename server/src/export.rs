@@ -14,7 +14,7 @@ use vigil_wire::StoredEvent;
 
 use crate::auth::ReadAccess;
 use crate::error::{ApiError, ErrorBody};
-use crate::read_api::parse_query;
+use crate::read_api::{parse_query, FilterParams};
 use crate::startup::AppState;
 use crate::storage::EventStore;
 
@@ -46,16 +46,7 @@ enum Format {
     tag = "read",
     security(("bearer" = [])),
     params(
-        ("user" = Option<String>, Query, description = "user_id or username"),
-        ("ip" = Option<String>, Query, description = "an address or a CIDR network"),
-        ("type" = Option<String>, Query, description = "event types or categories, comma-separated"),
-        ("result" = Option<String>, Query, description = "success, failure or partial"),
-        ("severity" = Option<String>, Query, description = "info, warning, error or critical"),
-        ("source" = Option<String>, Query, description = "producer key name"),
-        ("session" = Option<String>, Query, description = "raw session id"),
-        ("q" = Option<String>, Query, description = "text in reason, error_message or user_agent"),
-        ("since" = Option<String>, Query, description = "RFC 3339 or relative (15m, 1h, 24h, 7d)"),
-        ("until" = Option<String>, Query, description = "RFC 3339 or relative"),
+        FilterParams,
     ),
     responses(
         (status = 200, description = "A header row, then one row per event (streamed)", content_type = "text/csv", body = String),
@@ -80,16 +71,7 @@ pub async fn export_csv(
     tag = "read",
     security(("bearer" = [])),
     params(
-        ("user" = Option<String>, Query, description = "user_id or username"),
-        ("ip" = Option<String>, Query, description = "an address or a CIDR network"),
-        ("type" = Option<String>, Query, description = "event types or categories, comma-separated"),
-        ("result" = Option<String>, Query, description = "success, failure or partial"),
-        ("severity" = Option<String>, Query, description = "info, warning, error or critical"),
-        ("source" = Option<String>, Query, description = "producer key name"),
-        ("session" = Option<String>, Query, description = "raw session id"),
-        ("q" = Option<String>, Query, description = "text in reason, error_message or user_agent"),
-        ("since" = Option<String>, Query, description = "RFC 3339 or relative (15m, 1h, 24h, 7d)"),
-        ("until" = Option<String>, Query, description = "RFC 3339 or relative"),
+        FilterParams,
     ),
     responses(
         (status = 200, description = "One StoredEvent per line (streamed)", content_type = "application/x-ndjson", body = String),

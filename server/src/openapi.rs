@@ -70,6 +70,18 @@ mod tests {
         for status in ["201", "400", "401", "413", "415", "422", "503"] {
             assert!(post["responses"][status].is_object(), "missing {status}");
         }
+        for path in ["/api/v1/events", "/api/v1/events/export.csv"] {
+            let names: Vec<&str> = doc["paths"][path]["get"]["parameters"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|p| p["name"].as_str().unwrap())
+                .collect();
+            assert!(
+                names.contains(&"type") && names.contains(&"ip") && names.contains(&"until"),
+                "{path}: {names:?}"
+            );
+        }
         let input = &doc["components"]["schemas"]["EventInput"];
         assert_eq!(
             input["additionalProperties"], false,

@@ -23,6 +23,36 @@ pub fn router() -> Router<AppState> {
         .route("/api/v1/events/{id}", get(get_event))
 }
 
+/// The filter parameters of every read endpoint, for the OpenAPI document (the handlers parse
+/// them with `EventFilter::from_params`, which also accepts repeated `type`).
+#[derive(utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+#[allow(dead_code)] // documentation only
+pub struct FilterParams {
+    /// user_id or username
+    user: Option<String>,
+    /// an address or a CIDR network
+    ip: Option<String>,
+    /// event types or categories, comma-separated
+    r#type: Option<String>,
+    /// success, failure or partial
+    result: Option<String>,
+    /// info, warning, error or critical
+    severity: Option<String>,
+    /// producer key name
+    source: Option<String>,
+    /// raw session id
+    session: Option<String>,
+    /// a stored session fingerprint (what the dashboard's pivot links carry)
+    session_fp: Option<String>,
+    /// text in reason, error_message or user_agent
+    q: Option<String>,
+    /// RFC 3339 or relative (15m, 1h, 24h, 7d)
+    since: Option<String>,
+    /// RFC 3339 or relative; exclusive
+    until: Option<String>,
+}
+
 /// The filter and page a query string asks for.
 pub fn parse_query(raw: Option<&str>) -> Result<(EventFilter, Option<Cursor>, u32), ApiError> {
     let pairs: Vec<(String, String)> = form_urlencoded::parse(raw.unwrap_or("").as_bytes())
@@ -68,16 +98,7 @@ pub fn parse_query(raw: Option<&str>) -> Result<(EventFilter, Option<Cursor>, u3
     tag = "read",
     security(("bearer" = [])),
     params(
-        ("user" = Option<String>, Query, description = "user_id or username"),
-        ("ip" = Option<String>, Query, description = "an address or a CIDR network"),
-        ("type" = Option<String>, Query, description = "event types or categories, comma-separated"),
-        ("result" = Option<String>, Query, description = "success, failure or partial"),
-        ("severity" = Option<String>, Query, description = "info, warning, error or critical"),
-        ("source" = Option<String>, Query, description = "producer key name"),
-        ("session" = Option<String>, Query, description = "raw session id"),
-        ("q" = Option<String>, Query, description = "text in reason, error_message or user_agent"),
-        ("since" = Option<String>, Query, description = "RFC 3339 or relative (15m, 1h, 24h, 7d)"),
-        ("until" = Option<String>, Query, description = "RFC 3339 or relative"),
+        FilterParams,
         ("limit" = Option<u32>, Query, description = "1 to 500, default 50"),
         ("cursor" = Option<String>, Query, description = "next_cursor of the previous page"),
     ),

@@ -2,10 +2,12 @@
 //! the batch to the group-commit writer and answers only after COMMIT.
 
 mod body;
+mod sensitive;
 mod validate;
 
 pub use body::MAX_EVENTS_PER_REQUEST;
-pub use validate::{parse_event, session_fingerprint, FieldError, REDACTED};
+pub use sensitive::{session_fingerprint, REDACTED};
+pub use validate::{parse_event, FieldError};
 
 use axum::body::Bytes;
 use axum::extract::rejection::BytesRejection;

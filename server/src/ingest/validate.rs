@@ -3,11 +3,11 @@
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 use serde_json::{Map, Value};
-use sha2::{Digest, Sha256};
 use std::net::IpAddr;
 use uuid::Uuid;
 use vigil_wire::{ActionResult, EventType, Severity};
 
+use super::sensitive::{redact, session_fingerprint};
 use crate::storage::NewEvent;
 
 /// One problem with one field of a posted event.
@@ -63,19 +63,6 @@ const OTHER_FIELDS: [&str; 10] = [
 ];
 /// Identifiers that producers often hold as numbers (`user.id`); stored as text.
 const NUMERIC_ID_FIELDS: [&str; 3] = ["user_id", "client_id", "api_key_id"];
-
-/// Keys in `event_data` whose values are never stored (the seed: "don't log sensitive data").
-const SECRET_KEY_MARKERS: [&str; 8] = [
-    "password",
-    "passwd",
-    "secret",
-    "token",
-    "api_key",
-    "authorization",
-    "cookie",
-    "credential",
-];
-pub const REDACTED: &str = "[REDACTED]";
 
 /// Parses and validates one event; `source` is the producer's name.
 pub fn parse_event(value: Value, source: &str) -> Result<NewEvent, Vec<FieldError>> {
@@ -203,13 +190,6 @@ pub fn parse_event(value: Value, source: &str) -> Result<NewEvent, Vec<FieldErro
     })
 }
 
-/// The stored stand-in for a session id: searchable by hashing the raw id the same way, useless
-/// to anyone who reads the table.
-pub fn session_fingerprint(raw: &str) -> String {
-    let digest = Sha256::digest(raw.as_bytes());
-    digest[..16].iter().map(|b| format!("{b:02x}")).collect()
-}
-
 fn take_text(
     fields: &mut Map<String, Value>,
     name: &str,
@@ -291,26 +271,6 @@ fn holds_nul(value: &Value) -> bool {
     }
 }
 
-/// Replaces the values of secret-looking keys, at any depth.
-fn redact(value: Value) -> Value {
-    match value {
-        Value::Object(map) => Value::Object(
-            map.into_iter()
-                .map(|(key, v)| {
-                    let lower = key.to_ascii_lowercase();
-                    if SECRET_KEY_MARKERS.iter().any(|m| lower.contains(m)) {
-                        (key, Value::String(REDACTED.to_owned()))
-                    } else {
-                        (key, redact(v))
-                    }
-                })
-                .collect(),
-        ),
-        Value::Array(items) => Value::Array(items.into_iter().map(redact).collect()),
-        other => other,
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -365,19 +325,6 @@ mod tests {
             ["event_type"]
         );
         assert!(parse_event(json!([1]), "t").is_err());
-    }
-
-    #[test]
-    fn secrets_in_event_data_are_redacted_at_any_depth() {
-        let event = parse_event(
-            json!({"event_type": "auth.logout", "event_data": {"Password": "x", "nested": {"refresh_TOKEN": "y", "ok": 1}, "list": [{"cookie": "z"}]}}),
-            "t",
-        )
-        .unwrap();
-        assert_eq!(
-            event.event_data,
-            json!({"Password": REDACTED, "nested": {"refresh_TOKEN": REDACTED, "ok": 1}, "list": [{"cookie": REDACTED}]})
-        );
     }
 
     #[test]
