@@ -127,3 +127,63 @@ async fn concurrent_ingest_reaches_the_stream_once_each_in_seq_order() {
         "strictly increasing: {seqs:?}"
     );
 }
+
+async fn follow(
+    app: &TestApp,
+    query: &str,
+) -> Result<WsStream, tokio_tungstenite::tungstenite::Error> {
+    let read_key = common::create_key(
+        &app.database,
+        &format!("tail-{}", uuid::Uuid::now_v7()),
+        KeyKind::Read,
+    )
+    .await;
+    let mut request = format!("ws://{}/api/v1/stream?{query}", app.addr)
+        .into_client_request()
+        .unwrap();
+    request.headers_mut().insert(
+        "authorization",
+        format!("Bearer {read_key}").parse().unwrap(),
+    );
+    tokio_tungstenite::connect_async(request)
+        .await
+        .map(|(socket, _)| socket)
+}
+
+type WsStream =
+    tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
+
+#[tokio::test]
+async fn a_filtered_stream_carries_only_matching_events() {
+    let app = TestApp::spawn().await;
+    let mut failures = follow(&app, "type=auth.login.failure&ip=10.0.0.0%2F8")
+        .await
+        .unwrap();
+    assert_eq!(next_json(&mut failures).await["kind"], "heartbeat");
+    app.ingest(&json!([
+        {"event_type": "auth.login.success", "username": "ok", "ip_address": "10.0.0.1"},
+        {"event_type": "auth.login.failure", "username": "outside", "ip_address": "192.0.2.1"},
+        {"event_type": "auth.login.failure", "username": "inside", "ip_address": "10.20.30.40"}
+    ]))
+    .await;
+    // A later, unfiltered marker proves nothing else was queued before it.
+    app.ingest(&json!({"event_type": "auth.login.failure", "username": "marker", "ip_address": "10.9.9.9"})).await;
+    let mut names = Vec::new();
+    while names.last().map(String::as_str) != Some("marker") {
+        let message = next_json(&mut failures).await;
+        if message["kind"] == "event" {
+            names.push(message["event"]["username"].as_str().unwrap().to_owned());
+        }
+    }
+    assert_eq!(names, ["inside", "marker"]);
+
+    match follow(&app, "ip=not-an-ip").await {
+        Err(tokio_tungstenite::tungstenite::Error::Http(response)) => {
+            assert_eq!(response.status(), 422)
+        }
+        other => panic!(
+            "expected a 422 refusal, got {:?}",
+            other.map(|_| "a socket")
+        ),
+    }
+}

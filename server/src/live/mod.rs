@@ -16,6 +16,8 @@ const HUB_CAPACITY: usize = 4096;
 #[derive(Debug)]
 pub struct LiveEvent {
     pub seq: i64,
+    /// What connections with a filter match against.
+    pub event: StoredEvent,
     pub json: String,
 }
 
@@ -52,11 +54,11 @@ impl LiveHub {
             return;
         }
         let message = LiveMessage::Event {
-            event: Box::new(event),
+            event: Box::new(event.clone()),
         };
         let json = serde_json::to_string(&message).expect("stored events always serialise");
         // No subscribers is fine: nobody is watching.
-        let _ = self.sender.send(Arc::new(LiveEvent { seq, json }));
+        let _ = self.sender.send(Arc::new(LiveEvent { seq, event, json }));
     }
 
     pub fn subscribe(&self) -> broadcast::Receiver<Arc<LiveEvent>> {

@@ -1,17 +1,21 @@
 //! `GET /api/v1/stream`: a WebSocket that forwards the hub's events, one JSON text frame each.
 
 use axum::extract::ws::{Message, WebSocket, WebSocketUpgrade};
-use axum::extract::State;
+use axum::extract::{RawQuery, State};
 use axum::response::Response;
 use axum::routing::get;
 use axum::Router;
+use chrono::Utc;
 use futures::{SinkExt, StreamExt};
 use std::time::Duration;
 use tokio::sync::broadcast::error::RecvError;
-use vigil_wire::LiveMessage;
+use vigil_wire::{EventFilter, LiveMessage};
 
 use super::LiveHub;
 use crate::auth::ReadAccess;
+use crate::error::ApiError;
+use crate::ingest::session_fingerprint;
+use crate::read_api::parse_query;
 use crate::startup::AppState;
 
 /// Often enough for proxies and browsers to keep the connection, rare enough to cost nothing.
@@ -28,17 +32,24 @@ pub fn router() -> Router<AppState> {
 #[allow(dead_code)]
 pub fn stream_doc() {}
 
-/// Only readers may follow: a signed-in operator (the dashboard) or a read key (scripts).
+/// Only readers may follow: a signed-in operator (the dashboard) or a read key (scripts). The
+/// query string takes the read API's filters (`type`, `user`, `ip`, …), applied here on the
+/// server, so a client receives only the events it asked for; a bad filter refuses the upgrade
+/// with a 422 naming the parameter.
 async fn upgrade(
     _reader: ReadAccess,
+    RawQuery(query): RawQuery,
     ws: WebSocketUpgrade,
     State(hub): State<LiveHub>,
-) -> Response {
-    ws.on_upgrade(move |socket| serve_socket(socket, hub))
+) -> Result<Response, ApiError> {
+    let (filter, _, _) = parse_query(query.as_deref())?;
+    Ok(ws.on_upgrade(move |socket| serve_socket(socket, hub, filter)))
 }
 
 /// A send task and a receive task; whichever ends first ends the other.
-async fn serve_socket(socket: WebSocket, hub: LiveHub) {
+async fn serve_socket(socket: WebSocket, hub: LiveHub, filter: EventFilter) {
+    // Computed once: the filter compares fingerprints, never raw session ids.
+    let fingerprint = filter.session.as_deref().map(session_fingerprint);
     let (mut sink, mut stream) = socket.split();
     // Subscribe before anything else so no event committed from now on is missed.
     let mut events = hub.subscribe();
@@ -51,6 +62,9 @@ async fn serve_socket(socket: WebSocket, hub: LiveHub) {
                 received = events.recv() => match received {
                     Ok(event) => {
                         last_seq = event.seq;
+                        if !filter.matches(&event.event, fingerprint.as_deref(), Utc::now()) {
+                            continue;
+                        }
                         event.json.clone()
                     }
                     // Fell behind: tell the client where to resume instead of silently skipping.
