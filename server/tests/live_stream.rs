@@ -29,17 +29,7 @@ where
 #[tokio::test]
 async fn event_posted_after_connecting_is_pushed() {
     let app = TestApp::spawn().await;
-    let read_key = common::create_key(&app.database, "tail", KeyKind::Read).await;
-    let mut request = format!("ws://{}/api/v1/stream", app.addr)
-        .into_client_request()
-        .unwrap();
-    request.headers_mut().insert(
-        "authorization",
-        format!("Bearer {read_key}").parse().unwrap(),
-    );
-    let (mut socket, _) = tokio_tungstenite::connect_async(request)
-        .await
-        .expect("the upgrade succeeds");
+    let mut socket = follow(&app, "").await.expect("the upgrade succeeds");
     // The server sends a heartbeat as soon as it has subscribed: from then on nothing is missed.
     let hello = next_json(&mut socket).await;
     assert_eq!(hello["kind"], "heartbeat");
@@ -90,15 +80,7 @@ async fn the_stream_refuses_anonymous_clients_and_ingest_keys() {
 #[tokio::test]
 async fn concurrent_ingest_reaches_the_stream_once_each_in_seq_order() {
     let app = std::sync::Arc::new(TestApp::spawn().await);
-    let read_key = common::create_key(&app.database, "tail", KeyKind::Read).await;
-    let mut request = format!("ws://{}/api/v1/stream", app.addr)
-        .into_client_request()
-        .unwrap();
-    request.headers_mut().insert(
-        "authorization",
-        format!("Bearer {read_key}").parse().unwrap(),
-    );
-    let (mut socket, _) = tokio_tungstenite::connect_async(request).await.unwrap();
+    let mut socket = follow(&app, "").await.unwrap();
     assert_eq!(next_json(&mut socket).await["kind"], "heartbeat");
 
     let posts: Vec<_> = (0..48)
