@@ -97,7 +97,7 @@ pub struct Application {
 }
 
 impl Application {
-    /// Binds, starts the writer and the key-change listener, and builds the router.
+    /// Binds, starts the writer, the live feed and the key-change listener, and builds the router.
     pub async fn build(config: &ServeArgs, pool: PgPool) -> std::io::Result<Self> {
         let listener = TcpListener::bind(config.addr).await?;
         let mut options = leptos_options(config);
@@ -109,6 +109,7 @@ impl Application {
             ..WriterConfig::default()
         };
         let writer = EventWriter::spawn(store.clone(), hub.clone(), writer_config);
+        tokio::spawn(live::follow_commits(hub.clone(), store.clone()));
         let keys = ApiKeys::new(KeyStore::new(pool.clone()));
         tokio::spawn(keys.clone().follow_changes());
         let sessions = Sessions::new(

@@ -8,12 +8,13 @@ use ipnetwork::IpNetwork;
 use sqlx::PgPool;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
-use vigil_server::storage::{CopyRows, EventStore, NewEvent};
+use vigil_server::storage::{EventStore, NewEvent};
 
 use crate::measure::{drive, PhaseResult};
 
-/// The columns Vigil's writer fills; the rest (`seq`, `received_at`) are defaults.
-const COLUMNS: &str = "id, event_type, category, action, action_result, severity, user_id, \
+/// The columns a plain single-row insert fills: `seq` from a sequence of its own and no chain
+/// hash, as a service writing its own audit table would.
+const COLUMNS: &str = "seq, id, event_type, category, action, action_result, severity, user_id, \
     username, ip_address, user_agent, session_fingerprint, mfa_used, reason, error_message, \
     token_type, expires_at, client_id, scope, forced, api_key_id, api_key_name, event_data, \
     occurred_at, source";
@@ -28,13 +29,10 @@ pub async fn copy_ceiling(
     let store = EventStore::new(pool.clone());
     let started = Instant::now();
     let copy = async {
-        // Vigil stores `coalesce(occurred_at, now())`, now() being the transaction's start.
+        // Numbered and chained like every append, so the ceiling includes the hashing.
         let now = Utc::now();
-        let mut rows = CopyRows::with_capacity(events.len());
-        for event in events {
-            rows.push(event, now);
-        }
-        store.copy_in(&rows).await
+        let rows: Vec<(NewEvent, _)> = events.iter().map(|e| (e.clone(), now)).collect();
+        store.append_bulk(&rows).await
     };
     let rows = tokio::time::timeout(limit, copy)
         .await
@@ -57,7 +55,7 @@ pub async fn row_per_transaction(
     limit: Duration,
 ) -> Result<PhaseResult> {
     let sql = Arc::new(format!(
-        "insert into events ({COLUMNS}) values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, \
+        "insert into events ({COLUMNS}) values (nextval('loadgen_baseline_seq'), $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, \
          $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, coalesce($23, now()), $24) \
          returning seq"
     ));
@@ -108,11 +106,21 @@ async fn insert_one(pool: &PgPool, sql: &str, e: &NewEvent) -> Result<i64> {
         .context("single-row insert failed")
 }
 
-/// Empties the table between phases, so each starts from the same state.
+/// Empties the table between phases, so each starts from the same state. The log is
+/// append-only, so this switches its triggers off for the transaction (the benchmark connects
+/// as the embedded cluster's superuser) and restarts the chain.
 pub async fn truncate(pool: &PgPool) -> Result<()> {
-    sqlx::query("truncate events restart identity")
-        .execute(pool)
-        .await?;
+    let mut tx = pool.begin().await?;
+    for statement in [
+        "set local session_replication_role = replica",
+        "truncate events",
+        "update chain_head set seq = 0, hash = '\\x0000000000000000000000000000000000000000000000000000000000000000'",
+        "create sequence if not exists loadgen_baseline_seq",
+        "alter sequence loadgen_baseline_seq restart",
+    ] {
+        sqlx::query(statement).execute(&mut *tx).await?;
+    }
+    tx.commit().await?;
     Ok(())
 }
 

@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 use tokio::sync::mpsc;
 
 use crate::config::DemoDataArgs;
-use crate::storage::{CopyRows, EventStore};
+use crate::storage::{EventStore, NewEvent};
 use traffic::Traffic;
 
 /// The `source` of every generated event, so demo rows can be told apart (or deleted).
@@ -68,17 +68,13 @@ pub async fn generate(store: &EventStore, options: DemoOptions) -> anyhow::Resul
     anyhow::ensure!(options.days > 0, "--days must be at least 1");
     let started = Instant::now();
     let total = options.events;
-    let (chunks, mut ready) = mpsc::channel::<CopyRows>(1);
+    let (chunks, mut ready) = mpsc::channel::<Vec<(NewEvent, DateTime<Utc>)>>(1);
     let producer = tokio::task::spawn_blocking(move || {
         let mut traffic = Traffic::new(&options);
         let mut next = 0;
         while next < total {
             let size = CHUNK_ROWS.min(total - next);
-            let mut rows = CopyRows::with_capacity(size as usize);
-            for i in next..next + size {
-                let (event, received_at) = traffic.event(i);
-                rows.push(&event, received_at);
-            }
+            let rows = (next..next + size).map(|i| traffic.event(i)).collect();
             next += size;
             if chunks.blocking_send(rows).is_err() {
                 break; // the writer gave up; its error is the one to report
@@ -88,7 +84,7 @@ pub async fn generate(store: &EventStore, options: DemoOptions) -> anyhow::Resul
     let mut inserted = 0;
     while let Some(rows) = ready.recv().await {
         inserted += store
-            .copy_in(&rows)
+            .append_bulk(&rows)
             .await
             .context("could not COPY demo events into the database")?;
         let secs = started.elapsed().as_secs_f64();

@@ -1,11 +1,18 @@
 //! Live fan-out: one hub per process broadcasts each committed event to every open stream.
+//!
+//! Events reach the hub only through `feed`, which follows the NOTIFY every append sends at
+//! COMMIT, so every instance on one database publishes the same stream in the same (seq) order,
+//! whichever instance stored the events.
 
+mod feed;
 mod socket;
 
+pub use feed::follow_commits;
 pub use socket::{__path_stream_doc, router, stream_doc};
 
+use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicI64, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use tokio::sync::{broadcast, watch};
 use vigil_wire::{LiveMessage, StoredEvent};
 
@@ -26,6 +33,9 @@ pub struct LiveHub {
     sender: broadcast::Sender<Arc<LiveEvent>>,
     latest_seq: Arc<AtomicI64>,
     shutdown: watch::Sender<bool>,
+    /// Appends of this process awaiting their NOTIFY, by first seq: publishing them needs no
+    /// read from the database.
+    staged: Arc<Mutex<BTreeMap<i64, Vec<StoredEvent>>>>,
 }
 
 impl Default for LiveHub {
@@ -42,11 +52,41 @@ impl LiveHub {
             sender,
             latest_seq: Arc::new(AtomicI64::new(0)),
             shutdown,
+            staged: Arc::default(),
         }
     }
 
-    /// Never waits: a slow subscriber only makes its own receiver lag.
-    pub fn publish(&self, event: StoredEvent) {
+    /// Holds an append's events (in seq order, not empty) until the feed sees its NOTIFY.
+    pub fn stage(&self, events: Vec<StoredEvent>) {
+        let first = events[0].seq;
+        self.staged
+            .lock()
+            .expect("staging lock")
+            .insert(first, events);
+    }
+
+    /// Drops a staged append whose COMMIT failed.
+    pub fn unstage(&self, first_seq: i64) {
+        self.staged.lock().expect("staging lock").remove(&first_seq);
+    }
+
+    /// The staged append starting at `first_seq`, if this process wrote it; forgets anything
+    /// staged before it (published from the database already, or never committed).
+    fn take_staged(&self, first_seq: i64) -> Option<Vec<StoredEvent>> {
+        let mut staged = self.staged.lock().expect("staging lock");
+        let found = staged.remove(&first_seq);
+        *staged = staged.split_off(&first_seq);
+        found
+    }
+
+    /// What heartbeats report before the first event is published.
+    fn start_at(&self, seq: i64) {
+        self.latest_seq.fetch_max(seq, Ordering::Relaxed);
+    }
+
+    /// Never waits: a slow subscriber only makes its own receiver lag. Called by the feed only,
+    /// in seq order.
+    fn publish(&self, event: StoredEvent) {
         let seq = event.seq;
         self.latest_seq.fetch_max(seq, Ordering::Relaxed);
         if self.sender.receiver_count() == 0 {

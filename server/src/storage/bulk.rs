@@ -4,23 +4,23 @@
 use chrono::{DateTime, SecondsFormat, Utc};
 use futures::{Stream, StreamExt};
 use sqlx::pool::PoolConnection;
-use sqlx::postgres::PgPoolCopyExt;
 use sqlx::{PgPool, Postgres, QueryBuilder};
 use tokio::sync::mpsc;
 use vigil_wire::{EventFilter, StoredEvent};
 
-use super::events::{EventRow, NewEvent, EVENT_COLUMNS};
+use super::chain::{to_hex, Hash};
+use super::events::{EventRow, EVENT_COLUMNS};
 use super::query::push_conditions;
 use super::{EventStore, StorageError};
 
 /// Rows read ahead of a slow client: enough to keep the database busy, small enough to stay flat.
 const READ_AHEAD: usize = 256;
 
-/// The columns `CopyRows` writes, in its order; `seq` is left to the identity column.
-const COPY_STATEMENT: &str = "copy events (id, event_type, category, action, action_result, \
+/// The columns `CopyRows` writes, in its order.
+const COPY_STATEMENT: &str = "copy events (seq, id, event_type, category, action, action_result, \
     severity, user_id, username, ip_address, user_agent, session_fingerprint, mfa_used, reason, \
     error_message, token_type, expires_at, client_id, scope, forced, api_key_id, api_key_name, \
-    event_data, occurred_at, received_at, source) from stdin";
+    event_data, occurred_at, received_at, source, hash) from stdin";
 
 impl EventStore {
     /// Every event matching `filter`, newest first, yielded as the database returns rows.
@@ -49,13 +49,6 @@ impl EventStore {
         Ok(futures::stream::unfold(rx, |mut rx| async move {
             rx.recv().await.map(|item| (item, rx))
         }))
-    }
-
-    /// Writes the rows with one `COPY` (one transaction); returns how many were stored.
-    pub async fn copy_in(&self, rows: &CopyRows) -> Result<u64, StorageError> {
-        let mut copy = self.pool.copy_in_raw(COPY_STATEMENT).await?;
-        copy.send(rows.buf.as_slice()).await?;
-        Ok(copy.finish().await?)
     }
 
     /// Refreshes the planner's statistics after a bulk load, so filters pick their indexes.
@@ -107,10 +100,11 @@ async fn send_matching(
     Ok(())
 }
 
-/// Events encoded in PostgreSQL's `COPY` text format, ready for `EventStore::copy_in`. Holds
-/// the same values `insert_many` stores, so copied rows are indistinguishable from ingested ones.
+/// Numbered, chained events encoded in PostgreSQL's `COPY` text format, for
+/// `EventStore::append_bulk`: the same values the group insert stores, so copied rows are
+/// indistinguishable from ingested ones.
 #[derive(Debug, Default)]
-pub struct CopyRows {
+pub(super) struct CopyRows {
     buf: Vec<u8>,
     rows: usize,
 }
@@ -123,28 +117,33 @@ impl CopyRows {
         }
     }
 
-    pub fn len(&self) -> usize {
-        self.rows
+    /// Writes the rows with one `COPY` in the caller's transaction; returns how many.
+    pub(super) async fn copy_into(
+        &self,
+        conn: &mut sqlx::PgConnection,
+    ) -> Result<u64, StorageError> {
+        let mut copy = conn.copy_in_raw(COPY_STATEMENT).await?;
+        copy.send(self.buf.as_slice()).await?;
+        Ok(copy.finish().await?)
     }
 
-    pub fn is_empty(&self) -> bool {
-        self.rows == 0
-    }
-
-    /// Appends one row; `received_at` stands in for the commit time `now()` would give.
-    pub fn push(&mut self, e: &NewEvent, received_at: DateTime<Utc>) {
+    /// Appends one row.
+    pub(super) fn push(&mut self, e: &StoredEvent, hash: &Hash) {
         let time = |t: DateTime<Utc>| t.to_rfc3339_opts(SecondsFormat::Micros, true);
         let flag = |b: bool| if b { "t" } else { "f" };
+        let seq = e.seq.to_string();
         let id = e.id.to_string();
         let ip = e.ip_address.map(|ip| ip.to_string());
         let expires_at = e.expires_at.map(time);
         let event_data = e.event_data.to_string();
-        let occurred_at = time(e.occurred_at.unwrap_or(received_at));
-        let received_at = time(received_at);
-        let fields: [Option<&str>; 25] = [
+        let occurred_at = time(e.occurred_at);
+        let received_at = time(e.received_at);
+        let hash = format!("\\x{}", to_hex(hash));
+        let fields: [Option<&str>; 27] = [
+            Some(&seq),
             Some(&id),
-            Some(e.event_type.as_str()),
-            Some(e.event_type.category().as_str()),
+            Some(&e.event_type),
+            Some(e.category.as_str()),
             Some(&e.action),
             Some(e.action_result.as_str()),
             Some(e.severity.as_str()),
@@ -167,6 +166,7 @@ impl CopyRows {
             Some(&occurred_at),
             Some(&received_at),
             Some(&e.source),
+            Some(&hash),
         ];
         for (i, field) in fields.iter().enumerate() {
             if i > 0 {
@@ -212,14 +212,17 @@ mod tests {
 
         let value = serde_json::json!({"event_type": "auth.login.failure", "username": "x\ty"});
         let event = crate::ingest::parse_event(value, "demo-data").unwrap();
+        let stored = event.stored(42, DateTime::from_timestamp(1_700_000_000, 0).unwrap());
         let mut rows = CopyRows::default();
-        rows.push(&event, DateTime::from_timestamp(1_700_000_000, 0).unwrap());
+        rows.push(&stored, &[0xab; 32]);
         let line = String::from_utf8(rows.buf).unwrap();
         let fields: Vec<&str> = line.trim_end_matches('\n').split('\t').collect();
-        assert_eq!(fields.len(), 25);
-        assert_eq!(fields[7], "x\\ty");
-        assert_eq!(fields[6], "\\N", "no user_id");
-        assert_eq!(fields[22], "2023-11-14T22:13:20.000000Z");
+        assert_eq!(fields.len(), 27);
+        assert_eq!(fields[0], "42");
+        assert_eq!(fields[8], "x\\ty");
+        assert_eq!(fields[7], "\\N", "no user_id");
+        assert_eq!(fields[23], "2023-11-14T22:13:20.000000Z");
+        assert_eq!(fields[26], format!("\\\\x{}", "ab".repeat(32)));
         assert_eq!(rows.rows, 1);
     }
 }

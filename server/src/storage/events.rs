@@ -1,11 +1,12 @@
 //! Writing and reading rows of the `events` table.
 
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, SubsecRound, Utc};
 use ipnetwork::IpNetwork;
 use std::net::IpAddr;
 use uuid::Uuid;
 use vigil_wire::{ActionResult, Category, EventType, Severity, StoredEvent};
 
+use super::chain::{self, ChainLink};
 use super::{EventStore, StorageError};
 
 /// A validated event ready to insert: it can only be built by the ingest parser.
@@ -34,6 +35,42 @@ pub struct NewEvent {
     pub event_data: serde_json::Value,
     pub occurred_at: Option<DateTime<Utc>>,
     pub source: String,
+}
+
+impl NewEvent {
+    /// The event as it is stored with `seq`, received at `received_at` (already whole
+    /// microseconds). Times keep whole microseconds, as PostgreSQL does, so the chain hash
+    /// computed here is the one a reader recomputes from the row.
+    pub fn stored(&self, seq: i64, received_at: DateTime<Utc>) -> StoredEvent {
+        StoredEvent {
+            seq,
+            id: self.id,
+            event_type: self.event_type.as_str().to_owned(),
+            category: self.event_type.category(),
+            action: self.action.clone(),
+            action_result: self.action_result,
+            severity: self.severity,
+            user_id: self.user_id.clone(),
+            username: self.username.clone(),
+            ip_address: self.ip_address,
+            user_agent: self.user_agent.clone(),
+            session_fingerprint: self.session_fingerprint.clone(),
+            mfa_used: self.mfa_used,
+            reason: self.reason.clone(),
+            error_message: self.error_message.clone(),
+            token_type: self.token_type.clone(),
+            expires_at: self.expires_at.map(|t| t.trunc_subsecs(6)),
+            client_id: self.client_id.clone(),
+            scope: self.scope.clone(),
+            forced: self.forced,
+            api_key_id: self.api_key_id.clone(),
+            api_key_name: self.api_key_name.clone(),
+            event_data: self.event_data.clone(),
+            occurred_at: self.occurred_at.map_or(received_at, |t| t.trunc_subsecs(6)),
+            received_at,
+            source: self.source.clone(),
+        }
+    }
 }
 
 /// Column list shared by every read, so rows always map the same way.
@@ -123,145 +160,7 @@ impl EventRow {
     }
 }
 
-/// The group's events column by column, as `unnest` wants them.
-#[derive(Default)]
-struct Columns {
-    id: Vec<Uuid>,
-    event_type: Vec<String>,
-    category: Vec<&'static str>,
-    action: Vec<String>,
-    action_result: Vec<&'static str>,
-    severity: Vec<&'static str>,
-    user_id: Vec<Option<String>>,
-    username: Vec<Option<String>>,
-    ip_address: Vec<Option<IpNetwork>>,
-    user_agent: Vec<Option<String>>,
-    session_fingerprint: Vec<Option<String>>,
-    mfa_used: Vec<Option<bool>>,
-    reason: Vec<Option<String>>,
-    error_message: Vec<Option<String>>,
-    token_type: Vec<Option<String>>,
-    expires_at: Vec<Option<DateTime<Utc>>>,
-    client_id: Vec<Option<String>>,
-    scope: Vec<Option<String>>,
-    forced: Vec<Option<bool>>,
-    api_key_id: Vec<Option<String>>,
-    api_key_name: Vec<Option<String>>,
-    event_data: Vec<serde_json::Value>,
-    occurred_at: Vec<Option<DateTime<Utc>>>,
-    source: Vec<String>,
-}
-
-impl Columns {
-    fn from_events(events: &[&NewEvent]) -> Self {
-        let mut c = Columns::default();
-        for e in events {
-            c.id.push(e.id);
-            c.event_type.push(e.event_type.as_str().to_owned());
-            c.category.push(e.event_type.category().as_str());
-            c.action.push(e.action.clone());
-            c.action_result.push(e.action_result.as_str());
-            c.severity.push(e.severity.as_str());
-            c.user_id.push(e.user_id.clone());
-            c.username.push(e.username.clone());
-            c.ip_address.push(e.ip_address.map(IpNetwork::from));
-            c.user_agent.push(e.user_agent.clone());
-            c.session_fingerprint.push(e.session_fingerprint.clone());
-            c.mfa_used.push(e.mfa_used);
-            c.reason.push(e.reason.clone());
-            c.error_message.push(e.error_message.clone());
-            c.token_type.push(e.token_type.clone());
-            c.expires_at.push(e.expires_at);
-            c.client_id.push(e.client_id.clone());
-            c.scope.push(e.scope.clone());
-            c.forced.push(e.forced);
-            c.api_key_id.push(e.api_key_id.clone());
-            c.api_key_name.push(e.api_key_name.clone());
-            c.event_data.push(e.event_data.clone());
-            c.occurred_at.push(e.occurred_at);
-            c.source.push(e.source.clone());
-        }
-        c
-    }
-}
-
 impl EventStore {
-    /// Inserts a group of events in one statement, in the caller's transaction, skipping ids
-    /// already stored.
-    /// Returns the rows actually inserted, in `seq` order; the caller works out duplicates.
-    #[tracing::instrument(skip_all, fields(rows = events.len()))]
-    pub(super) async fn insert_many(
-        conn: &mut sqlx::PgConnection,
-        events: &[&NewEvent],
-    ) -> Result<Vec<StoredEvent>, StorageError> {
-        let columns = Columns::from_events(events);
-        // One array per column, unnested in input order, so seq follows request order.
-        let sql = format!(
-            "insert into events (id, event_type, category, action, action_result, severity, \
-                user_id, username, ip_address, user_agent, session_fingerprint, mfa_used, reason, \
-                error_message, token_type, expires_at, client_id, scope, forced, api_key_id, \
-                api_key_name, event_data, occurred_at, source) \
-             select id, event_type, category, action, action_result, severity, user_id, username, \
-                ip_address, user_agent, session_fingerprint, mfa_used, reason, error_message, \
-                token_type, expires_at, client_id, scope, forced, api_key_id, api_key_name, \
-                event_data, coalesce(occurred_at, now()), source \
-             from unnest($1::uuid[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], \
-                $7::text[], $8::text[], $9::inet[], $10::text[], $11::text[], $12::bool[], \
-                $13::text[], $14::text[], $15::text[], $16::timestamptz[], $17::text[], $18::text[], \
-                $19::bool[], $20::text[], $21::text[], $22::jsonb[], $23::timestamptz[], $24::text[]) \
-                with ordinality as input(id, event_type, category, action, action_result, severity, \
-                user_id, username, ip_address, user_agent, session_fingerprint, mfa_used, reason, \
-                error_message, token_type, expires_at, client_id, scope, forced, api_key_id, \
-                api_key_name, event_data, occurred_at, source, position) \
-             order by position \
-             on conflict (id) do nothing \
-             returning {EVENT_COLUMNS}"
-        );
-        let rows: Vec<EventRow> = sqlx::query_as(&sql)
-            .bind(columns.id)
-            .bind(columns.event_type)
-            .bind(columns.category)
-            .bind(columns.action)
-            .bind(columns.action_result)
-            .bind(columns.severity)
-            .bind(columns.user_id)
-            .bind(columns.username)
-            .bind(columns.ip_address)
-            .bind(columns.user_agent)
-            .bind(columns.session_fingerprint)
-            .bind(columns.mfa_used)
-            .bind(columns.reason)
-            .bind(columns.error_message)
-            .bind(columns.token_type)
-            .bind(columns.expires_at)
-            .bind(columns.client_id)
-            .bind(columns.scope)
-            .bind(columns.forced)
-            .bind(columns.api_key_id)
-            .bind(columns.api_key_name)
-            .bind(columns.event_data)
-            .bind(columns.occurred_at)
-            .bind(columns.source)
-            .fetch_all(&mut *conn)
-            .await?;
-        let mut stored = rows
-            .into_iter()
-            .map(EventRow::into_event)
-            .collect::<Result<Vec<_>, _>>()?;
-        stored.sort_by_key(|e| e.seq);
-        Ok(stored)
-    }
-
-    /// The `seq` of each already stored id among `ids`.
-    pub(super) async fn seqs_of(&self, ids: &[Uuid]) -> Result<Vec<(Uuid, i64)>, StorageError> {
-        Ok(
-            sqlx::query_as("select id, seq from events where id = any($1)")
-                .bind(ids)
-                .fetch_all(&self.pool)
-                .await?,
-        )
-    }
-
     /// The newest `limit` events, newest first (by stream order).
     #[tracing::instrument(skip(self))]
     pub async fn recent(&self, limit: i64) -> Result<Vec<StoredEvent>, StorageError> {
@@ -271,6 +170,29 @@ impl EventStore {
             .fetch_all(&self.pool)
             .await?;
         rows.into_iter().map(EventRow::into_event).collect()
+    }
+
+    /// The events with `first <= seq <= last`, in seq order.
+    pub async fn seq_range(&self, first: i64, last: i64) -> Result<Vec<StoredEvent>, StorageError> {
+        let sql =
+            format!("select {EVENT_COLUMNS} from events where seq between $1 and $2 order by seq");
+        let rows: Vec<EventRow> = sqlx::query_as(&sql)
+            .bind(first)
+            .bind(last)
+            .fetch_all(&self.pool)
+            .await?;
+        rows.into_iter().map(EventRow::into_event).collect()
+    }
+
+    /// The newest committed link of the chain: its seq is the newest event's.
+    pub async fn chain_head(&self) -> Result<ChainLink, StorageError> {
+        let (seq, hash): (i64, Vec<u8>) = sqlx::query_as("select seq, hash from chain_head")
+            .fetch_one(&self.pool)
+            .await?;
+        Ok(ChainLink {
+            seq,
+            hash: chain::to_hash(&hash)?,
+        })
     }
 
     /// One event by id.

@@ -1,6 +1,8 @@
 //! Storage: every SQL statement Vigil runs against the event log lives under this module.
 
+mod append;
 mod bulk;
+pub mod chain;
 mod dashboard;
 mod events;
 mod keys;
@@ -9,7 +11,7 @@ mod query;
 mod stats;
 mod writer;
 
-pub use bulk::CopyRows;
+pub use append::{Appended, EVENTS_CHANNEL};
 pub use events::NewEvent;
 pub use keys::{ActiveKey, ApiKeyRecord, CreateKeyError, KeyKind, KeyStore, KEY_CHANGES_CHANNEL};
 pub use operators::{OperatorRecord, OperatorStore, Role};

@@ -4,7 +4,7 @@
 use chrono::{DateTime, Utc};
 use ipnetwork::IpNetwork;
 use sqlx::{Postgres, QueryBuilder};
-use vigil_wire::{EventFilter, EventPage};
+use vigil_wire::{EventFilter, EventPage, StoredEvent};
 
 use super::events::{EventRow, EVENT_COLUMNS};
 use super::{EventStore, StorageError};
@@ -143,6 +143,26 @@ impl EventStore {
             events,
             next_cursor,
         })
+    }
+}
+
+impl EventStore {
+    /// Up to `limit` matching events with a seq above `after`, oldest first: what a live client
+    /// resuming with `after=` missed. Walks the seq primary key, so each page is cheap however
+    /// old `after` is.
+    #[tracing::instrument(skip(self))]
+    pub async fn matching_after(
+        &self,
+        filter: &EventFilter,
+        after: i64,
+        limit: u32,
+    ) -> Result<Vec<StoredEvent>, StorageError> {
+        let mut sql = QueryBuilder::new(format!("select {EVENT_COLUMNS} from events where true"));
+        push_conditions(&mut sql, filter, Utc::now());
+        sql.push(" and seq > ").push_bind(after);
+        sql.push(" order by seq limit ").push_bind(i64::from(limit));
+        let rows: Vec<EventRow> = sql.build_query_as().fetch_all(&self.pool).await?;
+        rows.into_iter().map(EventRow::into_event).collect()
     }
 }
 
