@@ -33,6 +33,58 @@ pub enum Command {
     Db(DbCommand),
     /// Fill the database with realistic demo traffic (ordinary users plus a few attackers).
     DemoData(DemoDataArgs),
+    /// Check the tamper-evident chain: recompute every event's hash from a checkpoint.
+    Verify(VerifyArgs),
+    /// Follow the live stream of a running server from a terminal.
+    Tail(TailArgs),
+}
+
+#[derive(Args, Debug, Clone)]
+pub struct VerifyArgs {
+    /// Start from the stored link of this seq (trusted) instead of the newest checkpoint.
+    #[arg(long)]
+    pub from_seq: Option<i64>,
+}
+
+/// `vigil tail` talks to a server over HTTP, so it needs no database of its own.
+#[derive(Args, Debug, Clone)]
+pub struct TailArgs {
+    /// The server's base URL.
+    #[arg(long, env = "VIGIL_URL", default_value = "http://127.0.0.1:3000")]
+    pub url: String,
+    /// A read key (`vigil keys create --name NAME --read`).
+    #[arg(long, env = "VIGIL_TOKEN", hide_env_values = true)]
+    pub token: String,
+    /// Print each event as one JSON line instead of a summary.
+    #[arg(long)]
+    pub json: bool,
+    /// Replay stored events with a greater seq first.
+    #[arg(long)]
+    pub after: Option<i64>,
+    /// user_id or username.
+    #[arg(long)]
+    pub user: Option<String>,
+    /// An address or a CIDR network.
+    #[arg(long)]
+    pub ip: Option<String>,
+    /// Event types or categories (repeat, or comma-separate).
+    #[arg(long = "type")]
+    pub types: Vec<String>,
+    /// success, failure or partial.
+    #[arg(long)]
+    pub result: Option<String>,
+    /// info, warning, error or critical.
+    #[arg(long)]
+    pub severity: Option<String>,
+    /// Producer key name.
+    #[arg(long)]
+    pub source: Option<String>,
+    /// Raw session id.
+    #[arg(long)]
+    pub session: Option<String>,
+    /// Text in reason, error_message or user_agent.
+    #[arg(long = "q")]
+    pub text: Option<String>,
 }
 
 #[derive(Args, Debug, Clone)]
@@ -131,6 +183,10 @@ pub struct ServeArgs {
     /// Most events waiting for the database before ingest answers 503 with Retry-After.
     #[arg(long, env = "VIGIL_INGEST_QUEUE", default_value_t = 50_000)]
     pub ingest_queue: usize,
+    /// Walk the whole tamper-evident chain this often, in minutes (0: never); the dashboard
+    /// shows the outcome.
+    #[arg(long, env = "VIGIL_VERIFY_EVERY_MINUTES", default_value_t = 60)]
+    pub verify_every_minutes: u64,
 }
 
 impl ServeArgs {
@@ -142,6 +198,7 @@ impl ServeArgs {
             max_body_bytes: 1024 * 1024,
             session_hours: 12,
             ingest_queue: 50_000,
+            verify_every_minutes: 0,
         }
     }
 }

@@ -6,8 +6,8 @@ use axum::{Json, Router};
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 use vigil_wire::{
-    ActionResult, Category, EventInput, EventPage, IngestReceipt, IngestResponse, LiveMessage,
-    Severity, StoredEvent,
+    ActionResult, Category, ChainStatus, ChainVerification, EventInput, EventPage, IngestReceipt,
+    IngestResponse, LiveMessage, Severity, StoredEvent,
 };
 
 use crate::error::ErrorBody;
@@ -24,6 +24,7 @@ use crate::startup::AppState;
         crate::ingest::post_events,
         crate::read_api::list_events,
         crate::read_api::get_event,
+        crate::read_api::get_chain,
         crate::export::export_csv,
         crate::export::export_ndjson,
         crate::startup::healthz,
@@ -31,7 +32,7 @@ use crate::startup::AppState;
     ),
     components(schemas(
         EventInput, EventBatch, EventPage, IngestResponse, IngestReceipt, StoredEvent, LiveMessage,
-        ActionResult, Severity, Category, ErrorBody, FieldError
+        ActionResult, Severity, Category, ErrorBody, FieldError, ChainStatus, ChainVerification
     )),
     modifiers(&BearerKeys),
     tags((name = "ingest", description = "Posting events"), (name = "read", description = "Querying events"), (name = "live", description = "Following events"))

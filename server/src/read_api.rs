@@ -5,7 +5,7 @@ use axum::extract::{Path, RawQuery, State};
 use axum::routing::get;
 use axum::{Json, Router};
 use uuid::Uuid;
-use vigil_wire::{EventFilter, EventPage, StoredEvent};
+use vigil_wire::{ChainStatus, EventFilter, EventPage, StoredEvent};
 
 use crate::auth::ReadAccess;
 use crate::error::{ApiError, ErrorBody};
@@ -21,6 +21,7 @@ pub fn router() -> Router<AppState> {
     Router::new()
         .route("/api/v1/events", get(list_events))
         .route("/api/v1/events/{id}", get(get_event))
+        .route("/api/v1/chain", get(get_chain))
 }
 
 /// The filter parameters of every read endpoint, for the OpenAPI document (the handlers parse
@@ -143,4 +144,23 @@ pub async fn get_event(
         reason: "must be a UUID".into(),
     })?;
     store.by_id(id).await?.map(Json).ok_or(ApiError::NotFound)
+}
+
+/// The chain's head (record it somewhere Vigil cannot write) and the latest verification.
+#[utoipa::path(
+    get,
+    path = "/api/v1/chain",
+    tag = "read",
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "Head and latest verification", body = ChainStatus),
+        (status = 401, description = "Missing or unknown key", body = ErrorBody),
+    )
+)]
+#[tracing::instrument(skip_all, fields(reader = %reader.name))]
+pub async fn get_chain(
+    State(store): State<EventStore>,
+    reader: ReadAccess,
+) -> Result<Json<ChainStatus>, ApiError> {
+    Ok(Json(store.chain_status().await?))
 }

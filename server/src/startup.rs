@@ -89,6 +89,23 @@ pub async fn healthz(State(store): State<EventStore>) -> (StatusCode, Json<serde
     }
 }
 
+/// Walks the whole chain now and then, so the dashboard can say when it last held. The first
+/// walk waits a minute, keeping start-up (and short-lived test servers) quiet.
+async fn verify_periodically(store: EventStore, every: std::time::Duration) {
+    let mut ticks = tokio::time::interval_at(
+        tokio::time::Instant::now() + std::time::Duration::from_secs(60),
+        every,
+    );
+    loop {
+        ticks.tick().await;
+        match store.verify_chain(None).await {
+            Ok(v) if v.held() => tracing::info!(through_seq = v.through_seq, "chain verified"),
+            Ok(v) => tracing::error!(first_bad_seq = ?v.first_bad_seq, "the event chain is broken"),
+            Err(err) => tracing::warn!(%err, "could not verify the chain"),
+        }
+    }
+}
+
 /// A bound listener and its router: tests build one on port 0 and read the port back.
 pub struct Application {
     listener: TcpListener,
@@ -110,6 +127,10 @@ impl Application {
         };
         let writer = EventWriter::spawn(store.clone(), hub.clone(), writer_config);
         tokio::spawn(live::follow_commits(hub.clone(), store.clone()));
+        if config.verify_every_minutes > 0 {
+            let every = std::time::Duration::from_secs(config.verify_every_minutes * 60);
+            tokio::spawn(verify_periodically(store.clone(), every));
+        }
         let keys = ApiKeys::new(KeyStore::new(pool.clone()));
         tokio::spawn(keys.clone().follow_changes());
         let sessions = Sessions::new(

@@ -119,6 +119,13 @@ async fn serve_and_other_commands_share_the_embedded_cluster_and_stop_it() {
     // With nothing running, a command starts the cluster itself, finds the data, stops it again.
     assert!(db_status(&data_dir).await.contains("events: 1"));
     assert!(!data_dir.join("pg/postmaster.pid").exists());
+
+    // The chain of what was stored holds; a broken one fails the command (see tests/chain.rs).
+    let verified = vigil(&["verify"], &data_dir).await;
+    assert!(
+        verified.contains("verified through seq 1 "),
+        "unexpected output: {verified}"
+    );
 }
 
 #[tokio::test]

@@ -2,29 +2,10 @@
 
 mod common;
 
+use common::live::{follow, next_json};
 use common::TestApp;
-use futures::StreamExt;
 use serde_json::{json, Value};
-use std::time::Duration;
 use tokio_tungstenite::tungstenite::client::IntoClientRequest;
-use tokio_tungstenite::tungstenite::Message;
-use vigil_server::storage::KeyKind;
-
-async fn next_json<S>(socket: &mut S) -> Value
-where
-    S: futures::Stream<Item = Result<Message, tokio_tungstenite::tungstenite::Error>> + Unpin,
-{
-    loop {
-        let message = tokio::time::timeout(Duration::from_secs(10), socket.next())
-            .await
-            .expect("a message within 10 s")
-            .expect("the stream stays open")
-            .expect("a valid frame");
-        if let Message::Text(text) = message {
-            return serde_json::from_str(&text).expect("frames are JSON");
-        }
-    }
-}
 
 #[tokio::test]
 async fn event_posted_after_connecting_is_pushed() {
@@ -109,31 +90,6 @@ async fn concurrent_ingest_reaches_the_stream_once_each_in_seq_order() {
         "strictly increasing: {seqs:?}"
     );
 }
-
-async fn follow(
-    app: &TestApp,
-    query: &str,
-) -> Result<WsStream, tokio_tungstenite::tungstenite::Error> {
-    let read_key = common::create_key(
-        &app.database,
-        &format!("tail-{}", uuid::Uuid::now_v7()),
-        KeyKind::Read,
-    )
-    .await;
-    let mut request = format!("ws://{}/api/v1/stream?{query}", app.addr)
-        .into_client_request()
-        .unwrap();
-    request.headers_mut().insert(
-        "authorization",
-        format!("Bearer {read_key}").parse().unwrap(),
-    );
-    tokio_tungstenite::connect_async(request)
-        .await
-        .map(|(socket, _)| socket)
-}
-
-type WsStream =
-    tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
 
 #[tokio::test]
 async fn a_filtered_stream_carries_only_matching_events() {

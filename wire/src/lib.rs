@@ -1,6 +1,7 @@
 //! Vigil's wire types: the event vocabulary of the seed `AuditService`, shared by the server, the
 //! dashboard (compiled to wasm) and client SDKs, so no side ever redefines them.
 
+mod chain;
 #[cfg(feature = "client")]
 pub mod client;
 mod event_type;
@@ -10,6 +11,7 @@ mod live;
 mod outcome;
 mod stored;
 
+pub use chain::{ChainStatus, ChainVerification};
 pub use event_type::{Category, EventType, EventTypeError, KNOWN_EVENT_TYPES};
 pub use filter::{EventFilter, FilterError, IpMatch, TimeBound};
 pub use input::EventInput;

@@ -11,8 +11,10 @@ use crate::StoredEvent;
 pub enum LiveMessage {
     /// A newly committed event.
     Event { event: Box<StoredEvent> },
-    /// The stream is alive; `seq` is the newest committed sequence number.
+    /// The stream is alive, and this connection has been sent every matching event through `seq`
+    /// (the newest committed one when idle): resuming with `after=seq` misses nothing.
     Heartbeat { seq: i64 },
-    /// The server dropped events for this client (it fell behind): reload everything after `after`.
+    /// The server cannot continue this connection (its database is unavailable): reconnect
+    /// with `after=<after>` to resume without a gap.
     Resync { after: i64 },
 }

@@ -2,20 +2,26 @@
 
 pub mod demo_data;
 mod keys;
+pub mod tail;
 mod users;
 
 use anyhow::Context;
 
-use crate::config::{Cli, Command, DbCommand, ServeArgs};
+use crate::config::{Cli, Command, DbCommand, ServeArgs, VerifyArgs};
 use crate::database::Database;
 use crate::startup::Application;
 use crate::storage::{EventStore, KeyKind, KeyStore, OperatorStore};
 
 pub async fn run(cli: Cli) -> anyhow::Result<()> {
+    // The one command that talks to a server instead of the database.
+    let command = match cli.command {
+        Command::Tail(args) => return tail::run(args).await,
+        command => command,
+    };
     let database = Database::open(&cli.database)
         .await
         .context("could not open the database")?;
-    let outcome = match cli.command {
+    let outcome = match command {
         Command::Serve(args) => serve(&args, &database).await,
         Command::Keys(command) => keys::run(command, &KeyStore::new(database.pool.clone())).await,
         Command::Users(command) => {
@@ -25,6 +31,8 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::DemoData(args) => {
             demo_data::run(&args, &EventStore::new(database.pool.clone())).await
         }
+        Command::Verify(args) => verify(&args, &EventStore::new(database.pool.clone())).await,
+        Command::Tail(_) => unreachable!("handled before opening the database"),
     };
     database
         .close()
@@ -59,6 +67,30 @@ async fn offer_first_key(keys: &KeyStore) -> anyhow::Result<()> {
     println!("Created ingest key `default` (shown only now): {key}");
     println!("Post events with: Authorization: Bearer {key}");
     Ok(())
+}
+
+/// Prints the outcome; a broken chain is an error (exit status 1) so scripts and cron notice.
+async fn verify(args: &VerifyArgs, store: &EventStore) -> anyhow::Result<()> {
+    let outcome = store
+        .verify_chain(args.from_seq)
+        .await
+        .context("could not walk the chain")?;
+    match outcome.first_bad_seq {
+        None => {
+            println!(
+                "verified through seq {} ({} events after seq {})",
+                outcome.through_seq,
+                outcome.through_seq - outcome.from_seq,
+                outcome.from_seq
+            );
+            Ok(())
+        }
+        Some(seq) => anyhow::bail!(
+            "the chain is broken at seq {seq}: that event was changed or removed after it was \
+             stored (verified through seq {})",
+            outcome.through_seq
+        ),
+    }
 }
 
 async fn db_status(database: &Database) -> anyhow::Result<()> {

@@ -155,7 +155,8 @@ impl Follower {
                     }
                     Err(RecvError::Closed) => return Ok(()),
                 },
-                _ = heartbeat.tick() => to_json(&LiveMessage::Heartbeat { seq: self.hub.latest_seq() }),
+                // `delivered`, not the hub's newest: a client may resume from a heartbeat's seq.
+                _ = heartbeat.tick() => to_json(&LiveMessage::Heartbeat { seq: delivered }),
                 _ = shutdown.changed() => return Ok(()),
             };
             send(sink, frame).await?;

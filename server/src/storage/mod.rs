@@ -9,6 +9,7 @@ mod keys;
 mod operators;
 mod query;
 mod stats;
+mod verify;
 mod writer;
 
 pub use append::{Appended, EVENTS_CHANNEL};

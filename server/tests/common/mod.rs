@@ -3,6 +3,8 @@
 
 #![allow(dead_code)] // each test binary uses a different part of the harness
 
+pub mod live;
+
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::{Mutex, OnceLock};
@@ -102,6 +104,25 @@ impl OwnCluster {
     }
 }
 
+/// A second server process, as far as the database can tell.
+pub struct Instance {
+    pub addr: SocketAddr,
+    stop: tokio::sync::oneshot::Sender<()>,
+    serving: tokio::task::JoinHandle<std::io::Result<()>>,
+}
+
+impl Instance {
+    /// Shuts it down gracefully (live streams closed) and waits until it stopped listening.
+    pub async fn stop(self) {
+        let _ = self.stop.send(());
+        self.serving.await.unwrap().unwrap();
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("http://{}{path}", self.addr)
+    }
+}
+
 pub struct TestApp {
     pub addr: SocketAddr,
     pub database: Database,
@@ -160,6 +181,24 @@ impl TestApp {
             database,
             http: reqwest::Client::new(),
             key,
+        }
+    }
+
+    /// Another `vigil serve` on the same database (its own writer, hub and feed), listening on
+    /// `addr` (port 0 for any).
+    pub async fn instance(&self, addr: SocketAddr) -> Instance {
+        let app = Application::build(&ServeArgs::on(addr), self.database.pool.clone())
+            .await
+            .expect("bind the second instance");
+        let addr = app.local_addr();
+        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+        let serving = tokio::spawn(app.run_until(async move {
+            let _ = stopped.await;
+        }));
+        Instance {
+            addr,
+            stop,
+            serving,
         }
     }
 

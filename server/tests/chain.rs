@@ -1,0 +1,145 @@
+//! The tamper-evident chain: `verify` holds over what ingest stored and names the first seq an
+//! outside edit changed or removed; the log refuses updates and deletes.
+
+mod common;
+
+use common::TestApp;
+use serde_json::{json, Value};
+use vigil_server::storage::{EventStore, KeyKind};
+
+/// Three batches and a single event: 31 chained events.
+async fn app_with_events() -> TestApp {
+    let app = TestApp::spawn().await;
+    for batch in 0..3 {
+        let events: Vec<Value> = (0..10)
+            .map(|i| json!({"event_type": "auth.login.failure", "username": format!("u{batch}-{i}"),
+                           "ip_address": "198.51.100.7", "event_data": {"attempt": i, "z": 1, "a": [true]}}))
+            .collect();
+        app.ingest(&Value::Array(events)).await;
+    }
+    app.ingest(&json!({"event_type": "auth.mfa.enabled", "user_id": "u-1", "occurred_at": "2026-01-02T03:04:05.123456789Z"}))
+        .await;
+    app
+}
+
+fn store(app: &TestApp) -> EventStore {
+    EventStore::new(app.database.pool.clone())
+}
+
+/// Runs `sql` with triggers off, as a superuser tampering with the table would.
+async fn tamper(app: &TestApp, sql: &str) {
+    let mut tx = app.database.pool.begin().await.unwrap();
+    sqlx::query("set local session_replication_role = replica")
+        .execute(&mut *tx)
+        .await
+        .unwrap();
+    sqlx::query(sql).execute(&mut *tx).await.unwrap();
+    tx.commit().await.unwrap();
+}
+
+#[tokio::test]
+async fn verify_holds_over_ingested_events_and_names_an_edited_row() {
+    let app = app_with_events().await;
+    let held = store(&app).verify_chain(None).await.unwrap();
+    assert_eq!(held.first_bad_seq, None);
+    assert_eq!((held.from_seq, held.through_seq), (0, 31));
+
+    tamper(
+        &app,
+        "update events set username = 'mallory' where seq = 17",
+    )
+    .await;
+    let broken = store(&app).verify_chain(None).await.unwrap();
+    assert_eq!(broken.first_bad_seq, Some(17));
+    assert_eq!(broken.through_seq, 16);
+
+    // Verifying from a later checkpoint (a trusted stored link) skips the damage.
+    let later = store(&app).verify_chain(Some(20)).await.unwrap();
+    assert_eq!((later.first_bad_seq, later.through_seq), (None, 31));
+}
+
+#[tokio::test]
+async fn verify_names_a_deleted_row_and_a_cut_off_tail() {
+    let app = app_with_events().await;
+    tamper(&app, "delete from events where seq = 5").await;
+    assert_eq!(
+        store(&app).verify_chain(None).await.unwrap().first_bad_seq,
+        Some(5)
+    );
+
+    let app = app_with_events().await;
+    tamper(&app, "delete from events where seq >= 30").await;
+    assert_eq!(
+        store(&app).verify_chain(None).await.unwrap().first_bad_seq,
+        Some(30)
+    );
+}
+
+#[tokio::test]
+async fn the_log_refuses_updates_deletes_and_truncation() {
+    let app = app_with_events().await;
+    for sql in [
+        "update events set username = 'mallory' where seq = 3",
+        "delete from events where seq = 3",
+        "truncate events",
+    ] {
+        let err = sqlx::query(sql)
+            .execute(&app.database.pool)
+            .await
+            .expect_err(sql);
+        assert!(err.to_string().contains("append-only"), "{sql}: {err}");
+    }
+    assert_eq!(app.event_count().await, 31);
+}
+
+#[tokio::test]
+async fn the_chain_endpoint_reports_the_head_and_the_last_verification() {
+    let app = app_with_events().await;
+    let read_key = common::create_key(&app.database, "auditor", KeyKind::Read).await;
+    let get = || async {
+        let response = app
+            .http
+            .get(app.url("/api/v1/chain"))
+            .bearer_auth(&read_key)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), 200);
+        response.json::<Value>().await.unwrap()
+    };
+    let status = get().await;
+    assert_eq!(status["seq"], 31);
+    let head_hash = status["hash"].as_str().unwrap().to_owned();
+    assert_eq!(head_hash.len(), 64);
+    assert!(status["last_verification"].is_null());
+
+    tamper(&app, "update events set event_data = '{}' where seq = 2").await;
+    store(&app).verify_chain(None).await.unwrap();
+    let status = get().await;
+    assert_eq!(status["last_verification"]["first_bad_seq"], 2);
+    assert_eq!(
+        status["hash"],
+        head_hash.as_str(),
+        "the head itself did not move"
+    );
+
+    let anonymous = app.http.get(app.url("/api/v1/chain")).send().await.unwrap();
+    assert_eq!(anonymous.status(), 401);
+}
+
+#[tokio::test]
+async fn duplicates_are_not_chained_twice() {
+    let app = TestApp::spawn().await;
+    let id = uuid::Uuid::now_v7();
+    let event = json!({"event_type": "auth.logout", "event_id": id});
+    let first = app.ingest(&json!([event, event])).await;
+    let again = app.ingest(&event).await;
+    assert_eq!(first[0]["duplicate"], false);
+    assert_eq!(first[1]["duplicate"], true);
+    assert_eq!(again[0]["duplicate"], true);
+    assert_eq!(again[0]["seq"], first[0]["seq"]);
+    let after = app.ingest(&json!({"event_type": "auth.logout"})).await;
+    assert_eq!(after[0]["seq"], 2, "seqs stay gapless after duplicates");
+    let held = store(&app).verify_chain(None).await.unwrap();
+    assert_eq!((held.first_bad_seq, held.through_seq), (None, 2));
+}

@@ -1,0 +1,37 @@
+//! The state of the tamper-evident chain, as `GET /api/v1/chain` and the dashboard show it.
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+/// The newest link of the chain and the latest verification. Record `seq` and `hash` somewhere
+/// Vigil cannot write (a producer's log, a ticket, a nightly job): a later `vigil verify` that
+/// reaches the same seq proves nothing before it was changed.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ChainStatus {
+    /// The newest chained event's seq (0 before the first event).
+    pub seq: i64,
+    /// Its hash, lowercase hex SHA-256.
+    pub hash: String,
+    /// The most recent verification, if any ran.
+    pub last_verification: Option<ChainVerification>,
+}
+
+/// One walk of the chain by `vigil verify` or the server's periodic check.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ChainVerification {
+    pub verified_at: DateTime<Utc>,
+    /// The checkpoint the walk started from (the links after it were checked).
+    pub from_seq: i64,
+    /// The last seq that matched its stored hash.
+    pub through_seq: i64,
+    /// The first seq whose stored event (or absence) does not match the chain; none if it held.
+    pub first_bad_seq: Option<i64>,
+}
+
+impl ChainVerification {
+    pub fn held(&self) -> bool {
+        self.first_bad_seq.is_none()
+    }
+}
