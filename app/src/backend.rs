@@ -5,7 +5,7 @@ use chrono::{DateTime, Utc};
 use futures::future::BoxFuture;
 use std::sync::Arc;
 use uuid::Uuid;
-use vigil_wire::{EventFilter, EventPage, StoredEvent};
+use vigil_wire::{ChainStatus, EventFilter, EventPage, StoredEvent};
 
 use crate::insights::{Bucket, RankBy, Ranked};
 
@@ -38,6 +38,8 @@ pub trait EventReader: Send + Sync + 'static {
         by: RankBy,
         limit: u32,
     ) -> BoxFuture<'_, ReadResult<Vec<Ranked>>>;
+    /// The tamper-evident chain's head and latest verification.
+    fn chain_status(&self) -> BoxFuture<'_, ReadResult<ChainStatus>>;
 }
 
 #[derive(Clone)]

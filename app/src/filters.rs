@@ -53,6 +53,29 @@ pub fn with_cursor(query: &str, cursor: &str) -> String {
     format!("?{}", serializer.finish())
 }
 
+/// The live-stream query for a table showing `query` (a URL query string) under `preset`: the
+/// same filter, so the stream carries exactly the events the table would list. `None` for an
+/// older page (it has a cursor) or a filter the server would refuse anyway.
+pub fn stream_query(query: &str, preset: Option<Preset>) -> Option<String> {
+    let pairs = query_pairs(query);
+    if pairs
+        .iter()
+        .any(|(name, value)| name == "cursor" && !value.is_empty())
+    {
+        return None;
+    }
+    let mut filter =
+        EventFilter::from_params(pairs.iter().map(|(k, v)| (k.as_str(), v.as_str()))).ok()?;
+    if let Some(preset) = preset {
+        preset.apply(&mut filter);
+    }
+    Some(
+        form_urlencoded::Serializer::new(String::new())
+            .extend_pairs(filter.to_params())
+            .finish(),
+    )
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -64,6 +87,21 @@ mod tests {
             with_cursor("?user=x&cursor=old&ip=", "n_1"),
             "?user=x&cursor=n_1"
         );
+    }
+
+    #[test]
+    fn stream_queries_carry_the_table_filter_and_the_preset() {
+        assert_eq!(
+            stream_query("?user=a+b&type=mfa", Some(Preset::LoginFailures)).as_deref(),
+            Some("user=a+b&type=auth.login.failure")
+        );
+        assert_eq!(stream_query("", None).as_deref(), Some(""));
+        assert_eq!(
+            stream_query("?user=x&cursor=1_2", None),
+            None,
+            "older pages stay still"
+        );
+        assert_eq!(stream_query("?ip=nonsense", None), None);
     }
 
     #[test]

@@ -5,6 +5,7 @@ use leptos_meta::{provide_meta_context, MetaTags, Stylesheet, Title};
 use leptos_router::components::{Route, Router, Routes, A};
 use leptos_router::{ParamSegment, StaticSegment};
 
+use crate::components::ChainBadge;
 use crate::pages::{
     ApiKeysPage, EventDetailPage, ExplorerPage, FailuresPage, LiveFeedPage, LoginPage, MfaPage,
 };
@@ -43,6 +44,7 @@ pub fn App() -> impl IntoView {
                     <A href="/api-keys">"API keys"</A>
                     <A href="/events">"Explorer"</A>
                 </nav>
+                <ChainBadge/>
                 <form method="post" action="/auth/logout" class="signout">
                     <button type="submit">"Sign out"</button>
                 </form>

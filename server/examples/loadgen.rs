@@ -28,7 +28,6 @@ use std::time::Duration;
 use tokio::runtime::Handle;
 use vigil_server::auth::{generate_key, hash_key};
 use vigil_server::database::create_database_if_missing;
-use vigil_server::embedded_pg::EmbeddedPostgres;
 use vigil_server::storage::{KeyKind, KeyStore};
 
 use measure::{CpuProbe, PhaseResult, SERVER_THREADS};
@@ -99,31 +98,15 @@ fn main() -> Result<()> {
 
 /// Owns the embedded cluster, so that it is stopped however the benchmark ends.
 async fn run(args: &Args, server: Handle) -> Result<()> {
-    let cluster = match &args.database_url {
-        Some(_) => None,
-        None => {
-            eprintln!("starting PostgreSQL in {}", args.data_dir.display());
-            let dir = args.data_dir.clone();
-            Some(tokio::task::spawn_blocking(move || EmbeddedPostgres::start(&dir)).await??)
-        }
-    };
-    let admin_url = match (&args.database_url, &cluster) {
-        (Some(url), _) => url.clone(),
-        (None, cluster) => cluster.as_ref().expect("started above").url("postgres"),
-    };
-    let postmaster = cluster
-        .as_ref()
-        .and_then(|_| measure::postmaster_pid(&args.data_dir.join("pg")));
+    let postgres =
+        setup::BenchPostgres::start(&args.data_dir, args.database_url.as_deref()).await?;
+    let postmaster = postgres.pgdata.as_deref().and_then(measure::postmaster_pid);
     let outcome = tokio::select! {
-        outcome = bench(args, &admin_url, server, postmaster) => outcome,
+        outcome = bench(args, &postgres.admin_url, server, postmaster) => outcome,
         _ = tokio::signal::ctrl_c() => Err(anyhow!("interrupted")),
     };
-    if let Some(cluster) = cluster {
-        eprintln!("stopping PostgreSQL");
-        let stopped = tokio::task::spawn_blocking(move || cluster.stop()).await?;
-        return outcome.and(stopped.context("stopping the embedded PostgreSQL"));
-    }
-    outcome
+    let stopped = postgres.stop().await;
+    outcome.and(stopped)
 }
 
 /// Runs the benchmark in a database of its own, dropped afterwards unless asked to keep it.

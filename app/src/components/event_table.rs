@@ -8,7 +8,15 @@ use vigil_wire::StoredEvent;
 use crate::filters::explorer_href;
 
 #[component]
-pub fn EventTable(#[prop(into)] rows: Signal<Vec<StoredEvent>>) -> impl IntoView {
+pub fn EventTable(
+    #[prop(into)] rows: Signal<Vec<StoredEvent>>,
+    /// Rows with a greater seq arrived live: they are highlighted briefly.
+    #[prop(default = i64::MAX)]
+    highlight_after: i64,
+    /// The row the reader opened (click a row to show every field; click again to close).
+    #[prop(optional)]
+    opened: Option<RwSignal<Option<i64>>>,
+) -> impl IntoView {
     view! {
         <table class="events" data-testid="events">
             <thead>
@@ -23,7 +31,8 @@ pub fn EventTable(#[prop(into)] rows: Signal<Vec<StoredEvent>>) -> impl IntoView
                 </tr>
             </thead>
             <tbody>
-                <For each=move || rows.get() key=|event| event.seq children=|event| view! { <EventRow event/> }/>
+                <For each=move || rows.get() key=|event| event.seq
+                    children=move |event| view! { <EventRow fresh={event.seq > highlight_after} event opened/> }/>
             </tbody>
         </table>
         <Show when=move || rows.with(Vec::is_empty)>
@@ -33,7 +42,25 @@ pub fn EventTable(#[prop(into)] rows: Signal<Vec<StoredEvent>>) -> impl IntoView
 }
 
 #[component]
-fn EventRow(event: StoredEvent) -> impl IntoView {
+fn EventRow(
+    event: StoredEvent,
+    fresh: bool,
+    opened: Option<RwSignal<Option<i64>>>,
+) -> impl IntoView {
+    let seq = event.seq;
+    let is_open = move || opened.is_some_and(|o| o.get() == Some(seq));
+    let toggle = move |_| {
+        if let Some(opened) = opened {
+            opened.update(|o| *o = if *o == Some(seq) { None } else { Some(seq) });
+        }
+    };
+    let full = serde_json::to_string_pretty(&event).unwrap_or_default();
+    let classes = format!(
+        "severity-{}{}{}",
+        event.severity.as_str(),
+        if fresh { " arrived" } else { "" },
+        if opened.is_some() { " openable" } else { "" }
+    );
     let time = event.occurred_at.format("%Y-%m-%d %H:%M:%S").to_string();
     let detail_href = format!("/events/{}", event.id);
     let result = event.action_result.as_str();
@@ -57,7 +84,7 @@ fn EventRow(event: StoredEvent) -> impl IntoView {
         view! { <A href=explorer_href("session_fp", &fp) attr:class="pivot session" attr:title=fp>{short}</A> }
     });
     view! {
-        <tr data-seq=event.seq class=format!("severity-{}", event.severity.as_str())>
+        <tr data-seq=event.seq class=classes class:open=is_open on:click=toggle>
             <td class="time"><A href=detail_href>{time}</A></td>
             <td class="type">{event.event_type.clone()}</td>
             <td><span class=format!("result result-{result}")>{result}</span></td>
@@ -66,6 +93,11 @@ fn EventRow(event: StoredEvent) -> impl IntoView {
             <td class="session">{session}</td>
             <td class="details">{summary(&event)}</td>
         </tr>
+        <Show when=is_open>
+            <tr class="expanded" data-testid="expanded-row">
+                <td colspan="7"><pre>{full.clone()}</pre></td>
+            </tr>
+        </Show>
     }
 }
 

@@ -1,13 +1,17 @@
 //! Components shared by pages.
 
+mod chain_badge;
 mod charts;
 mod event_fields;
 mod event_table;
 mod filter_form;
 mod live_badge;
+mod live_table;
 
+pub use chain_badge::ChainBadge;
 pub use charts::{BarChart, TopList};
 pub use event_fields::EventFields;
 pub use event_table::EventTable;
 pub use filter_form::FilterForm;
 pub use live_badge::LiveBadge;
+pub use live_table::LiveTable;

@@ -6,8 +6,8 @@ use leptos_router::hooks::use_query_map;
 use vigil_wire::EventPage;
 
 use super::insights::{FailureCharts, VolumeChart};
-use crate::components::{EventTable, FilterForm};
-use crate::filters::{with_cursor, Preset};
+use crate::components::{FilterForm, LiveTable};
+use crate::filters::{stream_query, with_cursor, Preset};
 
 #[server(prefix = "/rpc")]
 pub async fn search_events(
@@ -66,10 +66,10 @@ pub fn EventsView(
                 {move || Suspend::new(async move {
                     match page.await {
                         Ok(EventPage { events, next_cursor }) => {
-                            let rows = Signal::derive(move || events.clone());
-                            let older = next_cursor.map(|cursor| with_cursor(&query_string.get(), &cursor));
+                            let query = query_string.get();
+                            let older = next_cursor.map(|cursor| with_cursor(&query, &cursor));
                             view! {
-                                <EventTable rows=rows/>
+                                <LiveTable first_page=events stream_query=stream_query(&query, preset)/>
                                 {older.map(|href| view! {
                                     <p class="pager"><a href=href data-testid="older">"Older events →"</a></p>
                                 })}

@@ -4,6 +4,7 @@ use anyhow::{Context, Result};
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 use sqlx::{Connection, PgConnection, PgPool};
 use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
 use std::str::FromStr;
 use std::time::Duration;
 use tokio::runtime::Handle;
@@ -11,9 +12,50 @@ use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 use vigil_server::config::ServeArgs;
 use vigil_server::database::Database;
+use vigil_server::embedded_pg::EmbeddedPostgres;
 use vigil_server::startup::Application;
 
 use crate::measure::JOB_TIMEOUT;
+
+/// PostgreSQL for a benchmark run: the embedded cluster in a data directory (started here and
+/// stopped by `stop`), or the server a `DATABASE_URL` names.
+pub struct BenchPostgres {
+    cluster: Option<EmbeddedPostgres>,
+    /// The server's `postgres` database, for creating and dropping the run's database.
+    pub admin_url: String,
+    /// The embedded cluster's data directory, to find its processes for CPU accounting.
+    pub pgdata: Option<PathBuf>,
+}
+
+impl BenchPostgres {
+    pub async fn start(data_dir: &Path, database_url: Option<&str>) -> Result<Self> {
+        if let Some(url) = database_url {
+            return Ok(BenchPostgres {
+                cluster: None,
+                admin_url: url.to_owned(),
+                pgdata: None,
+            });
+        }
+        eprintln!("starting PostgreSQL in {}", data_dir.display());
+        let dir = data_dir.to_owned();
+        let cluster = tokio::task::spawn_blocking(move || EmbeddedPostgres::start(&dir)).await??;
+        Ok(BenchPostgres {
+            admin_url: cluster.url("postgres"),
+            cluster: Some(cluster),
+            pgdata: Some(data_dir.join("pg")),
+        })
+    }
+
+    pub async fn stop(self) -> Result<()> {
+        if let Some(cluster) = self.cluster {
+            eprintln!("stopping PostgreSQL");
+            tokio::task::spawn_blocking(move || cluster.stop())
+                .await?
+                .context("stopping the embedded PostgreSQL")?;
+        }
+        Ok(())
+    }
+}
 
 /// The real Vigil application on a loopback port, as the integration tests start it.
 pub struct RunningApp {

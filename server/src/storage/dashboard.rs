@@ -5,7 +5,7 @@ use futures::future::BoxFuture;
 use uuid::Uuid;
 use vigil_app::backend::{EventReader, ReadResult};
 use vigil_app::insights::{Bucket, RankBy, Ranked};
-use vigil_wire::{EventFilter, EventPage, StoredEvent};
+use vigil_wire::{ChainStatus, EventFilter, EventPage, StoredEvent};
 
 use super::{Cursor, EventStore, StorageError};
 
@@ -16,6 +16,10 @@ fn shown(err: StorageError) -> String {
 }
 
 impl EventReader for EventStore {
+    fn chain_status(&self) -> BoxFuture<'_, ReadResult<ChainStatus>> {
+        Box::pin(async move { EventStore::chain_status(self).await.map_err(shown) })
+    }
+
     fn recent_events(&self, limit: i64) -> BoxFuture<'_, ReadResult<Vec<StoredEvent>>> {
         Box::pin(async move { self.recent(limit).await.map_err(shown) })
     }
