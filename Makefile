@@ -6,12 +6,12 @@ SHELL := /bin/bash
 export PATH := $(HOME)/.cache/vigil/binaryen/node_modules/.bin:$(HOME)/.cargo/bin:$(PATH)
 export PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD := 1
 
-.PHONY: run test setup-run setup-test build-release lint unit e2e
+.PHONY: run test setup-run setup-test build-release lint unit faults e2e
 
 run: setup-run build-release
 	./target/release/vigil serve
 
-test: setup-test lint unit e2e
+test: setup-test lint unit faults e2e
 
 setup-run:
 	scripts/setup.sh run
@@ -33,6 +33,12 @@ lint:
 unit:
 	cargo test -p vigil-wire --features client
 	cargo test -p vigil-server
+
+# The fault drills at a small scale (full scale by hand: see README, "Proof under faults").
+faults:
+	cargo build -p vigil-server --bin vigil --example faults
+	target/debug/examples/faults crash --kills 3 --events 300
+	target/debug/examples/faults db-restart --restarts 1 --events 300
 
 # Builds the site (wasm + server) and runs Playwright against a vigil it starts itself.
 e2e:

@@ -15,10 +15,11 @@ mod measure;
 mod mix;
 #[path = "loadgen/report.rs"]
 mod report;
+#[allow(dead_code)] // shared with the other benchmarks, which use other parts
 #[path = "loadgen/setup.rs"]
 mod setup;
 
-use anyhow::{anyhow, bail, Context, Result};
+use anyhow::{anyhow, bail, Result};
 use clap::Parser;
 use sqlx::PgPool;
 use std::future::Future;

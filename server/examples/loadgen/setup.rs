@@ -25,6 +25,7 @@ pub struct BenchPostgres {
     pub admin_url: String,
     /// The embedded cluster's data directory, to find its processes for CPU accounting.
     pub pgdata: Option<PathBuf>,
+    data_dir: PathBuf,
 }
 
 impl BenchPostgres {
@@ -34,6 +35,7 @@ impl BenchPostgres {
                 cluster: None,
                 admin_url: url.to_owned(),
                 pgdata: None,
+                data_dir: data_dir.to_owned(),
             });
         }
         eprintln!("starting PostgreSQL in {}", data_dir.display());
@@ -43,7 +45,30 @@ impl BenchPostgres {
             admin_url: cluster.url("postgres"),
             cluster: Some(cluster),
             pgdata: Some(data_dir.join("pg")),
+            data_dir: data_dir.to_owned(),
         })
+    }
+
+    /// Stops the embedded cluster, as an outage would (`start_again` brings it back).
+    pub async fn stop_for_restart(&mut self) -> Result<()> {
+        let cluster = self
+            .cluster
+            .take()
+            .context("only the embedded cluster can be restarted")?;
+        tokio::task::spawn_blocking(move || cluster.stop()).await??;
+        Ok(())
+    }
+
+    /// Starts the embedded cluster again, on the same port (it prefers its previous one).
+    pub async fn start_again(&mut self) -> Result<()> {
+        let dir = self.data_dir.clone();
+        let cluster = tokio::task::spawn_blocking(move || EmbeddedPostgres::start(&dir)).await??;
+        anyhow::ensure!(
+            cluster.url("postgres") == self.admin_url,
+            "PostgreSQL came back on another port"
+        );
+        self.cluster = Some(cluster);
+        Ok(())
     }
 
     pub async fn stop(self) -> Result<()> {

@@ -5,13 +5,15 @@
 //! whichever instance stored the events.
 
 mod feed;
+mod follower;
 mod socket;
 
 pub use feed::follow_commits;
+use socket::to_json;
 pub use socket::{__path_stream_doc, router, stream_doc};
 
+use axum::extract::ws::Utf8Bytes;
 use std::collections::BTreeMap;
-use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::{Arc, Mutex};
 use tokio::sync::{broadcast, watch};
 use vigil_wire::{LiveMessage, StoredEvent};
@@ -25,13 +27,16 @@ pub struct LiveEvent {
     pub seq: i64,
     /// What connections with a filter match against.
     pub event: StoredEvent,
-    pub json: String,
+    /// Shared by every connection's frame: cloning it is a reference count, not a copy.
+    pub json: Utf8Bytes,
 }
 
 #[derive(Clone, Debug)]
 pub struct LiveHub {
     sender: broadcast::Sender<Arc<LiveEvent>>,
-    latest_seq: Arc<AtomicI64>,
+    /// The newest published seq. Publishing and subscribing both hold it, so a new subscriber
+    /// gets exactly the events after the seq it is told.
+    latest_seq: Arc<Mutex<i64>>,
     shutdown: watch::Sender<bool>,
     /// Appends of this process awaiting their NOTIFY, by first seq: publishing them needs no
     /// read from the database.
@@ -50,7 +55,7 @@ impl LiveHub {
         let (shutdown, _) = watch::channel(false);
         LiveHub {
             sender,
-            latest_seq: Arc::new(AtomicI64::new(0)),
+            latest_seq: Arc::default(),
             shutdown,
             staged: Arc::default(),
         }
@@ -81,32 +86,48 @@ impl LiveHub {
 
     /// What heartbeats report before the first event is published.
     fn start_at(&self, seq: i64) {
-        self.latest_seq.fetch_max(seq, Ordering::Relaxed);
+        let mut latest = self.latest_seq.lock().expect("hub lock");
+        *latest = (*latest).max(seq);
     }
 
     /// Never waits: a slow subscriber only makes its own receiver lag. Called by the feed only,
     /// in seq order.
     fn publish(&self, event: StoredEvent) {
         let seq = event.seq;
-        self.latest_seq.fetch_max(seq, Ordering::Relaxed);
-        if self.sender.receiver_count() == 0 {
-            // Nobody is watching: skip serialising on the ingest path.
-            return;
+        // Nobody is watching: skip serialising (checked again under the lock).
+        let json = (self.sender.receiver_count() > 0).then(|| {
+            let message = LiveMessage::Event {
+                event: Box::new(event.clone()),
+            };
+            Utf8Bytes::from(
+                serde_json::to_string(&message).expect("stored events always serialise"),
+            )
+        });
+        let mut latest = self.latest_seq.lock().expect("hub lock");
+        match json {
+            Some(json) => {
+                let _ = self.sender.send(Arc::new(LiveEvent { seq, event, json }));
+                *latest = seq;
+            }
+            // Still nobody (checked under the lock, where subscribers are added).
+            None if self.sender.receiver_count() == 0 => *latest = seq,
+            // Someone subscribed while we looked away: serialise after all.
+            None => {
+                drop(latest);
+                return self.publish(event);
+            }
         }
-        let message = LiveMessage::Event {
-            event: Box::new(event.clone()),
-        };
-        let json = serde_json::to_string(&message).expect("stored events always serialise");
-        // No subscribers is fine: nobody is watching.
-        let _ = self.sender.send(Arc::new(LiveEvent { seq, event, json }));
     }
 
-    pub fn subscribe(&self) -> broadcast::Receiver<Arc<LiveEvent>> {
-        self.sender.subscribe()
+    /// A receiver of every event published from now on, and the seq of the newest one published
+    /// before it.
+    pub fn subscribe(&self) -> (broadcast::Receiver<Arc<LiveEvent>>, i64) {
+        let latest = self.latest_seq.lock().expect("hub lock");
+        (self.sender.subscribe(), *latest)
     }
 
     pub fn latest_seq(&self) -> i64 {
-        self.latest_seq.load(Ordering::Relaxed)
+        *self.latest_seq.lock().expect("hub lock")
     }
 
     /// Asks every open stream to close, so graceful shutdown does not wait on browsers.

@@ -5,13 +5,10 @@ use axum::extract::{RawQuery, State};
 use axum::response::Response;
 use axum::routing::get;
 use axum::Router;
-use chrono::Utc;
-use futures::stream::SplitSink;
 use futures::{SinkExt, StreamExt};
-use std::time::Duration;
-use tokio::sync::broadcast::error::RecvError;
-use vigil_wire::{EventFilter, LiveMessage};
+use vigil_wire::LiveMessage;
 
+use super::follower::Follower;
 use super::LiveHub;
 use crate::auth::ReadAccess;
 use crate::error::ApiError;
@@ -19,13 +16,6 @@ use crate::ingest::session_fingerprint;
 use crate::read_api::{parse_query, FilterParams};
 use crate::startup::AppState;
 use crate::storage::EventStore;
-
-/// Often enough for proxies and browsers to keep the connection, rare enough to cost nothing.
-const HEARTBEAT_EVERY: Duration = Duration::from_secs(15);
-/// How long one frame may wait for a client that does not read.
-const SEND_TIMEOUT: Duration = Duration::from_secs(10);
-/// Events per database read when replaying.
-const REPLAY_PAGE: u32 = 500;
 
 pub fn router() -> Router<AppState> {
     Router::new().route("/api/v1/stream", get(upgrade))
@@ -60,6 +50,12 @@ async fn upgrade(
         fingerprint: filter.session.as_deref().map(session_fingerprint),
         filter,
     };
+    // Clients only listen, so the read buffer can be small: idle connections stay cheap.
+    let ws = ws
+        .read_buffer_size(4 * 1024)
+        .max_message_size(64 * 1024)
+        .write_buffer_size(16 * 1024)
+        .max_write_buffer_size(1024 * 1024);
     Ok(ws.on_upgrade(move |socket| serve_socket(socket, follower, after)))
 }
 
@@ -80,15 +76,6 @@ fn parse_after(query: Option<&str>) -> Result<Option<i64>, ApiError> {
                 })
         })
         .transpose()
-}
-
-/// What one connection follows.
-struct Follower {
-    hub: LiveHub,
-    store: EventStore,
-    filter: EventFilter,
-    /// Computed once: the filter compares fingerprints, never raw session ids.
-    fingerprint: Option<String>,
 }
 
 /// A send task and a receive task; whichever ends first ends the other.
@@ -114,87 +101,6 @@ async fn serve_socket(socket: WebSocket, follower: Follower, after: Option<i64>)
     }
 }
 
-type Sink = SplitSink<WebSocket, Message>;
-
-impl Follower {
-    /// Replays from the database when asked (`after`) or when this connection fell behind the
-    /// hub, then forwards live events. `delivered` is the seq through which this connection has
-    /// everything it should have, so the seam between replay and live has neither a gap nor a
-    /// duplicate, and events go out in seq order.
-    async fn run(&self, sink: &mut Sink, after: Option<i64>) -> Result<(), &'static str> {
-        // Read before subscribing: whatever is published in between is in the receiver.
-        let mut delivered = after.unwrap_or_else(|| self.hub.latest_seq());
-        let mut events = self.hub.subscribe();
-        let mut shutdown = self.hub.shutdown_signal();
-        let mut heartbeat = tokio::time::interval(HEARTBEAT_EVERY);
-        let mut behind = after.is_some();
-        loop {
-            if behind {
-                if let Err(err) = self.replay(sink, &mut delivered).await {
-                    // The client resumes from here once the database is back.
-                    let resync = to_json(&LiveMessage::Resync { after: delivered });
-                    let _ = send(sink, resync).await;
-                    return Err(err);
-                }
-                behind = false;
-            }
-            let frame = tokio::select! {
-                received = events.recv() => match received {
-                    Ok(event) if event.seq <= delivered => continue,
-                    Ok(event) => {
-                        delivered = event.seq;
-                        if !self.filter.matches(&event.event, self.fingerprint.as_deref(), Utc::now()) {
-                            continue;
-                        }
-                        event.json.clone()
-                    }
-                    // Fell more than the hub's buffer behind: read the rest from the database.
-                    Err(RecvError::Lagged(_)) => {
-                        behind = true;
-                        continue;
-                    }
-                    Err(RecvError::Closed) => return Ok(()),
-                },
-                // `delivered`, not the hub's newest: a client may resume from a heartbeat's seq.
-                _ = heartbeat.tick() => to_json(&LiveMessage::Heartbeat { seq: delivered }),
-                _ = shutdown.changed() => return Ok(()),
-            };
-            send(sink, frame).await?;
-        }
-    }
-
-    /// Sends every stored match above `delivered`, oldest first, page by page.
-    async fn replay(&self, sink: &mut Sink, delivered: &mut i64) -> Result<(), &'static str> {
-        loop {
-            let page = self
-                .store
-                .matching_after(&self.filter, *delivered, REPLAY_PAGE)
-                .await
-                .map_err(|_| "the database is unavailable")?;
-            let full = page.len() == REPLAY_PAGE as usize;
-            for event in page {
-                *delivered = event.seq;
-                let message = LiveMessage::Event {
-                    event: Box::new(event),
-                };
-                send(sink, to_json(&message)).await?;
-            }
-            if !full {
-                return Ok(());
-            }
-        }
-    }
-}
-
-/// A client that stops reading is dropped after `SEND_TIMEOUT` rather than held forever.
-async fn send(sink: &mut Sink, frame: String) -> Result<(), &'static str> {
-    match tokio::time::timeout(SEND_TIMEOUT, sink.send(Message::Text(frame.into()))).await {
-        Ok(Ok(())) => Ok(()),
-        Ok(Err(_)) => Err("the client went away"),
-        Err(_) => Err("the client stopped reading"),
-    }
-}
-
-fn to_json(message: &LiveMessage) -> String {
+pub(super) fn to_json(message: &LiveMessage) -> String {
     serde_json::to_string(message).expect("live messages always serialise")
 }

@@ -1,0 +1,273 @@
+//! The phases of the live benchmark and their report.
+
+use anyhow::{bail, Result};
+use std::collections::{HashMap, HashSet};
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+use tokio::task::JoinSet;
+use vigil_wire::IngestResponse;
+
+use crate::watchers::{Filters, Watchers};
+use crate::Args;
+
+pub struct Setup {
+    pub child_pid: u32,
+    pub instances: [SocketAddr; 2],
+    pub ingest_key: String,
+    pub read_key: String,
+}
+
+/// Concurrent producers and events per request in the throughput phases.
+const BATCH_CLIENTS: usize = 4;
+const BATCH_SIZE: usize = 100;
+
+pub async fn run(args: &Args, setup: &Setup) -> Result<()> {
+    let http = reqwest::Client::builder().tcp_nodelay(true).build()?;
+    let producer = Producer {
+        http,
+        url: format!("http://{}/api/v1/events", setup.instances[0]),
+        key: setup.ingest_key.clone(),
+    };
+    let mix = crate::mix::events(20_000);
+    let batches: Arc<Vec<String>> = Arc::new(
+        mix.chunks(BATCH_SIZE)
+            .map(|c| serde_json::Value::from(c.to_vec()).to_string())
+            .collect(),
+    );
+    let throughput = Duration::from_secs(args.throughput_seconds);
+
+    let [first, second] = setup.instances;
+    let clients = args.clients;
+    eprintln!("memory: connecting {clients} idle stream clients");
+    let before = rss_kib(setup.child_pid)?;
+    let idle = Watchers::connect(first, &setup.read_key, clients, Filters::Half).await?;
+    let per_connection = (rss_kib(setup.child_pid)? - before) as f64 / clients as f64;
+    drop(idle.finish().await);
+
+    eprintln!("ingest throughput, no stream clients");
+    let alone = producer.max_rate(&batches, throughput).await?;
+
+    eprintln!("ingest throughput, {clients} clients whose filters match nothing");
+    let quiet = Watchers::connect(first, &setup.read_key, clients, Filters::NothingMatches).await?;
+    let filtering = producer.max_rate(&batches, throughput).await?;
+    drop(quiet.finish().await);
+
+    eprintln!("ingest throughput, {clients} clients receiving");
+    let watchers = Watchers::connect(first, &setup.read_key, clients, Filters::Half).await?;
+    let attached = producer.max_rate(&batches, throughput).await?;
+
+    eprintln!("latency, one instance");
+    let local = producer.latency(args, &mix, watchers).await?;
+
+    eprintln!("latency, clients on the second instance");
+    let watchers = Watchers::connect(second, &setup.read_key, clients, Filters::Half).await?;
+    let remote = producer.latency(args, &mix, watchers).await?;
+
+    println!("\n| measurement | result |\n|---|---|");
+    println!("| ingest, batches of {BATCH_SIZE} × {BATCH_CLIENTS} producers, no stream clients | {alone:.0} events/s |");
+    let change = |rate: f64| 100.0 * (rate - alone) / alone;
+    println!(
+        "| the same, {clients} clients attached whose filters match nothing | {filtering:.0} events/s ({:+.1}%) |",
+        change(filtering)
+    );
+    println!(
+        "| the same, {clients} clients receiving (half everything, half failures) | {attached:.0} events/s ({:+.1}%) |",
+        change(attached)
+    );
+    println!("| memory per idle connection (child RSS delta) | {per_connection:.1} KiB |");
+    for (label, l) in [("one instance", &local), ("across two instances", &remote)] {
+        println!(
+            "| POST acknowledged → received, {label}, {} events/s | p50 {:.1} ms, p99 {:.1} ms, max {:.1} ms over {} deliveries; {} missing |",
+            args.rate, l.p50, l.p99, l.max, l.deliveries, l.missing
+        );
+    }
+    if local.missing + remote.missing > 0 {
+        bail!("some clients missed events: see above");
+    }
+    Ok(())
+}
+
+struct Producer {
+    http: reqwest::Client,
+    url: String,
+    key: String,
+}
+
+struct Latency {
+    p50: f64,
+    p99: f64,
+    max: f64,
+    deliveries: usize,
+    missing: usize,
+}
+
+impl Producer {
+    /// Posts `body`; the seqs of what was stored.
+    async fn post(&self, body: String) -> Result<Vec<i64>> {
+        let response = self
+            .http
+            .post(&self.url)
+            .bearer_auth(&self.key)
+            .header("content-type", "application/json")
+            .body(body)
+            .send()
+            .await?;
+        if response.status() != 201 {
+            bail!("ingest answered {}", response.status());
+        }
+        let body: IngestResponse = response.json().await?;
+        Ok(body.events.iter().map(|r| r.seq).collect())
+    }
+
+    /// Events per second that `BATCH_CLIENTS` producers get acknowledged in `length`.
+    async fn max_rate(
+        self: &Producer,
+        batches: &Arc<Vec<String>>,
+        length: Duration,
+    ) -> Result<f64> {
+        let started = Instant::now();
+        let stored: Vec<Result<usize>> =
+            futures::future::join_all((0..BATCH_CLIENTS).map(|worker| {
+                let batches = batches.clone();
+                async move {
+                    let mut stored = 0;
+                    let mut next = worker;
+                    while started.elapsed() < length {
+                        stored += self
+                            .post(batches[next % batches.len()].clone())
+                            .await?
+                            .len();
+                        next += BATCH_CLIENTS;
+                    }
+                    Ok(stored)
+                }
+            }))
+            .await;
+        let total: usize = stored.into_iter().sum::<Result<usize>>()?;
+        Ok(total as f64 / started.elapsed().as_secs_f64())
+    }
+
+    /// Posts single events at `args.rate` for `args.seconds` and measures, for every delivery,
+    /// the time from the POST's acknowledgement to its arrival at a client.
+    /// The clients are disconnected at the end, to read what they recorded.
+    async fn latency(
+        &self,
+        args: &Args,
+        mix: &[serde_json::Value],
+        watchers: Watchers,
+    ) -> Result<Latency> {
+        let acked: Arc<Mutex<HashMap<i64, Instant>>> = Arc::default();
+        let failures: Arc<Mutex<HashSet<i64>>> = Arc::default();
+        let mut posts = JoinSet::new();
+        let mut ticks = tokio::time::interval(Duration::from_secs_f64(1.0 / args.rate as f64));
+        watchers.record(true);
+        let count = (args.rate * args.seconds) as usize;
+        for i in 0..count {
+            ticks.tick().await;
+            let event = &mix[i % mix.len()];
+            let is_failure =
+                event["event_type"] == crate::watchers::FILTER.trim_start_matches("type=");
+            let (producer, body) = (self.clone_handle(), event.to_string());
+            let (acked, failures) = (acked.clone(), failures.clone());
+            posts.spawn(async move {
+                let seqs = producer.post(body).await?;
+                let now = Instant::now();
+                for seq in seqs {
+                    acked.lock().unwrap().insert(seq, now);
+                    if is_failure {
+                        failures.lock().unwrap().insert(seq);
+                    }
+                }
+                anyhow::Ok(())
+            });
+        }
+        while let Some(done) = posts.join_next().await {
+            done??;
+        }
+        let newest = acked.lock().unwrap().keys().copied().max().unwrap_or(0);
+        let newest_failure = failures.lock().unwrap().iter().copied().max().unwrap_or(0);
+        watchers
+            .caught_up(newest, newest_failure, Duration::from_secs(15))
+            .await;
+        watchers.record(false);
+        let acked = acked.lock().unwrap().clone();
+        let failures = failures.lock().unwrap().clone();
+        Ok(summarise(&acked, &failures, watchers.finish().await))
+    }
+
+    fn clone_handle(&self) -> Producer {
+        Producer {
+            http: self.http.clone(),
+            url: self.url.clone(),
+            key: self.key.clone(),
+        }
+    }
+}
+
+fn summarise(
+    acked: &HashMap<i64, Instant>,
+    failures: &HashSet<i64>,
+    clients: Vec<crate::watchers::Seen>,
+) -> Latency {
+    let mut latencies = Vec::new();
+    let mut missing = 0;
+    let mut short = 0;
+    for client in clients {
+        let mut seen = 0;
+        for (seq, at) in client.arrivals {
+            if let Some(ack) = acked.get(&seq) {
+                seen += 1;
+                // The event may reach a client before its producer reads the 201: that is 0.
+                latencies.push(at.saturating_duration_since(*ack).as_secs_f64() * 1000.0);
+            }
+        }
+        let expected = if client.filtered {
+            failures.len()
+        } else {
+            acked.len()
+        };
+        if seen < expected {
+            short += 1;
+            missing += expected - seen;
+            let kind = if client.filtered {
+                "filtered"
+            } else {
+                "unfiltered"
+            };
+            let closed = if client.cut_off {
+                " (its stream was closed)"
+            } else {
+                ""
+            };
+            eprintln!("a {kind} client saw {seen} of {expected} events{closed}");
+        }
+    }
+    if short > 0 {
+        eprintln!("{short} clients missed events");
+    }
+    latencies.sort_by(f64::total_cmp);
+    let at = |q: f64| {
+        latencies
+            .get(((latencies.len() as f64 - 1.0) * q).round() as usize)
+            .copied()
+            .unwrap_or(0.0)
+    };
+    Latency {
+        p50: at(0.5),
+        p99: at(0.99),
+        max: at(1.0),
+        deliveries: latencies.len(),
+        missing,
+    }
+}
+
+/// Resident memory of a process, in KiB.
+fn rss_kib(pid: u32) -> Result<u64> {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status"))?;
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmRSS:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+        .ok_or_else(|| anyhow::anyhow!("no VmRSS for pid {pid}"))
+}

@@ -1,0 +1,165 @@
+//! The WebSocket clients: each records when every event it is sent arrives.
+
+use anyhow::{Context, Result};
+use futures::StreamExt;
+use std::net::SocketAddr;
+use std::sync::atomic::{AtomicBool, AtomicI64, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+use tokio::sync::watch;
+use tokio::task::JoinHandle;
+use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+use tokio_tungstenite::tungstenite::Message;
+
+/// The filter of every other client: the failures view.
+pub const FILTER: &str = "type=auth.login.failure";
+/// A filter the benchmark's events never match: clients that cost the server only filtering.
+pub const NEVER: &str = "type=auth.oauth.client_registered";
+
+/// Which filters the clients use.
+#[derive(Clone, Copy)]
+pub enum Filters {
+    /// Half follow everything, half only login failures.
+    Half,
+    /// All follow a type nobody posts.
+    NothingMatches,
+}
+
+/// Arrivals of one client: (seq, when).
+pub type Arrivals = Vec<(i64, Instant)>;
+
+/// What one client saw.
+pub struct Seen {
+    pub filtered: bool,
+    pub arrivals: Arrivals,
+    /// The server closed the stream (or it broke) before the benchmark did.
+    pub cut_off: bool,
+}
+
+pub struct Watchers {
+    tasks: Vec<(bool, JoinHandle<(Arrivals, bool)>)>,
+    newest: Vec<(bool, Arc<AtomicI64>)>,
+    recording: Arc<AtomicBool>,
+    stop: watch::Sender<bool>,
+}
+
+impl Watchers {
+    /// Connects `count` clients to `addr` (odd ones filtered) and returns once every one has
+    /// received its first heartbeat, i.e. is subscribed.
+    pub async fn connect(
+        addr: SocketAddr,
+        read_key: &str,
+        count: usize,
+        filters: Filters,
+    ) -> Result<Self> {
+        let (stop, stopped) = watch::channel(false);
+        let recording = Arc::new(AtomicBool::new(false));
+        let mut watchers = Watchers {
+            tasks: Vec::new(),
+            newest: Vec::new(),
+            recording: recording.clone(),
+            stop,
+        };
+        for i in 0..count {
+            let (filtered, query) = match filters {
+                Filters::Half if i % 2 == 1 => (true, FILTER),
+                Filters::Half => (false, ""),
+                Filters::NothingMatches => (true, NEVER),
+            };
+            let mut request = format!("ws://{addr}/api/v1/stream?{query}").into_client_request()?;
+            request
+                .headers_mut()
+                .insert("authorization", format!("Bearer {read_key}").parse()?);
+            let (mut socket, _) = tokio_tungstenite::connect_async(request)
+                .await
+                .context("a watcher cannot connect")?;
+            tokio::time::timeout(Duration::from_secs(10), socket.next())
+                .await
+                .context("no heartbeat within 10 s")?;
+            let newest = Arc::new(AtomicI64::new(0));
+            let (newest_seen, recording, mut stopped) =
+                (newest.clone(), recording.clone(), stopped.clone());
+            let task = tokio::spawn(async move {
+                let mut arrivals = Vec::new();
+                let cut_off = loop {
+                    let message = tokio::select! {
+                        message = socket.next() => message,
+                        _ = stopped.changed() => break false,
+                    };
+                    let text = match message {
+                        Some(Ok(Message::Text(text))) => text,
+                        Some(Ok(_)) => continue,
+                        _ => break true,
+                    };
+                    let Some(seq) = event_seq(&text) else {
+                        continue;
+                    };
+                    if recording.load(Ordering::Relaxed) {
+                        arrivals.push((seq, Instant::now()));
+                    }
+                    newest_seen.store(seq, Ordering::Relaxed);
+                };
+                (arrivals, cut_off)
+            });
+            watchers.tasks.push((filtered, task));
+            watchers.newest.push((filtered, newest));
+        }
+        Ok(watchers)
+    }
+
+    /// Arrivals are kept only while recording, so throughput phases do not fill memory.
+    pub fn record(&self, on: bool) {
+        self.recording.store(on, Ordering::Relaxed);
+    }
+
+    /// Waits (up to `limit`) until every unfiltered client has seen `seq` and every filtered
+    /// one `filtered_seq`; false on timeout.
+    pub async fn caught_up(&self, seq: i64, filtered_seq: i64, limit: Duration) -> bool {
+        let started = Instant::now();
+        while started.elapsed() < limit {
+            let behind = self.newest.iter().any(|(filtered, newest)| {
+                newest.load(Ordering::Relaxed) < if *filtered { filtered_seq } else { seq }
+            });
+            if !behind {
+                return true;
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        false
+    }
+
+    /// Disconnects every client and returns what each saw.
+    pub async fn finish(self) -> Vec<Seen> {
+        let _ = self.stop.send(true);
+        let mut all = Vec::new();
+        for (filtered, task) in self.tasks {
+            let (arrivals, cut_off) = task.await.unwrap_or_default();
+            all.push(Seen {
+                filtered,
+                arrivals,
+                cut_off,
+            });
+        }
+        all
+    }
+}
+
+/// The seq of an event frame, read without parsing the whole event (the clients share the
+/// machine with the server, so they should cost as little as possible).
+fn event_seq(text: &str) -> Option<i64> {
+    let rest = text.strip_prefix(r#"{"kind":"event","event":{"seq":"#)?;
+    let end = rest.find(|c: char| !c.is_ascii_digit())?;
+    rest[..end].parse().ok()
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn event_frames_give_their_seq() {
+        assert_eq!(
+            super::event_seq(r#"{"kind":"event","event":{"seq":42,"id":"x"}}"#),
+            Some(42)
+        );
+        assert_eq!(super::event_seq(r#"{"kind":"heartbeat","seq":42}"#), None);
+    }
+}
