@@ -100,6 +100,14 @@ async fn drill(args: &Args, url: &str, postgres: &mut setup::BenchPostgres) -> R
         Drill::Crash { kills } => {
             for kill in 1..=kills {
                 pause_randomly(200..1200).await;
+                // Strike while a request is being handled: that is the moment that matters.
+                let waiting = Instant::now();
+                while load.in_flight() == 0
+                    && !load.is_done()
+                    && waiting.elapsed() < Duration::from_secs(2)
+                {
+                    tokio::time::sleep(Duration::from_millis(1)).await;
+                }
                 vigil.kill_and_restart().await?;
                 eprintln!("kill {kill}/{kills}: restarted");
             }

@@ -187,6 +187,9 @@ pub struct ServeArgs {
     /// shows the outcome.
     #[arg(long, env = "VIGIL_VERIFY_EVERY_MINUTES", default_value_t = 60)]
     pub verify_every_minutes: u64,
+    /// Drop events older than this many days, a whole month at a time (default: keep forever).
+    #[arg(long, env = "VIGIL_RETENTION_DAYS", value_parser = clap::value_parser!(u32).range(1..))]
+    pub retention_days: Option<u32>,
 }
 
 impl ServeArgs {
@@ -199,6 +202,7 @@ impl ServeArgs {
             session_hours: 12,
             ingest_queue: 50_000,
             verify_every_minutes: 0,
+            retention_days: None,
         }
     }
 }

@@ -9,6 +9,7 @@ pub mod error;
 pub mod export;
 pub mod ingest;
 pub mod live;
+pub mod maintenance;
 pub mod openapi;
 pub mod read_api;
 pub mod startup;

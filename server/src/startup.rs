@@ -20,7 +20,7 @@ use crate::auth::{self, ApiKeys, Sessions};
 use crate::config::ServeArgs;
 use crate::live::LiveHub;
 use crate::storage::{EventStore, EventWriter, KeyStore, OperatorStore, WriterConfig};
-use crate::{export, ingest, live, openapi, read_api};
+use crate::{export, ingest, live, maintenance, openapi, read_api};
 
 /// Everything a handler may need, cloned per request (each part is a cheap handle).
 #[derive(Clone, FromRef)]
@@ -89,23 +89,6 @@ pub async fn healthz(State(store): State<EventStore>) -> (StatusCode, Json<serde
     }
 }
 
-/// Walks the whole chain now and then, so the dashboard can say when it last held. The first
-/// walk waits a minute, keeping start-up (and short-lived test servers) quiet.
-async fn verify_periodically(store: EventStore, every: std::time::Duration) {
-    let mut ticks = tokio::time::interval_at(
-        tokio::time::Instant::now() + std::time::Duration::from_secs(60),
-        every,
-    );
-    loop {
-        ticks.tick().await;
-        match store.verify_chain(None).await {
-            Ok(v) if v.held() => tracing::info!(through_seq = v.through_seq, "chain verified"),
-            Ok(v) => tracing::error!(first_bad_seq = ?v.first_bad_seq, "the event chain is broken"),
-            Err(err) => tracing::warn!(%err, "could not verify the chain"),
-        }
-    }
-}
-
 /// A bound listener and its router: tests build one on port 0 and read the port back.
 pub struct Application {
     listener: TcpListener,
@@ -129,8 +112,12 @@ impl Application {
         tokio::spawn(live::follow_commits(hub.clone(), store.clone()));
         if config.verify_every_minutes > 0 {
             let every = std::time::Duration::from_secs(config.verify_every_minutes * 60);
-            tokio::spawn(verify_periodically(store.clone(), every));
+            tokio::spawn(maintenance::verify_periodically(store.clone(), every));
         }
+        tokio::spawn(maintenance::keep_partitions(
+            store.clone(),
+            config.retention_days,
+        ));
         let keys = ApiKeys::new(KeyStore::new(pool.clone()));
         tokio::spawn(keys.clone().follow_changes());
         let sessions = Sessions::new(

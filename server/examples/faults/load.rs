@@ -27,6 +27,7 @@ struct Shared {
     given_up: Mutex<Vec<usize>>,
     acknowledged_events: AtomicU64,
     refusals: AtomicU64,
+    in_flight: AtomicUsize,
     finished_producers: AtomicUsize,
     producers: usize,
     /// Each producer's pause between requests, so the load spans the whole drill.
@@ -56,6 +57,7 @@ impl Load {
             given_up: Mutex::default(),
             acknowledged_events: AtomicU64::new(0),
             refusals: AtomicU64::new(0),
+            in_flight: AtomicUsize::new(0),
             finished_producers: AtomicUsize::new(0),
             producers,
             pace,
@@ -77,6 +79,11 @@ impl Load {
 
     pub fn refusals(&self) -> u64 {
         self.shared.refusals.load(Ordering::Relaxed)
+    }
+
+    /// Requests sent and not yet answered.
+    pub fn in_flight(&self) -> usize {
+        self.shared.in_flight.load(Ordering::Relaxed)
     }
 
     pub fn acknowledged_count(&self) -> u64 {
@@ -138,6 +145,7 @@ async fn produce(shared: &Shared, client: &reqwest::Client, url: &str, key: &str
         tokio::time::sleep(shared.pace).await;
         let mut attempt: u64 = 0;
         loop {
+            shared.in_flight.fetch_add(1, Ordering::Relaxed);
             let sent = client
                 .post(url)
                 .bearer_auth(key)
@@ -145,6 +153,7 @@ async fn produce(shared: &Shared, client: &reqwest::Client, url: &str, key: &str
                 .body(request.body.clone())
                 .send()
                 .await;
+            shared.in_flight.fetch_sub(1, Ordering::Relaxed);
             if sent.is_ok_and(|r| r.status() == 201) {
                 shared.acknowledged.lock().unwrap().push(index);
                 shared

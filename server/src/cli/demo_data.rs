@@ -68,6 +68,11 @@ pub async fn generate(store: &EventStore, options: DemoOptions) -> anyhow::Resul
     anyhow::ensure!(options.days > 0, "--days must be at least 1");
     let started = Instant::now();
     let total = options.events;
+    let first_day = options.end - chrono::Duration::days(options.days.into());
+    store
+        .ensure_partitions(first_day, options.end)
+        .await
+        .context("could not create partitions for the demo period")?;
     let (chunks, mut ready) = mpsc::channel::<Vec<(NewEvent, DateTime<Utc>)>>(1);
     let producer = tokio::task::spawn_blocking(move || {
         let mut traffic = Traffic::new(&options);

@@ -85,10 +85,10 @@ async fn publish_through(
                 page
             }
         };
-        for event in events {
-            from = event.seq + 1;
-            hub.publish(event);
+        if let Some(last) = events.last() {
+            from = last.seq + 1;
         }
+        hub.publish(events);
         *next = Some(from);
     }
     Ok(())

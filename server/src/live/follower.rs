@@ -5,12 +5,11 @@ use axum::extract::ws::{Message, Utf8Bytes, WebSocket};
 use chrono::Utc;
 use futures::stream::SplitSink;
 use futures::SinkExt;
-use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::broadcast::error::{RecvError, TryRecvError};
 use vigil_wire::{EventFilter, LiveMessage};
 
-use super::{LiveEvent, LiveHub};
+use super::{LiveBatch, LiveHub};
 use crate::storage::EventStore;
 
 /// Often enough for proxies and browsers to keep the connection, rare enough to cost nothing.
@@ -20,7 +19,7 @@ const SEND_TIMEOUT: Duration = Duration::from_secs(10);
 /// Events per database read when replaying.
 const REPLAY_PAGE: u32 = 500;
 /// Frames written before one flush when events queue up: one syscall for many events.
-const FRAMES_PER_FLUSH: usize = 64;
+const FRAMES_PER_FLUSH: usize = 256;
 
 pub type Sink = SplitSink<WebSocket, Message>;
 
@@ -59,7 +58,7 @@ impl Follower {
             let mut frames = Vec::new();
             tokio::select! {
                 received = events.recv() => match received {
-                    Ok(event) => frames.extend(self.frame(&event, &mut delivered)),
+                    Ok(batch) => self.frames(&batch, &mut delivered, &mut frames),
                     // Fell more than the hub's buffer behind: read the rest from the database.
                     Err(RecvError::Lagged(_)) => behind = true,
                     Err(RecvError::Closed) => return Ok(()),
@@ -73,7 +72,7 @@ impl Follower {
             // Whatever else is already queued goes out with it.
             while !behind && frames.len() < FRAMES_PER_FLUSH {
                 match events.try_recv() {
-                    Ok(event) => frames.extend(self.frame(&event, &mut delivered)),
+                    Ok(batch) => self.frames(&batch, &mut delivered, &mut frames),
                     Err(TryRecvError::Lagged(_)) => behind = true,
                     Err(TryRecvError::Empty) => break,
                     Err(TryRecvError::Closed) => return Ok(()),
@@ -83,15 +82,21 @@ impl Follower {
         }
     }
 
-    /// The frame to send for a live event, if it is new to this connection and matches.
-    fn frame(&self, event: &Arc<LiveEvent>, delivered: &mut i64) -> Option<Utf8Bytes> {
-        if event.seq <= *delivered {
-            return None; // sent by a replay already
+    /// The frames to send for live events: those new to this connection that match.
+    fn frames(&self, batch: &LiveBatch, delivered: &mut i64, frames: &mut Vec<Utf8Bytes>) {
+        let now = Utc::now();
+        for event in batch.iter() {
+            if event.seq <= *delivered {
+                continue; // sent by a replay already
+            }
+            *delivered = event.seq;
+            if self
+                .filter
+                .matches(&event.event, self.fingerprint.as_deref(), now)
+            {
+                frames.push(event.json.clone());
+            }
         }
-        *delivered = event.seq;
-        self.filter
-            .matches(&event.event, self.fingerprint.as_deref(), Utc::now())
-            .then(|| event.json.clone())
     }
 
     /// Sends every stored match above `delivered`, oldest first, page by page.

@@ -18,8 +18,15 @@ use std::sync::{Arc, Mutex};
 use tokio::sync::{broadcast, watch};
 use vigil_wire::{LiveMessage, StoredEvent};
 
-/// How many events a slow connection may fall behind before it is told to resynchronise.
-const HUB_CAPACITY: usize = 4096;
+/// How many batches a slow connection may fall behind before it is caught up from the
+/// database instead.
+const HUB_CAPACITY: usize = 512;
+/// Most events in one hub message. Connections wake once per message, not once per event, so
+/// busy moments cost a fraction of the wake-ups; the cap bounds the hub's memory.
+const EVENTS_PER_MESSAGE: usize = 64;
+
+/// What the hub broadcasts: consecutive committed events, in seq order.
+pub type LiveBatch = Arc<[LiveEvent]>;
 
 /// A committed event, serialised once for all connections.
 #[derive(Debug)]
@@ -33,7 +40,7 @@ pub struct LiveEvent {
 
 #[derive(Clone, Debug)]
 pub struct LiveHub {
-    sender: broadcast::Sender<Arc<LiveEvent>>,
+    sender: broadcast::Sender<LiveBatch>,
     /// The newest published seq. Publishing and subscribing both hold it, so a new subscriber
     /// gets exactly the events after the seq it is told.
     latest_seq: Arc<Mutex<i64>>,
@@ -91,37 +98,34 @@ impl LiveHub {
     }
 
     /// Never waits: a slow subscriber only makes its own receiver lag. Called by the feed only,
-    /// in seq order.
-    fn publish(&self, event: StoredEvent) {
-        let seq = event.seq;
+    /// with consecutive events in seq order.
+    fn publish(&self, events: Vec<StoredEvent>) {
+        let Some(newest) = events.last().map(|e| e.seq) else {
+            return;
+        };
         // Nobody is watching: skip serialising (checked again under the lock).
-        let json = (self.sender.receiver_count() > 0).then(|| {
-            let message = LiveMessage::Event {
-                event: Box::new(event.clone()),
-            };
-            Utf8Bytes::from(
-                serde_json::to_string(&message).expect("stored events always serialise"),
-            )
-        });
+        let batches: Option<Vec<LiveBatch>> =
+            (self.sender.receiver_count() > 0).then(|| prepare(&events));
         let mut latest = self.latest_seq.lock().expect("hub lock");
-        match json {
-            Some(json) => {
-                let _ = self.sender.send(Arc::new(LiveEvent { seq, event, json }));
-                *latest = seq;
+        match batches {
+            Some(batches) => {
+                for batch in batches {
+                    let _ = self.sender.send(batch);
+                }
+                *latest = newest;
             }
-            // Still nobody (checked under the lock, where subscribers are added).
-            None if self.sender.receiver_count() == 0 => *latest = seq,
+            None if self.sender.receiver_count() == 0 => *latest = newest,
             // Someone subscribed while we looked away: serialise after all.
             None => {
                 drop(latest);
-                return self.publish(event);
+                self.publish(events);
             }
         }
     }
 
     /// A receiver of every event published from now on, and the seq of the newest one published
     /// before it.
-    pub fn subscribe(&self) -> (broadcast::Receiver<Arc<LiveEvent>>, i64) {
+    pub fn subscribe(&self) -> (broadcast::Receiver<LiveBatch>, i64) {
         let latest = self.latest_seq.lock().expect("hub lock");
         (self.sender.subscribe(), *latest)
     }
@@ -138,4 +142,28 @@ impl LiveHub {
     fn shutdown_signal(&self) -> watch::Receiver<bool> {
         self.shutdown.subscribe()
     }
+}
+
+/// Serialises each event once, for every connection, in messages of `EVENTS_PER_MESSAGE`.
+fn prepare(events: &[StoredEvent]) -> Vec<LiveBatch> {
+    events
+        .chunks(EVENTS_PER_MESSAGE)
+        .map(|chunk| {
+            chunk
+                .iter()
+                .map(|event| {
+                    let message = LiveMessage::Event {
+                        event: Box::new(event.clone()),
+                    };
+                    let json =
+                        serde_json::to_string(&message).expect("stored events always serialise");
+                    LiveEvent {
+                        seq: event.seq,
+                        event: event.clone(),
+                        json: Utf8Bytes::from(json),
+                    }
+                })
+                .collect()
+        })
+        .collect()
 }

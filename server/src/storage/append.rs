@@ -44,8 +44,7 @@ impl EventStore {
         conn: &mut sqlx::PgConnection,
         events: &[&NewEvent],
     ) -> Result<Appended, StorageError> {
-        let now = Utc::now();
-        let numbered = number(conn, events.iter().map(|e| (*e, now))).await?;
+        let numbered = number(conn, events.iter().map(|e| (*e, None))).await?;
         insert_rows(conn, &numbered.appended.events, &numbered.hashes).await?;
         finish(conn, &numbered).await?;
         Ok(numbered.appended)
@@ -58,7 +57,7 @@ impl EventStore {
         events: &[(NewEvent, DateTime<Utc>)],
     ) -> Result<u64, StorageError> {
         let mut tx = self.pool.begin().await?;
-        let numbered = number(&mut tx, events.iter().map(|(e, at)| (e, *at))).await?;
+        let numbered = number(&mut tx, events.iter().map(|(e, at)| (e, Some(*at)))).await?;
         let mut rows = CopyRows::with_capacity(numbered.appended.events.len());
         for (event, hash) in numbered.appended.events.iter().zip(&numbered.hashes) {
             rows.push(event, hash);
@@ -70,12 +69,15 @@ impl EventStore {
     }
 }
 
-/// Locks the head, works out duplicates, and numbers and chains the rest.
+/// Locks the head, works out duplicates, and numbers and chains the rest. Events without a
+/// receipt time are received now, read after the lock so that receipt times follow seqs (and
+/// retention, which drops by receipt month, drops a prefix of the chain).
 async fn number<'a>(
     conn: &mut sqlx::PgConnection,
-    events: impl ExactSizeIterator<Item = (&'a NewEvent, DateTime<Utc>)> + Clone,
+    events: impl ExactSizeIterator<Item = (&'a NewEvent, Option<DateTime<Utc>>)> + Clone,
 ) -> Result<Numbered, StorageError> {
     let mut head = chain::lock_head(conn).await?;
+    let now = Utc::now();
     let ids: Vec<Uuid> = events.clone().map(|(e, _)| e.id).collect();
     // Under the head lock no other writer can store these ids between this read and our insert.
     let mut stored_seq: HashMap<Uuid, i64> =
@@ -99,7 +101,8 @@ async fn number<'a>(
             });
             continue;
         }
-        let stored = event.stored(head.seq + 1, received_at.trunc_subsecs(6));
+        let received_at = received_at.unwrap_or(now).trunc_subsecs(6);
+        let stored = event.stored(head.seq + 1, received_at);
         head = head.next(&stored);
         stored_seq.insert(event.id, head.seq);
         hashes.push(head.hash);

@@ -7,6 +7,7 @@ mod dashboard;
 mod events;
 mod keys;
 mod operators;
+pub mod partitions;
 mod query;
 mod stats;
 mod verify;

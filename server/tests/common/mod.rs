@@ -69,6 +69,18 @@ pub async fn fresh_database() -> Database {
         .expect("connect to test database")
 }
 
+/// The URL of a brand-new database with nothing in it, not even Vigil's schema.
+pub async fn bare_database_url() -> String {
+    let name = format!("test_{}", Uuid::now_v7().simple());
+    let admin_url = tokio::task::spawn_blocking(|| cluster_url("postgres"))
+        .await
+        .unwrap();
+    create_database_if_missing(&admin_url, &name)
+        .await
+        .expect("create test database");
+    cluster_url(&name)
+}
+
 /// A cluster of one test's own, for tests that stop and start the database under a running app.
 pub struct OwnCluster {
     dir: PathBuf,

@@ -1,0 +1,164 @@
+//! Monthly partitions of `events`: created ahead of time, and dropped whole when retention says
+//! so, leaving a chain checkpoint behind so `vigil verify` still holds.
+
+use chrono::{DateTime, Datelike, Months, NaiveDate, TimeZone, Utc};
+
+use super::{EventStore, StorageError};
+
+/// Months created ahead of the current one, so inserts never find their partition missing.
+pub const MONTHS_AHEAD: u32 = 2;
+
+/// One monthly partition, `events_YYYY_MM`, holding `[start, end)` by `received_at`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Partition {
+    pub name: String,
+    pub start: DateTime<Utc>,
+    pub end: DateTime<Utc>,
+}
+
+impl Partition {
+    /// The partition holding `at`.
+    pub fn of(at: DateTime<Utc>) -> Self {
+        let first = NaiveDate::from_ymd_opt(at.year(), at.month(), 1).expect("a month's first day");
+        Self::starting(first)
+    }
+
+    fn starting(first: NaiveDate) -> Self {
+        let next = first + Months::new(1);
+        let midnight =
+            |d: NaiveDate| Utc.from_utc_datetime(&d.and_hms_opt(0, 0, 0).expect("midnight"));
+        Partition {
+            name: format!("events_{:04}_{:02}", first.year(), first.month()),
+            start: midnight(first),
+            end: midnight(next),
+        }
+    }
+
+    /// Parses a name this module gave; anything else is not ours.
+    fn named(name: &str) -> Option<Self> {
+        let rest = name.strip_prefix("events_")?;
+        let (year, month) = rest.split_once('_')?;
+        let first = NaiveDate::from_ymd_opt(year.parse().ok()?, month.parse().ok()?, 1)?;
+        let partition = Self::starting(first);
+        (partition.name == name).then_some(partition)
+    }
+
+    fn next(&self) -> Self {
+        Self::of(self.end)
+    }
+}
+
+impl EventStore {
+    /// The partitions that exist, oldest first.
+    pub async fn partitions(&self) -> Result<Vec<Partition>, StorageError> {
+        let names: Vec<String> = sqlx::query_scalar(
+            "select c.relname::text from pg_inherits i join pg_class c on c.oid = i.inhrelid \
+             where i.inhparent = 'events'::regclass",
+        )
+        .fetch_all(&self.pool)
+        .await?;
+        let mut partitions: Vec<Partition> =
+            names.iter().filter_map(|n| Partition::named(n)).collect();
+        partitions.sort_by_key(|p| p.start);
+        Ok(partitions)
+    }
+
+    /// Creates the monthly partitions covering `[from, to]` that do not exist yet; returns them.
+    pub async fn ensure_partitions(
+        &self,
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+    ) -> Result<Vec<Partition>, StorageError> {
+        let existing = self.partitions().await?;
+        let mut created = Vec::new();
+        let mut partition = Partition::of(from);
+        while partition.start <= to {
+            if !existing.contains(&partition) {
+                // DDL takes no parameters; the name and bounds are generated above.
+                let sql = format!(
+                    "create table if not exists {} partition of events for values from ('{}') to ('{}')",
+                    partition.name,
+                    partition.start.to_rfc3339(),
+                    partition.end.to_rfc3339()
+                );
+                match sqlx::raw_sql(&sql).execute(&self.pool).await {
+                    Ok(_) => created.push(partition.clone()),
+                    // Another instance created it at the same moment.
+                    Err(sqlx::Error::Database(db)) if db.code().as_deref() == Some("42P07") => {}
+                    Err(err) => return Err(err.into()),
+                }
+            }
+            partition = partition.next();
+        }
+        Ok(created)
+    }
+
+    /// Drops every partition that ends at or before `cutoff`, oldest first. Before each drop the
+    /// newest link it holds becomes a chain checkpoint; the partition is detached concurrently
+    /// (inserts and queries carry on) and then dropped.
+    pub async fn drop_partitions_before(
+        &self,
+        cutoff: DateTime<Utc>,
+    ) -> Result<Vec<Partition>, StorageError> {
+        let mut dropped = Vec::new();
+        for partition in self.partitions().await? {
+            if partition.end > cutoff {
+                break;
+            }
+            let newest: Option<(i64, Option<Vec<u8>>)> = sqlx::query_as(&format!(
+                "select seq, hash from {} order by seq desc limit 1",
+                partition.name
+            ))
+            .fetch_optional(&self.pool)
+            .await?;
+            if let Some((seq, Some(hash))) = newest {
+                sqlx::query(
+                    "insert into chain_checkpoints (seq, hash, reason) values ($1, $2, $3) \
+                     on conflict (seq) do nothing",
+                )
+                .bind(seq)
+                .bind(hash)
+                .bind(format!("retention dropped {}", partition.name))
+                .execute(&self.pool)
+                .await?;
+            }
+            let detach = format!("alter table events detach partition {}", partition.name);
+            if let Err(err) = sqlx::raw_sql(&format!("{detach} concurrently"))
+                .execute(&self.pool)
+                .await
+            {
+                // An earlier detach was interrupted (a crash): it can only be finished.
+                if sqlx::raw_sql(&format!("{detach} finalize"))
+                    .execute(&self.pool)
+                    .await
+                    .is_err()
+                {
+                    return Err(err.into());
+                }
+            }
+            sqlx::raw_sql(&format!("drop table {}", partition.name))
+                .execute(&self.pool)
+                .await?;
+            tracing::info!(partition = partition.name, "retention dropped a partition");
+            dropped.push(partition);
+        }
+        Ok(dropped)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn months_are_named_and_bounded_in_utc() {
+        let p = Partition::of("2026-12-31T23:59:59Z".parse().unwrap());
+        assert_eq!(p.name, "events_2026_12");
+        assert_eq!(p.start.to_rfc3339(), "2026-12-01T00:00:00+00:00");
+        assert_eq!(p.end.to_rfc3339(), "2027-01-01T00:00:00+00:00");
+        assert_eq!(p.next().name, "events_2027_01");
+        assert_eq!(Partition::named("events_2026_12"), Some(p));
+        assert_eq!(Partition::named("events_2026_13"), None);
+        assert_eq!(Partition::named("events_unpartitioned"), None);
+    }
+}
