@@ -6,12 +6,12 @@ SHELL := /bin/bash
 export PATH := $(HOME)/.cache/vigil/binaryen/node_modules/.bin:$(HOME)/.cargo/bin:$(PATH)
 export PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD := 1
 
-.PHONY: run test setup-run setup-test build-release lint unit faults e2e
+.PHONY: run test setup-run setup-test build-release lint unit faults schemathesis e2e
 
 run: setup-run build-release
 	./target/release/vigil serve
 
-test: setup-test lint unit faults e2e
+test: setup-test lint unit faults schemathesis e2e
 
 setup-run:
 	scripts/setup.sh run
@@ -39,6 +39,11 @@ faults:
 	cargo build -p vigil-server --bin vigil --example faults
 	target/debug/examples/faults crash --kills 3 --events 300
 	target/debug/examples/faults db-restart --restarts 1 --events 300
+
+# Schemathesis against /api/v1/openapi.json, 25 generated cases per operation.
+schemathesis:
+	cargo build -p vigil-server --bin vigil
+	scripts/schemathesis.sh 25
 
 # Builds the site (wasm + server) and runs Playwright against a vigil it starts itself.
 e2e:

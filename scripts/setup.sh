@@ -3,7 +3,8 @@
 # version. Usage: scripts/setup.sh run|test
 #   run : wasm target, cargo-leptos, the wasm-bindgen CLI matching Cargo.lock, binaryen (npm),
 #         PostgreSQL
-#   test: all of the above, plus Debian's Chromium and the Playwright package for end2end/
+#   test: all of the above, plus Debian's Chromium and the Playwright package for end2end/, and
+#         Schemathesis (PyPI, in a venv of its own) for scripts/schemathesis.sh
 set -euo pipefail
 cd "$(dirname "$0")/.."
 mode="${1:-run}"
@@ -69,6 +70,13 @@ if [ "$mode" = test ]; then
   if [ ! -d end2end/node_modules/@playwright/test ] || [ end2end/package-lock.json -nt end2end/node_modules ]; then
     say "installing the Playwright package (no browser download: tests use /usr/bin/chromium)"
     (cd end2end && PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 npm ci --no-audit --no-fund)
+  fi
+  SCHEMATHESIS_VERSION=4.32.5
+  ST_DIR="$HOME/.cache/vigil/schemathesis"
+  if [ "$("$ST_DIR/bin/schemathesis" --version 2>/dev/null)" != "schemathesis, version $SCHEMATHESIS_VERSION" ]; then
+    say "installing schemathesis $SCHEMATHESIS_VERSION from PyPI into $ST_DIR"
+    python3 -m venv "$ST_DIR"
+    "$ST_DIR/bin/pip" install --quiet "schemathesis==$SCHEMATHESIS_VERSION"
   fi
 fi
 say "tools ready"

@@ -129,6 +129,8 @@ pub async fn list_events(
     params(("id" = String, Path, description = "the event's id")),
     responses(
         (status = 200, description = "The event", body = StoredEvent),
+        (status = 401, description = "Missing or unknown key", body = ErrorBody),
+        (status = 403, description = "Not a read key", body = ErrorBody),
         (status = 404, description = "No such event", body = ErrorBody),
         (status = 422, description = "Not a UUID", body = ErrorBody),
     )
@@ -155,6 +157,7 @@ pub async fn get_event(
     responses(
         (status = 200, description = "Head and latest verification", body = ChainStatus),
         (status = 401, description = "Missing or unknown key", body = ErrorBody),
+        (status = 403, description = "Not a read key", body = ErrorBody),
     )
 )]
 #[tracing::instrument(skip_all, fields(reader = %reader.name))]

@@ -164,6 +164,7 @@ pub fn parse_event(value: Value, source: &str) -> Result<NewEvent, Vec<FieldErro
     }
     let action_result = action_result.expect("set or reported above");
     Ok(NewEvent {
+        id_from_producer: event_id.is_some(),
         id: event_id.unwrap_or_else(Uuid::now_v7),
         action: action.unwrap_or_else(|| event_type.default_action()),
         severity: severity.unwrap_or(Severity::default_for(action_result)),

@@ -45,8 +45,7 @@ impl EventStore {
         events: &[&NewEvent],
     ) -> Result<Appended, StorageError> {
         let numbered = number(conn, events.iter().map(|e| (*e, None))).await?;
-        insert_rows(conn, &numbered.appended.events, &numbered.hashes).await?;
-        finish(conn, &numbered).await?;
+        insert_rows(conn, &numbered).await?;
         Ok(numbered.appended)
     }
 
@@ -76,17 +75,24 @@ async fn number<'a>(
     conn: &mut sqlx::PgConnection,
     events: impl ExactSizeIterator<Item = (&'a NewEvent, Option<DateTime<Utc>>)> + Clone,
 ) -> Result<Numbered, StorageError> {
+    let producer_ids: Vec<Uuid> = events
+        .clone()
+        .filter(|(e, _)| e.id_from_producer)
+        .map(|(e, _)| e.id)
+        .collect();
     let mut head = chain::lock_head(conn).await?;
-    let now = Utc::now();
-    let ids: Vec<Uuid> = events.clone().map(|(e, _)| e.id).collect();
-    // Under the head lock no other writer can store these ids between this read and our insert.
-    let mut stored_seq: HashMap<Uuid, i64> =
+    // A statement of its own, after the lock: its snapshot then includes every append that
+    // committed while we waited, and no other writer can store these ids until we commit.
+    let found: Vec<(Uuid, i64)> = if producer_ids.is_empty() {
+        Vec::new()
+    } else {
         sqlx::query_as("select id, seq from events where id = any($1)")
-            .bind(&ids)
+            .bind(&producer_ids)
             .fetch_all(&mut *conn)
             .await?
-            .into_iter()
-            .collect();
+    };
+    let now = Utc::now();
+    let mut stored_seq: HashMap<Uuid, i64> = found.into_iter().collect();
     let mut appended = Appended {
         events: Vec::with_capacity(events.len()),
         receipts: Vec::with_capacity(events.len()),
@@ -137,15 +143,16 @@ async fn finish(conn: &mut sqlx::PgConnection, numbered: &Numbered) -> Result<()
     Ok(())
 }
 
-/// One multi-row insert: one array per column, unnested together.
+/// One statement: the multi-row insert (one array per column, unnested together), the head's
+/// move and the NOTIFY, so an append costs the lock, this and the COMMIT.
 async fn insert_rows(
     conn: &mut sqlx::PgConnection,
-    events: &[StoredEvent],
-    hashes: &[Hash],
+    numbered: &Numbered,
 ) -> Result<(), StorageError> {
-    if events.is_empty() {
-        return Ok(());
-    }
+    let (events, hashes) = (&numbered.appended.events, &numbered.hashes);
+    let (Some(first), Some(last)) = (events.first(), events.last()) else {
+        return Ok(()); // all duplicates: nothing changed
+    };
     let text = |f: fn(&StoredEvent) -> &Option<String>| -> Vec<Option<&str>> {
         events.iter().map(|e| f(e).as_deref()).collect()
     };
@@ -153,7 +160,7 @@ async fn insert_rows(
         events.iter().map(f).collect()
     };
     sqlx::query(
-        "insert into events (seq, id, event_type, category, action, action_result, severity, \
+        "with inserted as (insert into events (seq, id, event_type, category, action, action_result, severity, \
             user_id, username, ip_address, user_agent, session_fingerprint, mfa_used, reason, \
             error_message, token_type, expires_at, client_id, scope, forced, api_key_id, \
             api_key_name, event_data, occurred_at, received_at, source, hash) \
@@ -161,7 +168,9 @@ async fn insert_rows(
             $6::text[], $7::text[], $8::text[], $9::text[], $10::inet[], $11::text[], $12::text[], \
             $13::bool[], $14::text[], $15::text[], $16::text[], $17::timestamptz[], $18::text[], \
             $19::text[], $20::bool[], $21::text[], $22::text[], $23::jsonb[], \
-            $24::timestamptz[], $25::timestamptz[], $26::text[], $27::bytea[])",
+            $24::timestamptz[], $25::timestamptz[], $26::text[], $27::bytea[])), \
+         moved as (update chain_head set seq = $28, hash = $29) \
+         select pg_notify($30, $31)",
     )
     .bind(events.iter().map(|e| e.seq).collect::<Vec<_>>())
     .bind(events.iter().map(|e| e.id).collect::<Vec<_>>())
@@ -215,6 +224,10 @@ async fn insert_rows(
     .bind(events.iter().map(|e| e.received_at).collect::<Vec<_>>())
     .bind(events.iter().map(|e| e.source.as_str()).collect::<Vec<_>>())
     .bind(hashes.iter().map(|h| h.as_slice()).collect::<Vec<_>>())
+    .bind(numbered.head.seq)
+    .bind(numbered.head.hash.as_slice())
+    .bind(EVENTS_CHANNEL)
+    .bind(format!("{} {}", first.seq, last.seq))
     .execute(&mut *conn)
     .await?;
     Ok(())

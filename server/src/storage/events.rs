@@ -13,6 +13,9 @@ use super::{EventStore, StorageError};
 #[derive(Clone, Debug, PartialEq)]
 pub struct NewEvent {
     pub id: Uuid,
+    /// The producer chose `id` (its `event_id`), so it may repeat; ids Vigil generates (UUIDv7,
+    /// 74 random bits) are new by construction and skip the duplicate check.
+    pub id_from_producer: bool,
     pub event_type: EventType,
     pub action: String,
     pub action_result: ActionResult,
