@@ -28,10 +28,12 @@ lint:
 	cargo clippy -p vigil-wire --all-targets -- -D warnings
 	cargo clippy -p vigil-wire --all-targets --features client -- -D warnings
 	cargo clippy -p vigil-server --all-targets -- -D warnings
+	cargo clippy -p vigil-app --features ssr --all-targets -- -D warnings
 	cargo clippy -p vigil-app --features hydrate --target wasm32-unknown-unknown -- -D warnings
 
 unit:
 	cargo test -p vigil-wire --features client
+	cargo test -p vigil-app --features ssr
 	cargo test -p vigil-server
 
 # The fault drills at a small scale (full scale by hand: see README, "Proof under faults").

@@ -53,6 +53,21 @@ pub fn with_cursor(query: &str, cursor: &str) -> String {
     format!("?{}", serializer.finish())
 }
 
+/// The current query with the time range set to "the last `since`" (or all time for `None`):
+/// the time presets above every table. Paging starts over.
+pub fn with_time_range(query: &str, since: Option<&str>) -> String {
+    let mut serializer = form_urlencoded::Serializer::new(String::new());
+    for (name, value) in query_pairs(query) {
+        if !matches!(name.as_str(), "since" | "until" | "cursor") && !value.is_empty() {
+            serializer.append_pair(&name, &value);
+        }
+    }
+    if let Some(since) = since {
+        serializer.append_pair("since", since);
+    }
+    format!("?{}", serializer.finish())
+}
+
 /// The live-stream query for a table showing `query` (a URL query string) under `preset`: the
 /// same filter, so the stream carries exactly the events the table would list. `None` for an
 /// older page (it has a cursor) or a filter the server would refuse anyway.
@@ -87,6 +102,15 @@ mod tests {
             with_cursor("?user=x&cursor=old&ip=", "n_1"),
             "?user=x&cursor=n_1"
         );
+    }
+
+    #[test]
+    fn time_presets_replace_the_range_and_keep_the_rest() {
+        assert_eq!(
+            with_time_range("?user=x&since=7d&until=1h&cursor=1_2", Some("24h")),
+            "?user=x&since=24h"
+        );
+        assert_eq!(with_time_range("?user=x&since=7d", None), "?user=x");
     }
 
     #[test]

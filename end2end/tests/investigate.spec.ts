@@ -45,6 +45,12 @@ test('a pivot link and the detail page', async ({ page, request }) => {
 test('signed-out access redirects to sign-in, and a wrong password is refused', async ({ page }) => {
   await page.goto('/mfa');
   await expect(page).toHaveURL(/\/login\?next=%2Fmfa$/);
+  // Nothing about the log is shown to a visitor who is not signed in, not even the chain's state.
+  await expect(page.getByTestId('chain-status')).toHaveCount(0);
+  const loginHtml = await (await page.request.get('/login?next=%2Fmfa')).text();
+  expect(loginHtml).not.toContain('chain');
+  // `next` is in the server's HTML, so signing in before the page hydrates still returns there.
+  expect(loginHtml).toMatch(/name="next"[^>]*value="\/mfa"/);
   await page.locator('input[name="username"]').fill('e2e');
   await page.locator('input[name="password"]').fill('not-the-password');
   await page.getByRole('button', { name: 'Sign in' }).click();

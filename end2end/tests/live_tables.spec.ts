@@ -29,6 +29,8 @@ test('a new event reaches the live feed, and the failures view only if it is a l
   // The success came first in the stream: had it been sent, it would be on the page by now.
   await expect(rows(failures, succeeded)).toHaveCount(0);
   await expect(rows(failures, failed)).toHaveClass(/arrived/);
+  // The top bar speaks for the hash chain (the server's first walk comes a minute after start).
+  await expect(feed.getByTestId('chain-status')).toHaveText(/^chain (not yet verified|verified .+)$/);
   await context.close();
 });
 
@@ -59,6 +61,14 @@ test('new events are held and counted while the reader is scrolled down or pause
   await expect(rows(page, whilePaused)).toHaveCount(0);
   await page.getByTestId('pause').click();
   await expect(rows(page, whilePaused)).toHaveCount(1);
+});
+
+test('time presets set the range and keep the other filters', async ({ page }) => {
+  await signIn(page, '/events?user=somebody');
+  await page.getByTestId('time-presets').getByRole('link', { name: '24 hours' }).click();
+  await expect(page).toHaveURL(/\/events\?user=somebody&since=24h$/);
+  await expect(page.getByTestId('time-presets').locator('a.active')).toHaveText('24 hours');
+  await expect(page.locator('input[name="since"]')).toHaveValue('24h');
 });
 
 test('a row opens in place with every field, and holds new events while open', async ({ page, request }) => {

@@ -13,8 +13,21 @@ pub async fn read_chain_status() -> Result<ChainStatus, ServerFnError> {
         .map_err(ServerFnError::new)
 }
 
+/// Not on the sign-in page: it is public, and server rendering calls the server function
+/// directly, past the sign-in check that guards `/rpc`.
 #[component]
 pub fn ChainBadge() -> impl IntoView {
+    let location = leptos_router::hooks::use_location();
+    let signing_in = move || location.pathname.get() == "/login";
+    view! {
+        <Show when=move || !signing_in()>
+            <ChainStatusText/>
+        </Show>
+    }
+}
+
+#[component]
+fn ChainStatusText() -> impl IntoView {
     let status = Resource::new(|| (), |_| read_chain_status());
     view! {
         <Suspense fallback=|| ()>

@@ -2,9 +2,11 @@
 //! JavaScript); hydrated, the router submits it without a reload.
 
 use leptos::prelude::*;
-use leptos_router::components::Form;
+use leptos_router::components::{Form, A};
 use leptos_router::hooks::use_query_map;
 use vigil_wire::{ActionResult, Severity, KNOWN_EVENT_TYPES};
+
+use crate::filters::with_time_range;
 
 /// Categories offered in the type picker, before the individual types.
 const CATEGORIES: [&str; 7] = [
@@ -74,5 +76,36 @@ pub fn FilterForm(show_type: bool) -> impl IntoView {
                 <a href="?" class="reset">"Clear"</a>
             </div>
         </Form>
+        <TimePresets/>
+    }
+}
+
+/// One-click time ranges; "Since" and "Until" above take anything else (RFC 3339 or relative).
+#[component]
+fn TimePresets() -> impl IntoView {
+    let query = use_query_map();
+    let current = Memo::new(move |_| query.with(|q| q.to_query_string()));
+    let range = move || query.with(|q| (q.get("since"), q.get("until")));
+    let presets: [(&str, Option<&str>); 6] = [
+        ("15 min", Some("15m")),
+        ("1 hour", Some("1h")),
+        ("24 hours", Some("24h")),
+        ("7 days", Some("7d")),
+        ("30 days", Some("30d")),
+        ("all time", None),
+    ];
+    view! {
+        <nav class="time-presets" data-testid="time-presets">
+            <span>"Last:"</span>
+            {presets.into_iter().map(|(label, since)| {
+                let active = move || range() == (since.map(str::to_owned), None);
+                view! {
+                    <A href=move || with_time_range(&current.get(), since)
+                        attr:class=move || if active() { "preset active" } else { "preset" }>
+                        {label}
+                    </A>
+                }
+            }).collect_view()}
+        </nav>
     }
 }

@@ -15,7 +15,9 @@ pub fn LoginPage() -> impl IntoView {
                 <p class="error" data-testid="login-failed">"Wrong username or password."</p>
             </Show>
             <form method="post" action="/auth/login" class="login-form">
-                <input type="hidden" name="next" prop:value=next/>
+                // An attribute, not a property: it is in the server's HTML, so a sign-in before
+                // the page hydrates still returns to `next`.
+                <input type="hidden" name="next" value=next/>
                 <label><span>"Username"</span><input name="username" autocomplete="username" required/></label>
                 <label>
                     <span>"Password"</span>

@@ -130,10 +130,6 @@ impl LiveHub {
         (self.sender.subscribe(), *latest)
     }
 
-    pub fn latest_seq(&self) -> i64 {
-        *self.latest_seq.lock().expect("hub lock")
-    }
-
     /// Asks every open stream to close, so graceful shutdown does not wait on browsers.
     pub fn close_all(&self) {
         let _ = self.shutdown.send(true);
