@@ -87,6 +87,42 @@ impl Database {
     }
 }
 
+/// The role `vigil serve` works as (see migrations/0007_serving_role.sql).
+pub const SERVING_ROLE: &str = "vigil_app";
+const SET_SERVING_ROLE: &str = "set role vigil_app";
+
+/// A pool like `owner`'s whose connections act as `SERVING_ROLE`: they can insert and read
+/// events but not update, delete or truncate them. Falls back to `owner` itself (with a
+/// warning) when the role could not be set up, e.g. on a server where the login may not
+/// create roles.
+pub async fn serving_pool(owner: &PgPool) -> Result<PgPool, sqlx::Error> {
+    let usable: bool = sqlx::query_scalar(
+        "select exists (select from pg_roles where rolname = $1) \
+            and pg_has_role(current_user, $1, 'member')",
+    )
+    .bind(SERVING_ROLE)
+    .fetch_one(owner)
+    .await?;
+    if !usable {
+        tracing::warn!(
+            role = SERVING_ROLE,
+            "the serving role is missing: serving as the owner, which could alter events"
+        );
+        return Ok(owner.clone());
+    }
+    PgPoolOptions::new()
+        .max_connections(owner.options().get_max_connections())
+        .acquire_timeout(owner.options().get_acquire_timeout())
+        .after_connect(|conn, _| {
+            Box::pin(async move {
+                sqlx::Executor::execute(conn, SET_SERVING_ROLE).await?;
+                Ok(())
+            })
+        })
+        .connect_with((*owner.connect_options()).clone())
+        .await
+}
+
 /// `CREATE DATABASE` cannot take parameters; `name` is always one of our own constants or a
 /// generated test name, never user input.
 pub async fn create_database_if_missing(server_url: &str, name: &str) -> Result<(), DatabaseError> {

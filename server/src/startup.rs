@@ -98,12 +98,17 @@ pub struct Application {
 
 impl Application {
     /// Binds, starts the writer, the live feed and the key-change listener, and builds the router.
+    /// `pool` is the schema owner's; requests are served through the serving role's pool.
     pub async fn build(config: &ServeArgs, pool: PgPool) -> std::io::Result<Self> {
         let listener = TcpListener::bind(config.addr).await?;
         let mut options = leptos_options(config);
         options.site_addr = listener.local_addr()?;
         let hub = LiveHub::new();
-        let store = EventStore::new(pool.clone());
+        let owner = pool;
+        let pool = crate::database::serving_pool(&owner)
+            .await
+            .map_err(std::io::Error::other)?;
+        let store = EventStore::with_owner(pool.clone(), owner);
         let writer_config = WriterConfig {
             max_queued_rows: config.ingest_queue,
             ..WriterConfig::default()

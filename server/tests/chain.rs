@@ -143,3 +143,37 @@ async fn duplicates_are_not_chained_twice() {
     let held = store(&app).verify_chain(None).await.unwrap();
     assert_eq!((held.first_bad_seq, held.through_seq), (None, 2));
 }
+
+#[tokio::test]
+async fn the_serving_role_can_append_and_read_but_never_change_or_remove() {
+    let app = app_with_events().await; // appended through the app, i.e. as the serving role
+    let serving = vigil_server::database::serving_pool(&app.database.pool)
+        .await
+        .unwrap();
+    let role: String = sqlx::query_scalar("select current_user")
+        .fetch_one(&serving)
+        .await
+        .unwrap();
+    assert_eq!(role, vigil_server::database::SERVING_ROLE);
+    let partition = vigil_server::storage::partitions::Partition::of(chrono::Utc::now()).name;
+    for sql in [
+        "update events set username = 'mallory' where seq = 3".to_owned(),
+        "delete from events where seq = 3".to_owned(),
+        "truncate events".to_owned(),
+        "set session_replication_role = replica".to_owned(),
+        "alter table events disable trigger events_append_only".to_owned(),
+        format!("alter table events detach partition {partition}"),
+        format!("drop table {partition}"),
+        "update chain_checkpoints set seq = 0".to_owned(),
+    ] {
+        let err = sqlx::query(&sql).execute(&serving).await.expect_err(&sql);
+        let message = err.to_string();
+        assert!(
+            message.contains("permission denied") || message.contains("must be owner"),
+            "{sql}: {message}"
+        );
+    }
+    assert_eq!(app.event_count().await, 31);
+    let verified = EventStore::new(serving).verify_chain(None).await.unwrap();
+    assert_eq!((verified.first_bad_seq, verified.through_seq), (None, 31));
+}

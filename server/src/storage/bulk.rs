@@ -40,7 +40,8 @@ impl EventStore {
             .fetch_one(&mut *conn)
             .await?;
         let (tx, rx) = mpsc::channel(READ_AHEAD);
-        let pool = self.pool.clone();
+        // Cancelling needs the rights of the connection's login, which the serving role lacks.
+        let pool = self.owner.clone();
         tokio::spawn(async move {
             if let Err(err) = send_matching(&pool, conn, backend, &filter, now, &tx).await {
                 let _ = tx.send(Err(err)).await;

@@ -54,12 +54,27 @@ impl From<sqlx::Error> for StorageError {
 /// The event log, over a pool. Cheap to clone.
 #[derive(Clone, Debug)]
 pub struct EventStore {
+    /// Everyday reads and appends (the serving role's, under `vigil serve`).
     pool: PgPool,
+    /// The schema owner's: partition DDL, retention, cancelling runaway queries.
+    owner: PgPool,
 }
 
 impl EventStore {
+    /// One pool for everything: the command line, tests, benchmarks.
     pub fn new(pool: PgPool) -> Self {
-        EventStore { pool }
+        EventStore {
+            owner: pool.clone(),
+            pool,
+        }
+    }
+
+    /// Everyday work on `serving`, whose role may not change events; DDL on `owner`.
+    pub fn with_owner(serving: PgPool, owner: PgPool) -> Self {
+        EventStore {
+            pool: serving,
+            owner,
+        }
     }
 
     pub fn pool(&self) -> &PgPool {

@@ -55,7 +55,7 @@ impl EventStore {
             "select c.relname::text from pg_inherits i join pg_class c on c.oid = i.inhrelid \
              where i.inhparent = 'events'::regclass",
         )
-        .fetch_all(&self.pool)
+        .fetch_all(&self.owner)
         .await?;
         let mut partitions: Vec<Partition> =
             names.iter().filter_map(|n| Partition::named(n)).collect();
@@ -81,7 +81,7 @@ impl EventStore {
                     partition.start.to_rfc3339(),
                     partition.end.to_rfc3339()
                 );
-                match sqlx::raw_sql(&sql).execute(&self.pool).await {
+                match sqlx::raw_sql(&sql).execute(&self.owner).await {
                     Ok(_) => created.push(partition.clone()),
                     // Another instance created it at the same moment.
                     Err(sqlx::Error::Database(db)) if db.code().as_deref() == Some("42P07") => {}
@@ -109,7 +109,7 @@ impl EventStore {
                 "select seq, hash from {} order by seq desc limit 1",
                 partition.name
             ))
-            .fetch_optional(&self.pool)
+            .fetch_optional(&self.owner)
             .await?;
             if let Some((seq, Some(hash))) = newest {
                 sqlx::query(
@@ -119,17 +119,17 @@ impl EventStore {
                 .bind(seq)
                 .bind(hash)
                 .bind(format!("retention dropped {}", partition.name))
-                .execute(&self.pool)
+                .execute(&self.owner)
                 .await?;
             }
             let detach = format!("alter table events detach partition {}", partition.name);
             if let Err(err) = sqlx::raw_sql(&format!("{detach} concurrently"))
-                .execute(&self.pool)
+                .execute(&self.owner)
                 .await
             {
                 // An earlier detach was interrupted (a crash): it can only be finished.
                 if sqlx::raw_sql(&format!("{detach} finalize"))
-                    .execute(&self.pool)
+                    .execute(&self.owner)
                     .await
                     .is_err()
                 {
@@ -137,7 +137,7 @@ impl EventStore {
                 }
             }
             sqlx::raw_sql(&format!("drop table {}", partition.name))
-                .execute(&self.pool)
+                .execute(&self.owner)
                 .await?;
             tracing::info!(partition = partition.name, "retention dropped a partition");
             dropped.push(partition);

@@ -57,14 +57,7 @@ fn cluster_url(database: &str) -> String {
 
 /// A brand-new, migrated database of this test's own.
 pub async fn fresh_database() -> Database {
-    let name = format!("test_{}", Uuid::now_v7().simple());
-    let admin_url = tokio::task::spawn_blocking(|| cluster_url("postgres"))
-        .await
-        .unwrap();
-    create_database_if_missing(&admin_url, &name)
-        .await
-        .expect("create test database");
-    Database::connect(&cluster_url(&name))
+    Database::connect(&bare_database_url().await)
         .await
         .expect("connect to test database")
 }
