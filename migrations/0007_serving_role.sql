@@ -5,10 +5,13 @@
 -- Vigil database there; a login without the right to create roles leaves it out, and `serve`
 -- then says so and runs as that login.
 do $$
+declare
+    -- Creating roles and granting membership need these; granting rights on our own tables does not.
+    manages_roles boolean := exists (select from pg_roles where rolname = current_user
+                                     and (rolsuper or rolcreaterole));
 begin
     if not exists (select from pg_roles where rolname = 'vigil_app') then
-        if not exists (select from pg_roles where rolname = current_user
-                       and (rolsuper or rolcreaterole)) then
+        if not manages_roles then
             raise notice 'cannot create role vigil_app: vigil serve will run as %', current_user;
             return;
         end if;
@@ -21,7 +24,11 @@ begin
     grant select on api_keys, operators to vigil_app;
     grant select, insert, delete on operator_sessions to vigil_app;
     if not pg_has_role(current_user, 'vigil_app', 'member') then
-        execute format('grant vigil_app to %I', current_user);
+        if manages_roles then
+            execute format('grant vigil_app to %I', current_user);
+        else
+            raise notice 'not a member of vigil_app: vigil serve will run as %', current_user;
+        end if;
     end if;
 end
 $$;
