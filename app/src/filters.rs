@@ -68,6 +68,27 @@ pub fn with_time_range(query: &str, since: Option<&str>) -> String {
     format!("?{}", serializer.finish())
 }
 
+/// The export links for a table showing `query` under `preset`: every page of its filter (the
+/// cursor dropped), as CSV and as NDJSON. `None` for a filter the server would refuse.
+pub fn export_hrefs(query: &str, preset: Option<Preset>) -> Option<(String, String)> {
+    let pairs: Vec<(String, String)> = query_pairs(query)
+        .into_iter()
+        .filter(|(name, _)| name != "cursor")
+        .collect();
+    let mut filter =
+        EventFilter::from_params(pairs.iter().map(|(k, v)| (k.as_str(), v.as_str()))).ok()?;
+    if let Some(preset) = preset {
+        preset.apply(&mut filter);
+    }
+    let params = form_urlencoded::Serializer::new(String::new())
+        .extend_pairs(filter.to_params())
+        .finish();
+    Some((
+        format!("/api/v1/events/export.csv?{params}"),
+        format!("/api/v1/events/export.ndjson?{params}"),
+    ))
+}
+
 /// The live-stream query for a table showing `query` (a URL query string) under `preset`: the
 /// same filter, so the stream carries exactly the events the table would list. `None` for an
 /// older page (it has a cursor) or a filter the server would refuse anyway.
@@ -111,6 +132,18 @@ mod tests {
             "?user=x&since=24h"
         );
         assert_eq!(with_time_range("?user=x&since=7d", None), "?user=x");
+    }
+
+    #[test]
+    fn exports_cover_every_page_of_the_filter() {
+        let (csv, ndjson) =
+            export_hrefs("?ip=10.0.0.0/8&cursor=1_2", Some(Preset::MfaChanges)).unwrap();
+        assert_eq!(csv, "/api/v1/events/export.csv?ip=10.0.0.0%2F8&type=mfa");
+        assert_eq!(
+            ndjson,
+            "/api/v1/events/export.ndjson?ip=10.0.0.0%2F8&type=mfa"
+        );
+        assert_eq!(export_hrefs("?ip=nonsense", None), None);
     }
 
     #[test]

@@ -1,5 +1,6 @@
 // Investigating: filters live in the URL, narrow the rows, pivot, and lead to the detail page.
 import { test, expect } from '@playwright/test';
+import { readFileSync } from 'node:fs';
 import { postEvents, signIn, unique } from './helpers';
 
 test('filter by IP narrows the rows and updates the URL; back returns', async ({ page, request }) => {
@@ -57,4 +58,24 @@ test('signed-out access redirects to sign-in, and a wrong password is refused', 
   await expect(page.getByTestId('login-failed')).toBeVisible();
   await signIn(page, '/mfa');
   await expect(page.getByRole('heading', { name: 'MFA changes' })).toBeVisible();
+});
+
+test('an export downloads every event of the current filter', async ({ page, request }) => {
+  const tag = unique('export');
+  await postEvents(request, [
+    { event_type: 'auth.login.failure', username: `${tag}-a`, ip_address: '10.88.1.1', reason: tag },
+    { event_type: 'auth.login.failure', username: `${tag}-b`, ip_address: '10.88.2.2', reason: tag },
+    { event_type: 'auth.login.failure', username: `${tag}-c`, ip_address: '192.0.2.88', reason: tag },
+  ]);
+  await signIn(page, `/failures?q=${tag}&ip=10.88.0.0/16`);
+  await expect(page.getByTestId('events').locator('tbody tr')).toHaveCount(2);
+  const download = page.waitForEvent('download');
+  await page.getByTestId('export-csv').click();
+  const csv = readFileSync(await (await download).path(), 'utf8');
+  const lines = csv.trim().split('\n');
+  expect(lines[0]).toContain('event_type');
+  expect(lines.slice(1).filter((line) => line.includes(tag))).toHaveLength(2);
+  expect(csv).toContain(`${tag}-a`);
+  expect(csv).toContain(`${tag}-b`);
+  expect(csv).not.toContain(`${tag}-c`);
 });

@@ -7,7 +7,7 @@ use vigil_wire::EventPage;
 
 use super::insights::{FailureCharts, VolumeChart};
 use crate::components::{FilterForm, LiveTable};
-use crate::filters::{stream_query, with_cursor, Preset};
+use crate::filters::{export_hrefs, stream_query, with_cursor, Preset};
 
 #[server(prefix = "/rpc")]
 pub async fn search_events(
@@ -68,7 +68,14 @@ pub fn EventsView(
                         Ok(EventPage { events, next_cursor }) => {
                             let query = query_string.get();
                             let older = next_cursor.map(|cursor| with_cursor(&query, &cursor));
+                            let exports = export_hrefs(&query, preset).map(|(csv, ndjson)| view! {
+                                <p class="exports">"Export every matching event: "
+                                    <a href=csv download data-testid="export-csv">"CSV"</a>" · "
+                                    <a href=ndjson download data-testid="export-ndjson">"NDJSON"</a>
+                                </p>
+                            });
                             view! {
+                                {exports}
                                 <LiveTable first_page=events stream_query=stream_query(&query, preset)/>
                                 {older.map(|href| view! {
                                     <p class="pager"><a href=href data-testid="older">"Older events →"</a></p>
