@@ -12,6 +12,13 @@ use crate::insights::{Bucket, RankBy, Ranked};
 /// Errors are already logged by the implementation and safe to show to the signed-in reader.
 pub type ReadResult<T> = Result<T, String>;
 
+/// Who signed in, as the server's sign-in check records it in each dashboard request.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SignedIn {
+    pub username: String,
+    pub admin: bool,
+}
+
 pub trait EventReader: Send + Sync + 'static {
     /// The newest `limit` events, newest first.
     fn recent_events(&self, limit: i64) -> BoxFuture<'_, ReadResult<Vec<StoredEvent>>>;
@@ -40,6 +47,8 @@ pub trait EventReader: Send + Sync + 'static {
     ) -> BoxFuture<'_, ReadResult<Vec<Ranked>>>;
     /// The tamper-evident chain's head and latest verification.
     fn chain_status(&self) -> BoxFuture<'_, ReadResult<ChainStatus>>;
+    /// Every API key and operator (no secrets): for admins only.
+    fn access(&self) -> BoxFuture<'_, ReadResult<crate::pages::AccessList>>;
 }
 
 #[derive(Clone)]

@@ -7,7 +7,8 @@ use leptos_router::{ParamSegment, StaticSegment};
 
 use crate::components::ChainBadge;
 use crate::pages::{
-    ApiKeysPage, EventDetailPage, ExplorerPage, FailuresPage, LiveFeedPage, LoginPage, MfaPage,
+    AccessPage, ApiKeysPage, EventDetailPage, ExplorerPage, FailuresPage, LiveFeedPage, LoginPage,
+    MfaPage,
 };
 
 /// The document the server sends for every page; the app is hydrated inside `<body>`.
@@ -43,6 +44,7 @@ pub fn App() -> impl IntoView {
                     <A href="/mfa">"MFA changes"</A>
                     <A href="/api-keys">"API keys"</A>
                     <A href="/events">"Explorer"</A>
+                    <A href="/access">"Access"</A>
                 </nav>
                 <ChainBadge/>
                 <form method="post" action="/auth/logout" class="signout">
@@ -57,6 +59,7 @@ pub fn App() -> impl IntoView {
                     <Route path=StaticSegment("mfa") view=MfaPage/>
                     <Route path=StaticSegment("api-keys") view=ApiKeysPage/>
                     <Route path=StaticSegment("events") view=ExplorerPage/>
+                    <Route path=StaticSegment("access") view=AccessPage/>
                     <Route path=(StaticSegment("events"), ParamSegment("id")) view=EventDetailPage/>
                 </Routes>
             </main>

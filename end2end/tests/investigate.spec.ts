@@ -79,3 +79,11 @@ test('an export downloads every event of the current filter', async ({ page, req
   expect(csv).toContain(`${tag}-b`);
   expect(csv).not.toContain(`${tag}-c`);
 });
+
+test('an admin sees every key and operator on the access page, never a secret', async ({ page }) => {
+  await signIn(page, '/access');
+  await expect(page.getByTestId('access-keys')).toContainText('e2e');
+  await expect(page.getByTestId('access-keys')).toContainText('ingest');
+  await expect(page.getByTestId('access-operators')).toContainText('admin');
+  await expect(page.locator('main')).not.toContainText('vigil_');
+});

@@ -188,3 +188,50 @@ async fn every_sign_in_attempt_is_audited_as_vigil() {
         .unwrap();
     assert!(page.contains("nobody-here"));
 }
+
+#[tokio::test]
+async fn only_admins_see_who_has_access() {
+    let app = TestApp::spawn().await;
+    vigil_server::storage::OperatorStore::new(app.database.pool.clone())
+        .create(
+            "vera",
+            &vigil_server::auth::hash_password("viewer-password"),
+            vigil_server::storage::Role::Viewer,
+        )
+        .await
+        .unwrap();
+    let access = |client: reqwest::Client| {
+        let url = app.url("/rpc/access");
+        async move {
+            let response = client.post(url).form(&[("", "")]).send().await.unwrap();
+            (response.status(), response.text().await.unwrap())
+        }
+    };
+
+    let (status, body) = access(app.signed_in().await).await;
+    assert_eq!(status, 200, "{body}");
+    let list: serde_json::Value = serde_json::from_str(&body).unwrap();
+    let keys: Vec<&str> = list["keys"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|k| k["name"].as_str().unwrap())
+        .collect();
+    assert!(keys.contains(&"test-producer"), "{keys:?}");
+    assert!(
+        !body.contains("key_hash") && !body.contains("password"),
+        "no secrets: {body}"
+    );
+    let roles: Vec<(&str, &str)> = list["operators"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|o| (o["username"].as_str().unwrap(), o["role"].as_str().unwrap()))
+        .collect();
+    assert!(roles.contains(&("vera", "viewer")), "{roles:?}");
+
+    let viewer = app.sign_in_as("vera", "viewer-password").await.unwrap();
+    let (status, body) = access(viewer).await;
+    assert_ne!(status, 200);
+    assert!(body.contains("only admins"), "{body}");
+}

@@ -14,7 +14,7 @@ use super::sessions::{Operator, Sessions};
 use crate::error::ApiError;
 use crate::ingest::parse_event;
 use crate::startup::AppState;
-use crate::storage::EventWriter;
+use crate::storage::{EventWriter, Role};
 
 /// The `source` of the events Vigil records about its own sign-ins.
 pub const SELF_SOURCE: &str = "vigil";
@@ -136,6 +136,13 @@ pub async fn require_operator(
     }
     match sessions.operator(request.headers()).await {
         Ok(Some(operator)) => {
+            // The dashboard's server functions read who this is (the app cannot see `Operator`).
+            request
+                .extensions_mut()
+                .insert(vigil_app::backend::SignedIn {
+                    username: operator.username.clone(),
+                    admin: operator.role == Role::Admin,
+                });
             request.extensions_mut().insert::<Operator>(operator);
             next.run(request).await
         }

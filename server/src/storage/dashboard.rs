@@ -5,6 +5,7 @@ use futures::future::BoxFuture;
 use uuid::Uuid;
 use vigil_app::backend::{EventReader, ReadResult};
 use vigil_app::insights::{Bucket, RankBy, Ranked};
+use vigil_app::pages::{AccessList, KeyInfo, OperatorInfo};
 use vigil_wire::{ChainStatus, EventFilter, EventPage, StoredEvent};
 
 use super::{Cursor, EventStore, StorageError};
@@ -16,6 +17,39 @@ fn shown(err: StorageError) -> String {
 }
 
 impl EventReader for EventStore {
+    fn access(&self) -> BoxFuture<'_, ReadResult<AccessList>> {
+        Box::pin(async move {
+            let keys = super::KeyStore::new(self.pool.clone())
+                .list()
+                .await
+                .map_err(shown)?;
+            let operators = super::OperatorStore::new(self.pool.clone())
+                .list()
+                .await
+                .map_err(shown)?;
+            Ok(AccessList {
+                keys: keys
+                    .into_iter()
+                    .map(|k| KeyInfo {
+                        name: k.name,
+                        kind: k.kind.as_str().to_owned(),
+                        created_at: k.created_at,
+                        revoked_at: k.revoked_at,
+                    })
+                    .collect(),
+                operators: operators
+                    .into_iter()
+                    .map(|o| OperatorInfo {
+                        username: o.username,
+                        role: o.role.as_str().to_owned(),
+                        created_at: o.created_at,
+                        disabled_at: o.disabled_at,
+                    })
+                    .collect(),
+            })
+        })
+    }
+
     fn chain_status(&self) -> BoxFuture<'_, ReadResult<ChainStatus>> {
         Box::pin(async move { EventStore::chain_status(self).await.map_err(shown) })
     }
