@@ -15,7 +15,11 @@ begin
             raise notice 'cannot create role vigil_app: vigil serve will run as %', current_user;
             return;
         end if;
-        create role vigil_app nologin;
+        begin
+            create role vigil_app nologin;
+        exception when duplicate_object or unique_violation then
+            null; -- another database on this server created it at the same moment
+        end;
     end if;
     grant select, insert on events to vigil_app;
     grant select, update on chain_head to vigil_app;
@@ -25,7 +29,11 @@ begin
     grant select, insert, delete on operator_sessions to vigil_app;
     if not pg_has_role(current_user, 'vigil_app', 'member') then
         if manages_roles then
-            execute format('grant vigil_app to %I', current_user);
+            begin
+                execute format('grant vigil_app to %I', current_user);
+            exception when duplicate_object or unique_violation then
+                null; -- granted by a migration running at the same moment
+            end;
         else
             raise notice 'not a member of vigil_app: vigil serve will run as %', current_user;
         end if;
