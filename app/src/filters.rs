@@ -68,38 +68,14 @@ pub fn with_time_range(query: &str, since: Option<&str>) -> String {
     format!("?{}", serializer.finish())
 }
 
-/// The export links for a table showing `query` under `preset`: every page of its filter (the
-/// cursor dropped), as CSV and as NDJSON. `None` for a filter the server would refuse.
-pub fn export_hrefs(query: &str, preset: Option<Preset>) -> Option<(String, String)> {
+/// The filter a table shows for `query` (a URL query string) under `preset`, as query
+/// parameters, the cursor left out: what its live stream and its exports carry. `None` for a
+/// filter the server would refuse anyway.
+fn table_filter_params(query: &str, preset: Option<Preset>) -> Option<String> {
     let pairs: Vec<(String, String)> = query_pairs(query)
         .into_iter()
         .filter(|(name, _)| name != "cursor")
         .collect();
-    let mut filter =
-        EventFilter::from_params(pairs.iter().map(|(k, v)| (k.as_str(), v.as_str()))).ok()?;
-    if let Some(preset) = preset {
-        preset.apply(&mut filter);
-    }
-    let params = form_urlencoded::Serializer::new(String::new())
-        .extend_pairs(filter.to_params())
-        .finish();
-    Some((
-        format!("/api/v1/events/export.csv?{params}"),
-        format!("/api/v1/events/export.ndjson?{params}"),
-    ))
-}
-
-/// The live-stream query for a table showing `query` (a URL query string) under `preset`: the
-/// same filter, so the stream carries exactly the events the table would list. `None` for an
-/// older page (it has a cursor) or a filter the server would refuse anyway.
-pub fn stream_query(query: &str, preset: Option<Preset>) -> Option<String> {
-    let pairs = query_pairs(query);
-    if pairs
-        .iter()
-        .any(|(name, value)| name == "cursor" && !value.is_empty())
-    {
-        return None;
-    }
     let mut filter =
         EventFilter::from_params(pairs.iter().map(|(k, v)| (k.as_str(), v.as_str()))).ok()?;
     if let Some(preset) = preset {
@@ -110,6 +86,27 @@ pub fn stream_query(query: &str, preset: Option<Preset>) -> Option<String> {
             .extend_pairs(filter.to_params())
             .finish(),
     )
+}
+
+/// The export links for a table: every page of its filter, as CSV and as NDJSON.
+pub fn export_hrefs(query: &str, preset: Option<Preset>) -> Option<(String, String)> {
+    let params = table_filter_params(query, preset)?;
+    Some((
+        format!("/api/v1/events/export.csv?{params}"),
+        format!("/api/v1/events/export.ndjson?{params}"),
+    ))
+}
+
+/// The live-stream query for a table: the same filter, so the stream carries exactly the events
+/// the table would list. `None` for an older page (it has a cursor): new events do not belong.
+pub fn stream_query(query: &str, preset: Option<Preset>) -> Option<String> {
+    let older_page = query_pairs(query)
+        .iter()
+        .any(|(name, value)| name == "cursor" && !value.is_empty());
+    if older_page {
+        return None;
+    }
+    table_filter_params(query, preset)
 }
 
 #[cfg(test)]

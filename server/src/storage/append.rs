@@ -14,6 +14,7 @@ use vigil_wire::{IngestReceipt, StoredEvent};
 
 use super::bulk::CopyRows;
 use super::chain::{self, ChainLink, Hash};
+use super::events::EVENT_COLUMNS;
 use super::{EventStore, NewEvent, StorageError};
 
 /// The NOTIFY channel that carries `"<first seq> <last seq>"` for each committed append.
@@ -159,19 +160,16 @@ async fn insert_rows(
     let flag = |f: fn(&StoredEvent) -> Option<bool>| -> Vec<Option<bool>> {
         events.iter().map(f).collect()
     };
-    sqlx::query(
-        "with inserted as (insert into events (seq, id, event_type, category, action, action_result, severity, \
-            user_id, username, ip_address, user_agent, session_fingerprint, mfa_used, reason, \
-            error_message, token_type, expires_at, client_id, scope, forced, api_key_id, \
-            api_key_name, event_data, occurred_at, received_at, source, hash) \
+    sqlx::query(&format!(
+        "with inserted as (insert into events ({EVENT_COLUMNS}, hash) \
          select * from unnest($1::bigint[], $2::uuid[], $3::text[], $4::text[], $5::text[], \
             $6::text[], $7::text[], $8::text[], $9::text[], $10::inet[], $11::text[], $12::text[], \
             $13::bool[], $14::text[], $15::text[], $16::text[], $17::timestamptz[], $18::text[], \
             $19::text[], $20::bool[], $21::text[], $22::text[], $23::jsonb[], \
             $24::timestamptz[], $25::timestamptz[], $26::text[], $27::bytea[])), \
          moved as (update chain_head set seq = $28, hash = $29) \
-         select pg_notify($30, $31)",
-    )
+         select pg_notify($30, $31)"
+    ))
     .bind(events.iter().map(|e| e.seq).collect::<Vec<_>>())
     .bind(events.iter().map(|e| e.id).collect::<Vec<_>>())
     .bind(

@@ -16,12 +16,6 @@ use super::{EventStore, StorageError};
 /// Rows read ahead of a slow client: enough to keep the database busy, small enough to stay flat.
 const READ_AHEAD: usize = 256;
 
-/// The columns `CopyRows` writes, in its order.
-const COPY_STATEMENT: &str = "copy events (seq, id, event_type, category, action, action_result, \
-    severity, user_id, username, ip_address, user_agent, session_fingerprint, mfa_used, reason, \
-    error_message, token_type, expires_at, client_id, scope, forced, api_key_id, api_key_name, \
-    event_data, occurred_at, received_at, source, hash) from stdin";
-
 impl EventStore {
     /// Every event matching `filter`, newest first, yielded as the database returns rows.
     ///
@@ -123,7 +117,9 @@ impl CopyRows {
         &self,
         conn: &mut sqlx::PgConnection,
     ) -> Result<u64, StorageError> {
-        let mut copy = conn.copy_in_raw(COPY_STATEMENT).await?;
+        // `push` writes the read column list's fields in its order, then the hash.
+        let statement = format!("copy events ({EVENT_COLUMNS}, hash) from stdin");
+        let mut copy = conn.copy_in_raw(&statement).await?;
         copy.send(self.buf.as_slice()).await?;
         Ok(copy.finish().await?)
     }

@@ -139,9 +139,19 @@ pub(super) fn to_hash(bytes: &[u8]) -> Result<Hash, StorageError> {
 /// Locks the head for this transaction: every other writer, on any instance, waits here until
 /// this transaction ends, so events are chained and numbered in commit order.
 pub(super) async fn lock_head(conn: &mut sqlx::PgConnection) -> Result<ChainLink, StorageError> {
-    let (seq, hash): (i64, Vec<u8>) = sqlx::query_as("select seq, hash from chain_head for update")
-        .fetch_one(&mut *conn)
-        .await?;
+    read_head(conn, "select seq, hash from chain_head for update").await
+}
+
+/// The head as this connection's snapshot sees it (no lock).
+pub(super) async fn head(conn: &mut sqlx::PgConnection) -> Result<ChainLink, StorageError> {
+    read_head(conn, "select seq, hash from chain_head").await
+}
+
+async fn read_head(
+    conn: &mut sqlx::PgConnection,
+    sql: &'static str,
+) -> Result<ChainLink, StorageError> {
+    let (seq, hash): (i64, Vec<u8>) = sqlx::query_as(sql).fetch_one(&mut *conn).await?;
     Ok(ChainLink {
         seq,
         hash: to_hash(&hash)?,

@@ -189,13 +189,7 @@ impl EventStore {
 
     /// The newest committed link of the chain: its seq is the newest event's.
     pub async fn chain_head(&self) -> Result<ChainLink, StorageError> {
-        let (seq, hash): (i64, Vec<u8>) = sqlx::query_as("select seq, hash from chain_head")
-            .fetch_one(&self.pool)
-            .await?;
-        Ok(ChainLink {
-            seq,
-            hash: chain::to_hash(&hash)?,
-        })
+        chain::head(&mut *self.pool.acquire().await?).await
     }
 
     /// One event by id.

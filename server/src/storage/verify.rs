@@ -31,13 +31,7 @@ impl EventStore {
             Some(seq) => stored_link(&mut tx, seq).await?,
             None => newest_checkpoint(&mut tx).await?,
         };
-        let head: (i64, Vec<u8>) = sqlx::query_as("select seq, hash from chain_head")
-            .fetch_one(&mut *tx)
-            .await?;
-        let head = ChainLink {
-            seq: head.0,
-            hash: chain::to_hash(&head.1)?,
-        };
+        let head = chain::head(&mut tx).await?;
         let sql = format!(
             "select {EVENT_COLUMNS}, hash from events where seq > $1 and seq <= $2 order by seq"
         );
