@@ -22,9 +22,12 @@ use crate::live::LiveHub;
 use crate::storage::{EventStore, EventWriter, KeyStore, OperatorStore, WriterConfig};
 use crate::{export, ingest, live, maintenance, openapi, read_api};
 
-/// Everything a handler may need, cloned per request (each part is a cheap handle).
-#[derive(Clone, FromRef)]
-pub struct AppState {
+/// Everything a handler may need. Axum clones the state for every request, so it is one
+/// reference count; each handler takes only the parts it names (`State<EventStore>`, …).
+#[derive(Clone)]
+pub struct AppState(Arc<AppParts>);
+
+pub struct AppParts {
     pub leptos_options: LeptosOptions,
     pub store: EventStore,
     pub writer: EventWriter,
@@ -32,6 +35,39 @@ pub struct AppState {
     pub sessions: Sessions,
     pub hub: LiveHub,
 }
+
+impl AppState {
+    pub fn new(parts: AppParts) -> Self {
+        AppState(Arc::new(parts))
+    }
+}
+
+impl std::ops::Deref for AppState {
+    type Target = AppParts;
+    fn deref(&self) -> &AppParts {
+        &self.0
+    }
+}
+
+/// `State<Part>` for each part of the state.
+macro_rules! state_parts {
+    ($($field:ident: $part:ty),* $(,)?) => {$(
+        impl FromRef<AppState> for $part {
+            fn from_ref(state: &AppState) -> Self {
+                state.$field.clone()
+            }
+        }
+    )*};
+}
+
+state_parts!(
+    leptos_options: LeptosOptions,
+    store: EventStore,
+    writer: EventWriter,
+    keys: ApiKeys,
+    sessions: Sessions,
+    hub: LiveHub,
+);
 
 /// The site options cargo-leptos would pass as LEPTOS_* variables, set here so the binary runs
 /// from the repository root with none of them.
@@ -129,14 +165,14 @@ impl Application {
             OperatorStore::new(pool),
             chrono::Duration::hours(config.session_hours.into()),
         );
-        let state = AppState {
+        let state = AppState::new(AppParts {
             leptos_options: options,
             store,
             writer,
             keys,
             sessions,
             hub: hub.clone(),
-        };
+        });
         let router = build_app(state, config);
         Ok(Application {
             listener,

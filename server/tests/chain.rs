@@ -177,3 +177,47 @@ async fn the_serving_role_can_append_and_read_but_never_change_or_remove() {
     let verified = EventStore::new(serving).verify_chain(None).await.unwrap();
     assert_eq!((verified.first_bad_seq, verified.through_seq), (None, 31));
 }
+
+/// The writer numbers each append from where its last one left the chain. When another writer
+/// (here a bulk load; in production another instance) moved the head meanwhile, the append's
+/// statement changes nothing and it is numbered again from the new head: no fork, no gap, and
+/// the live stream still carries every event once, in seq order.
+#[tokio::test]
+async fn a_writer_whose_head_moved_numbers_again_from_the_new_head() {
+    let app = TestApp::spawn().await;
+    let mut socket = common::live::follow(&app, "").await.unwrap();
+    assert_eq!(
+        common::live::next_json(&mut socket).await["kind"],
+        "heartbeat"
+    );
+    let first = app
+        .ingest(&json!({"event_type": "auth.login.success", "username": "writer-1"}))
+        .await;
+    assert_eq!(first[0]["seq"], 1);
+
+    let bulk = vigil_server::ingest::parse_event(
+        json!({"event_type": "auth.logout", "username": "bulk"}),
+        "bulk-load",
+    )
+    .unwrap();
+    store(&app)
+        .append_bulk(&[(bulk, chrono::Utc::now())])
+        .await
+        .unwrap();
+
+    let second = app
+        .ingest(&json!({"event_type": "auth.login.failure", "username": "writer-2"}))
+        .await;
+    assert_eq!(
+        second[0]["seq"], 3,
+        "numbered after the bulk load, not over it"
+    );
+    let held = store(&app).verify_chain(None).await.unwrap();
+    assert_eq!((held.first_bad_seq, held.through_seq), (None, 3));
+    assert_eq!(common::live::next_seqs(&mut socket, 3).await, vec![1, 2, 3]);
+    let usernames: Vec<String> = sqlx::query_scalar("select username from events order by seq")
+        .fetch_all(&app.database.pool)
+        .await
+        .unwrap();
+    assert_eq!(usernames, ["writer-1", "bulk", "writer-2"]);
+}

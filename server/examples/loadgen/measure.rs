@@ -13,6 +13,8 @@ use std::time::{Duration, Instant};
 pub const JOB_TIMEOUT: Duration = Duration::from_secs(30);
 /// Name prefix of the threads that run Vigil, so their CPU time can be told from the client's.
 pub const SERVER_THREADS: &str = "vigil-server";
+/// Vigil's group-commit writer runs on a thread of its own.
+const WRITER_THREAD: &str = "vigil-writer";
 /// Linux reports process times in USER_HZ, which its user ABI fixes at 100.
 const TICKS_PER_SECOND: f64 = 100.0;
 
@@ -184,7 +186,7 @@ impl CpuProbe {
             .flatten()
         {
             let comm = fs::read_to_string(task.path().join("comm")).unwrap_or_default();
-            if comm.starts_with(SERVER_THREADS) {
+            if comm.starts_with(SERVER_THREADS) || comm.starts_with(WRITER_THREAD) {
                 server +=
                     stat(&task.path().join("stat")).map_or(0, |f| field(&f, 11) + field(&f, 12));
             }

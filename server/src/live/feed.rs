@@ -42,36 +42,36 @@ async fn follow_once(
             *next = Some(head.seq + 1);
         }
         // Back after a lost connection: publish what was committed meanwhile.
-        Some(_) => publish_through(hub, store, next, head.seq).await?,
+        Some(_) => publish_through(hub, store, next, (head.seq, None)).await?,
     }
     loop {
         let Some(notification) = listener.try_recv().await? else {
             return Ok(()); // connection lost; the caller reconnects and catches up
         };
-        let Some((first, last)) = parse_range(notification.payload()) else {
+        let Some((first, last, token)) = parse_range(notification.payload()) else {
             tracing::warn!(payload = notification.payload(), "malformed events NOTIFY");
             continue;
         };
         if next.is_some_and(|n| first > n) {
             tracing::debug!(first, "live feed saw a gap; reading it from the database");
         }
-        publish_through(hub, store, next, last).await?;
+        publish_through(hub, store, next, (last, token)).await?;
     }
 }
 
 /// Publishes every seq from `next` through `last` in order, from the staging area where this
-/// process wrote the append, from the database otherwise.
+/// process wrote the append (`token` names it), from the database otherwise.
 async fn publish_through(
     hub: &LiveHub,
     store: &EventStore,
     next: &mut Option<i64>,
-    last: i64,
+    (last, token): (i64, Option<u64>),
 ) -> Result<(), StorageError> {
     let Some(mut from) = *next else {
         return Ok(());
     };
     while from <= last {
-        let events = match hub.take_staged(from) {
+        let events = match hub.take_staged(from, token) {
             Some(staged) => staged,
             None => {
                 let to = last.min(from + CATCH_UP_PAGE - 1);
@@ -94,11 +94,16 @@ async fn publish_through(
     Ok(())
 }
 
-/// `"<first> <last>"`, as `append` sends it.
-fn parse_range(payload: &str) -> Option<(i64, i64)> {
-    let (first, last) = payload.split_once(' ')?;
-    let (first, last) = (first.parse().ok()?, last.parse().ok()?);
-    (first <= last).then_some((first, last))
+/// `"<first> <last> <token>"` as the writer sends it, or `"<first> <last>"` (bulk appends).
+fn parse_range(payload: &str) -> Option<(i64, i64, Option<u64>)> {
+    let mut parts = payload.split(' ');
+    let first: i64 = parts.next()?.parse().ok()?;
+    let last: i64 = parts.next()?.parse().ok()?;
+    let token = match parts.next() {
+        Some(token) => Some(token.parse().ok()?),
+        None => None,
+    };
+    (first <= last && parts.next().is_none()).then_some((first, last, token))
 }
 
 #[cfg(test)]
@@ -107,8 +112,10 @@ mod tests {
 
     #[test]
     fn ranges_parse_and_garbage_does_not() {
-        assert_eq!(parse_range("5 9"), Some((5, 9)));
-        assert_eq!(parse_range("7 7"), Some((7, 7)));
+        assert_eq!(parse_range("5 9"), Some((5, 9, None)));
+        assert_eq!(parse_range("7 7 42"), Some((7, 7, Some(42))));
+        assert_eq!(parse_range("7 7 x"), None);
+        assert_eq!(parse_range("7 7 42 1"), None);
         assert_eq!(parse_range("9 5"), None);
         assert_eq!(parse_range("x 5"), None);
         assert_eq!(parse_range(""), None);

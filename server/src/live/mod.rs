@@ -14,9 +14,12 @@ pub use socket::{__path_stream_doc, router, stream_doc};
 
 use axum::extract::ws::Utf8Bytes;
 use std::collections::BTreeMap;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use tokio::sync::{broadcast, watch};
 use vigil_wire::{LiveMessage, StoredEvent};
+
+use crate::storage::Staging;
 
 /// How many batches a slow connection may fall behind before it is caught up from the
 /// database instead.
@@ -38,6 +41,9 @@ pub struct LiveEvent {
     pub json: Utf8Bytes,
 }
 
+/// An append's events, staged before its COMMIT, and the token its NOTIFY carries.
+type Stage = (u64, Vec<StoredEvent>);
+
 #[derive(Clone, Debug)]
 pub struct LiveHub {
     sender: broadcast::Sender<LiveBatch>,
@@ -45,9 +51,11 @@ pub struct LiveHub {
     /// gets exactly the events after the seq it is told.
     latest_seq: Arc<Mutex<i64>>,
     shutdown: watch::Sender<bool>,
-    /// Appends of this process awaiting their NOTIFY, by first seq: publishing them needs no
-    /// read from the database.
-    staged: Arc<Mutex<BTreeMap<i64, Vec<StoredEvent>>>>,
+    /// Appends of this process awaiting their NOTIFY, by first seq, with the token the NOTIFY
+    /// will carry: publishing them needs no read from the database.
+    staged: Arc<Mutex<BTreeMap<i64, Stage>>>,
+    /// The next stage token; starts at random so that instances do not share tokens.
+    next_token: Arc<AtomicU64>,
 }
 
 impl Default for LiveHub {
@@ -65,30 +73,21 @@ impl LiveHub {
             latest_seq: Arc::default(),
             shutdown,
             staged: Arc::default(),
+            // The low half of a UUIDv7 is random.
+            next_token: Arc::new(AtomicU64::new(uuid::Uuid::now_v7().as_u64_pair().1)),
         }
     }
 
-    /// Holds an append's events (in seq order, not empty) until the feed sees its NOTIFY.
-    pub fn stage(&self, events: Vec<StoredEvent>) {
-        let first = events[0].seq;
-        self.staged
-            .lock()
-            .expect("staging lock")
-            .insert(first, events);
-    }
-
-    /// Drops a staged append whose COMMIT failed.
-    pub fn unstage(&self, first_seq: i64) {
-        self.staged.lock().expect("staging lock").remove(&first_seq);
-    }
-
-    /// The staged append starting at `first_seq`, if this process wrote it; forgets anything
-    /// staged before it (published from the database already, or never committed).
-    fn take_staged(&self, first_seq: i64) -> Option<Vec<StoredEvent>> {
+    /// The staged append starting at `first_seq` if this process wrote it (its token matches);
+    /// forgets anything staged before it (published from the database already, or never
+    /// committed). A NOTIFY without a token (a bulk append) is always read from the database.
+    fn take_staged(&self, first_seq: i64, token: Option<u64>) -> Option<Vec<StoredEvent>> {
         let mut staged = self.staged.lock().expect("staging lock");
         let found = staged.remove(&first_seq);
         *staged = staged.split_off(&first_seq);
         found
+            .filter(|(staged_token, _)| Some(*staged_token) == token)
+            .map(|(_, events)| events)
     }
 
     /// What heartbeats report before the first event is published.
@@ -140,6 +139,24 @@ impl LiveHub {
     }
 }
 
+impl Staging for LiveHub {
+    fn stage(&self, events: &[StoredEvent]) -> u64 {
+        let token = self.next_token.fetch_add(1, Ordering::Relaxed);
+        self.staged
+            .lock()
+            .expect("staging lock")
+            .insert(events[0].seq, (token, events.to_vec()));
+        token
+    }
+
+    fn unstage(&self, first_seq: i64, token: u64) {
+        let mut staged = self.staged.lock().expect("staging lock");
+        if staged.get(&first_seq).is_some_and(|(t, _)| *t == token) {
+            staged.remove(&first_seq);
+        }
+    }
+}
+
 /// Serialises each event once, for every connection, in messages of `EVENTS_PER_MESSAGE`.
 fn prepare(events: &[StoredEvent]) -> Vec<LiveBatch> {
     events
@@ -162,4 +179,38 @@ fn prepare(events: &[StoredEvent]) -> Vec<LiveBatch> {
                 .collect()
         })
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn event(seq: i64) -> StoredEvent {
+        let json = serde_json::json!({"event_type": "auth.logout", "username": "u"});
+        crate::ingest::parse_event(json, "test")
+            .unwrap()
+            .stored(seq, chrono::Utc::now())
+    }
+
+    /// A stage is published only for the NOTIFY of the append that staged it: another writer's
+    /// append of the same seqs (this writer's append then changed nothing) is read from the
+    /// database, never taken for this one.
+    #[test]
+    fn staged_events_are_taken_only_with_their_token() {
+        let hub = LiveHub::new();
+        let token = hub.stage(&[event(5), event(6)]);
+        assert!(hub.take_staged(5, Some(token.wrapping_add(1))).is_none());
+        assert!(
+            hub.take_staged(5, Some(token)).is_none(),
+            "a mismatch drops it"
+        );
+
+        let token = hub.stage(&[event(5)]);
+        assert!(hub.take_staged(5, None).is_none(), "a bulk append's NOTIFY");
+        let token_again = hub.stage(&[event(5)]);
+        assert_ne!(token, token_again);
+        hub.unstage(5, token);
+        let taken = hub.take_staged(5, Some(token_again)).expect("still staged");
+        assert_eq!(taken.iter().map(|e| e.seq).collect::<Vec<_>>(), [5]);
+    }
 }

@@ -1,10 +1,14 @@
 //! Appending to the event log: the only way rows get into `events`.
 //!
-//! Every append runs in one transaction that locks the chain head, skips ids already stored,
-//! numbers the new events head + 1, head + 2, …, chains their hashes, inserts them, moves the
-//! head and queues one NOTIFY naming the seq range. Because the head is locked until COMMIT, seqs
-//! are gapless and commit in order on every instance, which is what lets live clients resume with
-//! `after=<seq>` and lets every instance publish the same stream from the NOTIFYs.
+//! Events are numbered head + 1, head + 2, … and their hashes chained from the head, then one
+//! statement (its own transaction) moves the head *only if it is still where the writer
+//! numbered from*, inserts the rows and queues one NOTIFY naming the seq range. If another
+//! writer (another instance) moved the head first, the statement changes nothing and the append
+//! is numbered again from the new head. Seqs are therefore gapless and commit in order on every
+//! instance, which is what lets live clients resume with `after=<seq>` and lets every instance
+//! publish the same stream from the NOTIFYs — and an append costs one round trip, not a
+//! transaction of four (BEGIN, lock the head, insert, COMMIT), which is what makes single-event
+//! ingest fast: the writer spends its time committing, not waiting for replies.
 
 use chrono::{DateTime, SubsecRound, Utc};
 use ipnetwork::IpNetwork;
@@ -15,6 +19,7 @@ use vigil_wire::{IngestReceipt, StoredEvent};
 use super::bulk::CopyRows;
 use super::chain::{self, ChainLink, Hash};
 use super::events::EVENT_COLUMNS;
+use super::writer::Staging;
 use super::{EventStore, NewEvent, StorageError};
 
 /// The NOTIFY channel that carries `"<first seq> <last seq>"` for each committed append.
@@ -33,21 +38,77 @@ pub struct Appended {
 struct Numbered {
     appended: Appended,
     hashes: Vec<Hash>,
+    /// Where the chain ends once they are.
     head: ChainLink,
 }
 
+impl Numbered {
+    /// The seq range, if anything is to be written.
+    fn range(&self) -> Option<(i64, i64)> {
+        let events = &self.appended.events;
+        Some((events.first()?.seq, events.last()?.seq))
+    }
+
+    /// Writes them in one statement, if the head is still at `expected`: see `insert_rows`.
+    async fn write(
+        &self,
+        conn: &mut sqlx::PgConnection,
+        expected: &ChainLink,
+        token: u64,
+    ) -> Result<bool, StorageError> {
+        let Some((first, last)) = self.range() else {
+            return Ok(true);
+        };
+        insert_rows(conn, self, expected, (first, last, token)).await
+    }
+}
+
 impl EventStore {
-    /// Appends `events`, received now, in the caller's transaction (its COMMIT makes them
-    /// visible and sends the NOTIFY). An id already stored, or repeated within `events`, is not
-    /// stored again: its receipt says `duplicate` and carries the stored seq.
+    /// Appends `events`, received now, in one statement of its own (committed when it returns).
+    /// `head` is where the caller believes the chain ends (`None`: read it); on success it is
+    /// the new head. An id already stored, or repeated within `events`, is not stored again: its
+    /// receipt says `duplicate` and carries the stored seq. `stage` sees the events about to be
+    /// committed (with the token their NOTIFY will carry) and `unstage` those that were not.
     #[tracing::instrument(skip_all, fields(rows = events.len()))]
     pub(super) async fn append(
         conn: &mut sqlx::PgConnection,
         events: &[&NewEvent],
+        head: &mut Option<ChainLink>,
+        staging: &dyn Staging,
     ) -> Result<Appended, StorageError> {
-        let numbered = number(conn, events.iter().map(|e| (*e, None))).await?;
-        insert_rows(conn, &numbered).await?;
-        Ok(numbered.appended)
+        let producer_ids: Vec<Uuid> = events
+            .iter()
+            .filter(|e| e.id_from_producer)
+            .map(|e| e.id)
+            .collect();
+        loop {
+            let expected = match head.take() {
+                Some(link) => link,
+                None => chain::head(conn).await?,
+            };
+            // Any append committed after this read moves the head, so the statement below
+            // then changes nothing and this is read again: a stored id cannot slip through.
+            let stored = stored_seqs(conn, &producer_ids).await?;
+            let numbered = number(expected, stored, events.iter().map(|e| (*e, None)));
+            let Some((first, _)) = numbered.range() else {
+                *head = Some(expected);
+                return Ok(numbered.appended); // all duplicates: nothing to write
+            };
+            let token = staging.stage(&numbered.appended.events);
+            let written = numbered.write(conn, &expected, token).await;
+            match written {
+                Ok(true) => {
+                    *head = Some(numbered.head);
+                    return Ok(numbered.appended);
+                }
+                // Another writer got there first: number from its head.
+                Ok(false) => staging.unstage(first, token),
+                Err(err) => {
+                    staging.unstage(first, token);
+                    return Err(err);
+                }
+            }
+        }
     }
 
     /// Appends events with their own receipt times in one transaction with `COPY`: for bulk
@@ -57,7 +118,14 @@ impl EventStore {
         events: &[(NewEvent, DateTime<Utc>)],
     ) -> Result<u64, StorageError> {
         let mut tx = self.pool.begin().await?;
-        let numbered = number(&mut tx, events.iter().map(|(e, at)| (e, Some(*at)))).await?;
+        let producer_ids: Vec<Uuid> = (events.iter())
+            .filter(|(e, _)| e.id_from_producer)
+            .map(|(e, _)| e.id)
+            .collect();
+        // Locked until COMMIT, so no other writer can store these ids or move the head meanwhile.
+        let head = chain::lock_head(&mut tx).await?;
+        let stored = stored_seqs(&mut tx, &producer_ids).await?;
+        let numbered = number(head, stored, events.iter().map(|(e, at)| (e, Some(*at))));
         let mut rows = CopyRows::with_capacity(numbered.appended.events.len());
         for (event, hash) in numbered.appended.events.iter().zip(&numbered.hashes) {
             rows.push(event, hash);
@@ -69,31 +137,32 @@ impl EventStore {
     }
 }
 
-/// Locks the head, works out duplicates, and numbers and chains the rest. Events without a
-/// receipt time are received now, read after the lock so that receipt times follow seqs (and
-/// retention, which drops by receipt month, drops a prefix of the chain).
-async fn number<'a>(
+/// Where the stored copies of `ids` are: a statement of its own, so its snapshot includes
+/// every append committed before it.
+async fn stored_seqs(
     conn: &mut sqlx::PgConnection,
-    events: impl ExactSizeIterator<Item = (&'a NewEvent, Option<DateTime<Utc>>)> + Clone,
-) -> Result<Numbered, StorageError> {
-    let producer_ids: Vec<Uuid> = events
-        .clone()
-        .filter(|(e, _)| e.id_from_producer)
-        .map(|(e, _)| e.id)
-        .collect();
-    let mut head = chain::lock_head(conn).await?;
-    // A statement of its own, after the lock: its snapshot then includes every append that
-    // committed while we waited, and no other writer can store these ids until we commit.
-    let found: Vec<(Uuid, i64)> = if producer_ids.is_empty() {
-        Vec::new()
-    } else {
-        sqlx::query_as("select id, seq from events where id = any($1)")
-            .bind(&producer_ids)
-            .fetch_all(&mut *conn)
-            .await?
-    };
+    ids: &[Uuid],
+) -> Result<HashMap<Uuid, i64>, StorageError> {
+    if ids.is_empty() {
+        return Ok(HashMap::new());
+    }
+    let found: Vec<(Uuid, i64)> = sqlx::query_as("select id, seq from events where id = any($1)")
+        .bind(ids)
+        .fetch_all(&mut *conn)
+        .await?;
+    Ok(found.into_iter().collect())
+}
+
+/// Numbers and chains the events after `head`, leaving out ids in `stored_seq` or repeated.
+/// Events without a receipt time are received now, taken after the head was read, so that
+/// receipt times follow seqs (retention, which drops by receipt month, drops a prefix of the
+/// chain).
+fn number<'a>(
+    mut head: ChainLink,
+    mut stored_seq: HashMap<Uuid, i64>,
+    events: impl ExactSizeIterator<Item = (&'a NewEvent, Option<DateTime<Utc>>)>,
+) -> Numbered {
     let now = Utc::now();
-    let mut stored_seq: HashMap<Uuid, i64> = found.into_iter().collect();
     let mut appended = Appended {
         events: Vec::with_capacity(events.len()),
         receipts: Vec::with_capacity(events.len()),
@@ -120,11 +189,11 @@ async fn number<'a>(
         });
         appended.events.push(stored);
     }
-    Ok(Numbered {
+    Numbered {
         appended,
         hashes,
         head,
-    })
+    }
 }
 
 /// Moves the head and queues the NOTIFY (sent by PostgreSQL at COMMIT, in commit order).
@@ -144,31 +213,34 @@ async fn finish(conn: &mut sqlx::PgConnection, numbered: &Numbered) -> Result<()
     Ok(())
 }
 
-/// One statement: the multi-row insert (one array per column, unnested together), the head's
-/// move and the NOTIFY, so an append costs the lock, this and the COMMIT.
+/// One statement: the head's move from `expected`, the multi-row insert (one array per column,
+/// unnested together) and the NOTIFY `"<first> <last> <token>"`, all only if the head was still
+/// at `expected`. PostgreSQL re-checks that condition after waiting for any writer holding the
+/// head, so two writers cannot both move it from the same place. False: the head had moved.
 async fn insert_rows(
     conn: &mut sqlx::PgConnection,
     numbered: &Numbered,
-) -> Result<(), StorageError> {
+    expected: &ChainLink,
+    (first, last, token): (i64, i64, u64),
+) -> Result<bool, StorageError> {
     let (events, hashes) = (&numbered.appended.events, &numbered.hashes);
-    let (Some(first), Some(last)) = (events.first(), events.last()) else {
-        return Ok(()); // all duplicates: nothing changed
-    };
     let text = |f: fn(&StoredEvent) -> &Option<String>| -> Vec<Option<&str>> {
         events.iter().map(|e| f(e).as_deref()).collect()
     };
     let flag = |f: fn(&StoredEvent) -> Option<bool>| -> Vec<Option<bool>> {
         events.iter().map(f).collect()
     };
-    sqlx::query(&format!(
-        "with inserted as (insert into events ({EVENT_COLUMNS}, hash) \
+    Ok(sqlx::query(&format!(
+        "with moved as (update chain_head set seq = $28, hash = $29 \
+            where seq = $32 and hash = $33 returning seq), \
+         inserted as (insert into events ({EVENT_COLUMNS}, hash) \
          select * from unnest($1::bigint[], $2::uuid[], $3::text[], $4::text[], $5::text[], \
             $6::text[], $7::text[], $8::text[], $9::text[], $10::inet[], $11::text[], $12::text[], \
             $13::bool[], $14::text[], $15::text[], $16::text[], $17::timestamptz[], $18::text[], \
             $19::text[], $20::bool[], $21::text[], $22::text[], $23::jsonb[], \
-            $24::timestamptz[], $25::timestamptz[], $26::text[], $27::bytea[])), \
-         moved as (update chain_head set seq = $28, hash = $29) \
-         select pg_notify($30, $31)"
+            $24::timestamptz[], $25::timestamptz[], $26::text[], $27::bytea[]) \
+            where exists (select from moved)) \
+         select pg_notify($30, $31) from moved"
     ))
     .bind(events.iter().map(|e| e.seq).collect::<Vec<_>>())
     .bind(events.iter().map(|e| e.id).collect::<Vec<_>>())
@@ -225,8 +297,10 @@ async fn insert_rows(
     .bind(numbered.head.seq)
     .bind(numbered.head.hash.as_slice())
     .bind(EVENTS_CHANNEL)
-    .bind(format!("{} {}", first.seq, last.seq))
-    .execute(&mut *conn)
-    .await?;
-    Ok(())
+    .bind(format!("{first} {last} {token}"))
+    .bind(expected.seq)
+    .bind(expected.hash.as_slice())
+    .fetch_optional(&mut *conn)
+    .await?
+    .is_some())
 }

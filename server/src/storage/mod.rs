@@ -18,7 +18,7 @@ pub use events::NewEvent;
 pub use keys::{ActiveKey, ApiKeyRecord, CreateKeyError, KeyKind, KeyStore, KEY_CHANGES_CHANNEL};
 pub use operators::{OperatorRecord, OperatorStore, Role};
 pub use query::Cursor;
-pub use writer::{EventWriter, WriteError, WriterConfig};
+pub use writer::{EventWriter, Staging, WriteError, WriterConfig};
 
 use sqlx::PgPool;
 use std::sync::Arc;
