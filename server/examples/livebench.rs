@@ -17,6 +17,8 @@ mod phases;
 #[allow(dead_code)]
 #[path = "loadgen/setup.rs"]
 mod setup;
+#[path = "livebench/throughput.rs"]
+mod throughput;
 #[path = "livebench/watchers.rs"]
 mod watchers;
 
@@ -83,14 +85,16 @@ async fn bench(args: Args) -> Result<()> {
         setup::BenchPostgres::start(&args.data_dir, args.database_url.as_deref()).await?;
     let name = format!("livebench_{}", uuid::Uuid::now_v7().simple());
     create_database_if_missing(&postgres.admin_url, &name).await?;
-    let outcome = bench_in(&args, &setup::with_database(&postgres.admin_url, &name)?).await;
+    let postmaster = postgres.pgdata.as_deref().and_then(measure::postmaster_pid);
+    let url = setup::with_database(&postgres.admin_url, &name)?;
+    let outcome = bench_in(&args, &url, postmaster).await;
     if let Err(err) = setup::drop_database(&postgres.admin_url, &name).await {
         eprintln!("warning: could not drop database {name}: {err:#}");
     }
     outcome.and(postgres.stop().await)
 }
 
-async fn bench_in(args: &Args, url: &str) -> Result<()> {
+async fn bench_in(args: &Args, url: &str, postmaster: Option<u32>) -> Result<()> {
     let database = Database::connect(url).await?; // migrates before the child starts
     let keys = KeyStore::new(database.pool.clone());
     let (ingest_key, read_key) = (generate_key(), generate_key());
@@ -108,6 +112,7 @@ async fn bench_in(args: &Args, url: &str) -> Result<()> {
         Ok(addrs) => {
             let setup = phases::Setup {
                 child_pid: child.id(),
+                postmaster,
                 instances: addrs,
                 ingest_key,
                 read_key,

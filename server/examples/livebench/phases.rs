@@ -8,11 +8,14 @@ use std::time::{Duration, Instant};
 use tokio::task::JoinSet;
 use vigil_wire::IngestResponse;
 
+use crate::throughput::{self, Phase, Probe};
 use crate::watchers::{Filters, Watchers};
 use crate::Args;
 
 pub struct Setup {
     pub child_pid: u32,
+    /// The embedded cluster's postmaster, for CPU accounting.
+    pub postmaster: Option<u32>,
     pub instances: [SocketAddr; 2],
     pub ingest_key: String,
     pub read_key: String,
@@ -45,18 +48,46 @@ pub async fn run(args: &Args, setup: &Setup) -> Result<()> {
     let per_connection = (rss_kib(setup.child_pid)? - before) as f64 / clients as f64;
     drop(idle.finish().await);
 
-    eprintln!("ingest throughput, no stream clients");
-    let alone = producer.max_rate(&batches, throughput).await?;
-
-    eprintln!("ingest throughput, {clients} clients whose filters match nothing");
+    let probe = Probe {
+        vigil_pid: setup.child_pid,
+        postmaster: setup.postmaster,
+    };
+    let measure = |label: &'static str| {
+        let (producer, batches, probe) = (&producer, &batches, &probe);
+        async move {
+            eprintln!("ingest throughput, {label}");
+            let before = probe.sample();
+            let rate = producer.max_rate(batches, throughput).await?;
+            anyhow::Ok(Phase::new(
+                rate,
+                throughput.as_secs_f64(),
+                before,
+                probe.sample(),
+            ))
+        }
+    };
+    // The first inserts into an empty table are faster than any later ones: not compared.
+    measure("warm-up, not reported").await?;
+    let alone_first = measure("no stream clients").await?;
     let quiet = Watchers::connect(first, &setup.read_key, clients, Filters::NothingMatches).await?;
-    let filtering = producer.max_rate(&batches, throughput).await?;
+    let filtering = measure("clients whose filters match nothing").await?;
     drop(quiet.finish().await);
-
-    eprintln!("ingest throughput, {clients} clients receiving");
+    let alone_second = measure("no stream clients").await?;
     let watchers = Watchers::connect(first, &setup.read_key, clients, Filters::Half).await?;
-    let attached = producer.max_rate(&batches, throughput).await?;
+    let attached = measure("clients receiving").await?;
+    let seen = watchers.finish().await;
+    if seen.iter().any(|s| s.cut_off) {
+        bail!("the server cut a stream client off during the throughput phase");
+    }
+    let alone_third = measure("no stream clients").await?;
+    let throughput_rows = throughput::rows(
+        &[alone_first, alone_second, alone_third],
+        &filtering,
+        &attached,
+        clients,
+    );
 
+    let watchers = Watchers::connect(first, &setup.read_key, clients, Filters::Half).await?;
     eprintln!("latency, one instance");
     let local = producer.latency(args, &mix, watchers).await?;
 
@@ -65,16 +96,13 @@ pub async fn run(args: &Args, setup: &Setup) -> Result<()> {
     let remote = producer.latency(args, &mix, watchers).await?;
 
     println!("\n| measurement | result |\n|---|---|");
-    println!("| ingest, batches of {BATCH_SIZE} × {BATCH_CLIENTS} producers, no stream clients | {alone:.0} events/s |");
-    let change = |rate: f64| 100.0 * (rate - alone) / alone;
     println!(
-        "| the same, {clients} clients attached whose filters match nothing | {filtering:.0} events/s ({:+.1}%) |",
-        change(filtering)
+        "| ingest batches: {BATCH_SIZE} events × {BATCH_CLIENTS} producers, {} s per phase | |",
+        args.throughput_seconds
     );
-    println!(
-        "| the same, {clients} clients receiving (half everything, half failures) | {attached:.0} events/s ({:+.1}%) |",
-        change(attached)
-    );
+    for row in throughput_rows {
+        println!("{row}");
+    }
     println!("| memory per idle connection (child RSS delta) | {per_connection:.1} KiB |");
     for (label, l) in [("one instance", &local), ("across two instances", &remote)] {
         println!(

@@ -201,6 +201,20 @@ impl CpuProbe {
     }
 }
 
+/// User and system CPU seconds of process `pid` so far (its threads included).
+#[allow(dead_code)] // livebench's, which shares this file
+pub fn process_seconds(pid: u32) -> f64 {
+    let ticks = stat(&Path::new("/proc").join(pid.to_string()).join("stat"))
+        .map_or(0, |f| field(&f, 11) + field(&f, 12));
+    ticks as f64 / TICKS_PER_SECOND
+}
+
+/// CPU seconds of the postmaster and its backends so far.
+#[allow(dead_code)] // livebench's, which shares this file
+pub fn postgres_seconds(postmaster: u32) -> f64 {
+    postgres_ticks(postmaster) as f64 / TICKS_PER_SECOND
+}
+
 /// The postmaster's own time, its reaped children's (backends that have exited), and that of
 /// its live children.
 fn postgres_ticks(postmaster: u32) -> u64 {

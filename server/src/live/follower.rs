@@ -2,15 +2,16 @@
 //! order, filtered, with neither a gap nor a duplicate at any seam.
 
 use axum::extract::ws::{Message, Utf8Bytes, WebSocket};
-use chrono::Utc;
 use futures::stream::SplitSink;
 use futures::SinkExt;
 use std::time::Duration;
 use tokio::sync::broadcast::error::{RecvError, TryRecvError};
 use vigil_wire::{EventFilter, LiveMessage};
 
-use super::{LiveBatch, LiveHub};
+use super::group::{FilterGroup, GroupMessage};
+use super::LiveHub;
 use crate::storage::EventStore;
+use std::sync::Arc;
 
 /// Often enough for proxies and browsers to keep the connection, rare enough to cost nothing.
 const HEARTBEAT_EVERY: Duration = Duration::from_secs(15);
@@ -23,13 +24,12 @@ const FRAMES_PER_FLUSH: usize = 256;
 
 pub type Sink = SplitSink<WebSocket, Message>;
 
-/// What one connection follows.
+/// What one connection follows: its filter's group for live events, the database for replays.
 pub struct Follower {
     pub hub: LiveHub,
     pub store: EventStore,
     pub filter: EventFilter,
-    /// Computed once: the filter compares fingerprints, never raw session ids.
-    pub fingerprint: Option<String>,
+    pub group: Arc<FilterGroup>,
 }
 
 /// Why a connection ended early.
@@ -40,8 +40,8 @@ impl Follower {
     /// hub, then forwards live events. `delivered` is the seq through which this connection has
     /// everything it should have; it is what heartbeats report and where replays start.
     pub async fn run(&self, sink: &mut Sink, after: Option<i64>) -> Result<(), Ended> {
-        let (mut events, newest) = self.hub.subscribe();
-        let mut delivered = after.unwrap_or(newest);
+        let (mut events, through) = self.group.subscribe();
+        let mut delivered = after.unwrap_or(through);
         let mut shutdown = self.hub.shutdown_signal();
         let mut heartbeat = tokio::time::interval(HEARTBEAT_EVERY);
         let mut behind = after.is_some();
@@ -56,46 +56,40 @@ impl Follower {
                 behind = false;
             }
             let mut frames = Vec::new();
+            // The group's position, read before draining: once every message sent before it has
+            // been read, this connection has everything through it, matched or not.
+            let mut through = None;
             tokio::select! {
                 received = events.recv() => match received {
-                    Ok(batch) => self.frames(&batch, &mut delivered, &mut frames),
-                    // Fell more than the hub's buffer behind: read the rest from the database.
+                    Ok(message) => behind = take(message, &mut delivered, &mut frames),
+                    // Fell more than the group's buffer behind: read the rest from the database.
                     Err(RecvError::Lagged(_)) => behind = true,
                     Err(RecvError::Closed) => return Ok(()),
                 },
-                // `delivered`, not the hub's newest: a client may resume from a heartbeat's seq.
-                _ = heartbeat.tick() => {
-                    frames.push(super::to_json(&LiveMessage::Heartbeat { seq: delivered }).into());
-                }
+                _ = heartbeat.tick() => through = Some(self.group.through()),
                 _ = shutdown.changed() => return Ok(()),
             }
             // Whatever else is already queued goes out with it.
+            let mut drained = false;
             while !behind && frames.len() < FRAMES_PER_FLUSH {
                 match events.try_recv() {
-                    Ok(batch) => self.frames(&batch, &mut delivered, &mut frames),
+                    Ok(message) => behind = take(message, &mut delivered, &mut frames),
                     Err(TryRecvError::Lagged(_)) => behind = true,
-                    Err(TryRecvError::Empty) => break,
+                    Err(TryRecvError::Empty) => {
+                        drained = true;
+                        break;
+                    }
                     Err(TryRecvError::Closed) => return Ok(()),
                 }
             }
+            if let Some(through) = through {
+                if drained && !behind {
+                    delivered = delivered.max(through);
+                }
+                // `delivered`, not the newest seq: a client may resume from a heartbeat's seq.
+                frames.push(super::to_json(&LiveMessage::Heartbeat { seq: delivered }).into());
+            }
             write(sink, frames).await?;
-        }
-    }
-
-    /// The frames to send for live events: those new to this connection that match.
-    fn frames(&self, batch: &LiveBatch, delivered: &mut i64, frames: &mut Vec<Utf8Bytes>) {
-        let now = Utc::now();
-        for event in batch.iter() {
-            if event.seq <= *delivered {
-                continue; // sent by a replay already
-            }
-            *delivered = event.seq;
-            if self
-                .filter
-                .matches(&event.event, self.fingerprint.as_deref(), now)
-            {
-                frames.push(event.json.clone());
-            }
         }
     }
 
@@ -126,6 +120,23 @@ impl Follower {
                 return Ok(());
             }
         }
+    }
+}
+
+/// Adds the frames of a group message's events new to this connection (a replay may have sent
+/// some); true when the group skipped events and the connection must read the database.
+fn take(message: GroupMessage, delivered: &mut i64, frames: &mut Vec<Utf8Bytes>) -> bool {
+    match message {
+        GroupMessage::Events(events) => {
+            for (seq, frame) in events.iter() {
+                if *seq > *delivered {
+                    *delivered = *seq;
+                    frames.push(frame.clone());
+                }
+            }
+            false
+        }
+        GroupMessage::Gap => true,
     }
 }
 

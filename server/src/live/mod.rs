@@ -6,6 +6,7 @@
 
 mod feed;
 mod follower;
+mod group;
 mod socket;
 
 pub use feed::follow_commits;
@@ -15,15 +16,15 @@ pub use socket::{__path_stream_doc, router, stream_doc};
 use axum::extract::ws::Utf8Bytes;
 use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, OnceLock};
 use tokio::sync::{broadcast, watch};
-use vigil_wire::{LiveMessage, StoredEvent};
+use vigil_wire::StoredEvent;
 
 use crate::storage::Staging;
 
 /// How many batches a slow connection may fall behind before it is caught up from the
 /// database instead.
-const HUB_CAPACITY: usize = 512;
+pub(crate) const HUB_CAPACITY: usize = 512;
 /// Most events in one hub message. Connections wake once per message, not once per event, so
 /// busy moments cost a fraction of the wake-ups; the cap bounds the hub's memory.
 const EVENTS_PER_MESSAGE: usize = 64;
@@ -31,14 +32,45 @@ const EVENTS_PER_MESSAGE: usize = 64;
 /// What the hub broadcasts: consecutive committed events, in seq order.
 pub type LiveBatch = Arc<[LiveEvent]>;
 
-/// A committed event, serialised once for all connections.
+/// A committed event, serialised at most once for all connections.
 #[derive(Debug)]
 pub struct LiveEvent {
     pub seq: i64,
-    /// What connections with a filter match against.
+    /// What filters match against.
     pub event: StoredEvent,
-    /// Shared by every connection's frame: cloning it is a reference count, not a copy.
-    pub json: Utf8Bytes,
+    /// Its frame, made by the first filter group that matches it (none may): shared by every
+    /// connection's frame, so cloning it is a reference count, not a copy.
+    frame: OnceLock<Utf8Bytes>,
+}
+
+impl LiveEvent {
+    fn new(event: StoredEvent) -> Self {
+        LiveEvent {
+            seq: event.seq,
+            event,
+            frame: OnceLock::new(),
+        }
+    }
+
+    /// `{"kind":"event","event":{…}}`, as `LiveMessage::Event` serialises, without copying the
+    /// event into one.
+    pub fn frame(&self) -> Utf8Bytes {
+        self.frame
+            .get_or_init(|| {
+                #[derive(serde::Serialize)]
+                struct EventFrame<'a> {
+                    kind: &'static str,
+                    event: &'a StoredEvent,
+                }
+                let frame = EventFrame {
+                    kind: "event",
+                    event: &self.event,
+                };
+                let json = serde_json::to_string(&frame).expect("stored events always serialise");
+                Utf8Bytes::from(json)
+            })
+            .clone()
+    }
 }
 
 /// An append's events, staged before its COMMIT, and the token its NOTIFY carries.
@@ -54,6 +86,8 @@ pub struct LiveHub {
     /// Appends of this process awaiting their NOTIFY, by first seq, with the token the NOTIFY
     /// will carry: publishing them needs no read from the database.
     staged: Arc<Mutex<BTreeMap<i64, Stage>>>,
+    /// One matcher per distinct filter being followed.
+    groups: group::Groups,
     /// The next stage token; starts at random so that instances do not share tokens.
     next_token: Arc<AtomicU64>,
 }
@@ -73,6 +107,7 @@ impl LiveHub {
             latest_seq: Arc::default(),
             shutdown,
             staged: Arc::default(),
+            groups: Arc::default(),
             // The low half of a UUIDv7 is random.
             next_token: Arc::new(AtomicU64::new(uuid::Uuid::now_v7().as_u64_pair().1)),
         }
@@ -102,24 +137,16 @@ impl LiveHub {
         let Some(newest) = events.last().map(|e| e.seq) else {
             return;
         };
-        // Nobody is watching: skip serialising (checked again under the lock).
-        let batches: Option<Vec<LiveBatch>> =
-            (self.sender.receiver_count() > 0).then(|| prepare(&events));
         let mut latest = self.latest_seq.lock().expect("hub lock");
-        match batches {
-            Some(batches) => {
-                for batch in batches {
-                    let _ = self.sender.send(batch);
-                }
-                *latest = newest;
-            }
-            None if self.sender.receiver_count() == 0 => *latest = newest,
-            // Someone subscribed while we looked away: serialise after all.
-            None => {
-                drop(latest);
-                self.publish(events);
+        // Nobody is watching: nothing to send.
+        if self.sender.receiver_count() > 0 {
+            let mut events = events.into_iter().map(LiveEvent::new).peekable();
+            while events.peek().is_some() {
+                let batch: LiveBatch = events.by_ref().take(EVENTS_PER_MESSAGE).collect();
+                let _ = self.sender.send(batch);
             }
         }
+        *latest = newest;
     }
 
     /// A receiver of every event published from now on, and the seq of the newest one published
@@ -157,33 +184,10 @@ impl Staging for LiveHub {
     }
 }
 
-/// Serialises each event once, for every connection, in messages of `EVENTS_PER_MESSAGE`.
-fn prepare(events: &[StoredEvent]) -> Vec<LiveBatch> {
-    events
-        .chunks(EVENTS_PER_MESSAGE)
-        .map(|chunk| {
-            chunk
-                .iter()
-                .map(|event| {
-                    let message = LiveMessage::Event {
-                        event: Box::new(event.clone()),
-                    };
-                    let json =
-                        serde_json::to_string(&message).expect("stored events always serialise");
-                    LiveEvent {
-                        seq: event.seq,
-                        event: event.clone(),
-                        json: Utf8Bytes::from(json),
-                    }
-                })
-                .collect()
-        })
-        .collect()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use vigil_wire::LiveMessage;
 
     fn event(seq: i64) -> StoredEvent {
         let json = serde_json::json!({"event_type": "auth.logout", "username": "u"});
@@ -195,6 +199,23 @@ mod tests {
     /// A stage is published only for the NOTIFY of the append that staged it: another writer's
     /// append of the same seqs (this writer's append then changed nothing) is read from the
     /// database, never taken for this one.
+    #[test]
+    fn an_event_frame_is_what_clients_parse_as_a_live_message() {
+        let event = event(7);
+        let frame = LiveEvent::new(event.clone()).frame();
+        let parsed: LiveMessage = serde_json::from_str(frame.as_str()).unwrap();
+        assert_eq!(
+            parsed,
+            LiveMessage::Event {
+                event: Box::new(event.clone())
+            }
+        );
+        let message = LiveMessage::Event {
+            event: Box::new(event),
+        };
+        assert_eq!(frame.as_str(), serde_json::to_string(&message).unwrap());
+    }
+
     #[test]
     fn staged_events_are_taken_only_with_their_token() {
         let hub = LiveHub::new();

@@ -44,10 +44,11 @@ async fn upgrade(
 ) -> Result<Response, ApiError> {
     let (filter, _, _) = parse_query(query.as_deref())?;
     let after = parse_after(query.as_deref())?;
+    let fingerprint = filter.session.as_deref().map(session_fingerprint);
     let follower = Follower {
+        group: hub.group(filter.clone(), fingerprint),
         hub,
         store,
-        fingerprint: filter.session.as_deref().map(session_fingerprint),
         filter,
     };
     // Clients only listen, so the read buffer can be small: idle connections stay cheap.

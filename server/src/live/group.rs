@@ -1,0 +1,236 @@
+//! Filter groups: connections that follow the same filter share one matcher.
+//!
+//! Each hub message is matched once per distinct filter, not once per connection, and a
+//! connection wakes only when its filter matched something. With many analysts on the same
+//! views (the live feed, the three presets) that is the difference between the hub's work
+//! growing with connections and growing with views: 200 connections on a filter nothing matches
+//! cost one match per event, and no wake-ups at all.
+
+use axum::extract::ws::Utf8Bytes;
+use chrono::Utc;
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, Weak};
+use tokio::sync::broadcast::error::RecvError;
+use tokio::sync::{broadcast, oneshot};
+use vigil_wire::EventFilter;
+
+use super::{LiveBatch, LiveHub, HUB_CAPACITY};
+
+/// What a group sends its connections.
+#[derive(Clone, Debug)]
+pub enum GroupMessage {
+    /// Matching events, in seq order: (seq, frame).
+    Events(Arc<[(i64, Utf8Bytes)]>),
+    /// The group fell behind the hub and skipped events: read them from the database.
+    Gap,
+}
+
+/// One filter's matcher, shared by its connections; its task ends with the last of them.
+#[derive(Debug)]
+pub struct FilterGroup {
+    shared: Arc<Shared>,
+    /// Dropped with the group (its last connection): tells the task to stop.
+    _stop: oneshot::Sender<()>,
+}
+
+#[derive(Debug)]
+struct Shared {
+    sender: broadcast::Sender<GroupMessage>,
+    /// The newest seq the group has matched. Sending and subscribing both hold it, so a new
+    /// connection gets exactly the matches after the seq it is told.
+    through: Mutex<i64>,
+}
+
+impl FilterGroup {
+    /// A receiver of every match from now on, and the seq through which the group had matched
+    /// before it.
+    pub fn subscribe(&self) -> (broadcast::Receiver<GroupMessage>, i64) {
+        let through = self.shared.through.lock().expect("group lock");
+        (self.shared.sender.subscribe(), *through)
+    }
+
+    /// The seq through which the group has matched: a connection that has received every
+    /// message sent before this was read has everything through it.
+    pub fn through(&self) -> i64 {
+        *self.shared.through.lock().expect("group lock")
+    }
+}
+
+/// The groups of one hub, by filter; entries of groups whose connections have all gone are
+/// replaced when that filter is followed again.
+pub type Groups = Arc<Mutex<HashMap<String, Weak<FilterGroup>>>>;
+
+impl LiveHub {
+    /// The group following `filter` (`fingerprint`: its session id's fingerprint), started if
+    /// nobody follows it yet.
+    pub fn group(&self, filter: EventFilter, fingerprint: Option<String>) -> Arc<FilterGroup> {
+        let key = serde_json::to_string(&filter).expect("filters serialise");
+        let mut groups = self.groups.lock().expect("groups lock");
+        if let Some(group) = groups.get(&key).and_then(Weak::upgrade) {
+            return group;
+        }
+        groups.retain(|_, group| group.strong_count() > 0);
+        let group = self.start_group(filter, fingerprint);
+        groups.insert(key, Arc::downgrade(&group));
+        group
+    }
+
+    fn start_group(&self, filter: EventFilter, fingerprint: Option<String>) -> Arc<FilterGroup> {
+        let (events, newest) = self.subscribe();
+        let (sender, _) = broadcast::channel(HUB_CAPACITY);
+        let shared = Arc::new(Shared {
+            sender,
+            through: Mutex::new(newest),
+        });
+        let (stop, stopped) = oneshot::channel();
+        let matcher = Matcher {
+            shared: shared.clone(),
+            filter,
+            fingerprint,
+        };
+        tokio::spawn(matcher.run(events, stopped));
+        Arc::new(FilterGroup {
+            shared,
+            _stop: stop,
+        })
+    }
+}
+
+struct Matcher {
+    shared: Arc<Shared>,
+    filter: EventFilter,
+    fingerprint: Option<String>,
+}
+
+impl Matcher {
+    async fn run(
+        self,
+        mut events: broadcast::Receiver<LiveBatch>,
+        mut stopped: oneshot::Receiver<()>,
+    ) {
+        loop {
+            let received = tokio::select! {
+                received = events.recv() => received,
+                _ = &mut stopped => return,
+            };
+            match received {
+                Ok(batch) => self.publish(&batch),
+                // Connections read what the group skipped from the database.
+                Err(RecvError::Lagged(_)) => {
+                    let _ = self.shared.sender.send(GroupMessage::Gap);
+                }
+                Err(RecvError::Closed) => return,
+            }
+        }
+    }
+
+    /// Sends the batch's matches (if any) and moves `through` past the batch.
+    fn publish(&self, batch: &LiveBatch) {
+        let Some(last) = batch.last().map(|e| e.seq) else {
+            return;
+        };
+        let now = Utc::now();
+        let fingerprint = self.fingerprint.as_deref();
+        let matches: Arc<[(i64, Utf8Bytes)]> = batch
+            .iter()
+            .filter(|e| self.filter.matches(&e.event, fingerprint, now))
+            .map(|e| (e.seq, e.frame()))
+            .collect();
+        let mut through = self.shared.through.lock().expect("group lock");
+        if !matches.is_empty() {
+            let _ = self.shared.sender.send(GroupMessage::Events(matches));
+        }
+        *through = (*through).max(last);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::time::Duration;
+
+    fn event(seq: i64, event_type: &str) -> vigil_wire::StoredEvent {
+        let json = serde_json::json!({"event_type": event_type, "username": "u"});
+        crate::ingest::parse_event(json, "test")
+            .unwrap()
+            .stored(seq, Utc::now())
+    }
+
+    fn filter(query: &str) -> EventFilter {
+        let params = form_urlencoded::parse(query.as_bytes());
+        let pairs: Vec<(String, String)> = params.into_owned().collect();
+        EventFilter::from_params(pairs.iter().map(|(k, v)| (k.as_str(), v.as_str()))).unwrap()
+    }
+
+    #[tokio::test]
+    async fn connections_on_one_filter_share_a_matcher_that_stops_with_the_last() {
+        let hub = LiveHub::new();
+        let failures = hub.group(filter("type=auth.login.failure"), None);
+        let again = hub.group(filter("type=auth.login.failure"), None);
+        let everything = hub.group(EventFilter::default(), None);
+        assert!(Arc::ptr_eq(&failures, &again));
+        assert!(!Arc::ptr_eq(&failures, &everything));
+        assert_eq!(
+            hub.sender.receiver_count(),
+            2,
+            "one hub receiver per filter"
+        );
+
+        drop((failures, again, everything));
+        let stopped = async {
+            while hub.sender.receiver_count() > 0 {
+                tokio::task::yield_now().await;
+            }
+        };
+        tokio::time::timeout(Duration::from_secs(5), stopped)
+            .await
+            .expect("the matchers stop once nobody follows their filter");
+        let fresh = hub.group(filter("type=auth.login.failure"), None);
+        assert_eq!(
+            hub.sender.receiver_count(),
+            1,
+            "followed again: a new matcher"
+        );
+        assert_eq!(
+            hub.groups.lock().unwrap().len(),
+            1,
+            "dead entries are dropped"
+        );
+        drop(fresh);
+    }
+
+    #[tokio::test]
+    async fn a_group_sends_only_matches_and_moves_past_the_rest() {
+        let hub = LiveHub::new();
+        let group = hub.group(filter("type=auth.login.failure"), None);
+        let (mut receiver, through) = group.subscribe();
+        assert_eq!(through, 0);
+        hub.publish(vec![
+            event(1, "auth.login.success"),
+            event(2, "auth.login.failure"),
+            event(3, "auth.logout"),
+        ]);
+        let message = tokio::time::timeout(Duration::from_secs(5), receiver.recv())
+            .await
+            .expect("a message")
+            .unwrap();
+        let GroupMessage::Events(events) = message else {
+            panic!("expected events, got {message:?}");
+        };
+        assert_eq!(events.iter().map(|(seq, _)| *seq).collect::<Vec<_>>(), [2]);
+        assert!(events[0].1.as_str().contains(r#""seq":2"#));
+        // Sent and moved under one lock: the batch's end is the resume point now.
+        assert_eq!(group.through(), 3);
+
+        hub.publish(vec![event(4, "auth.logout")]);
+        let moved = async {
+            while group.through() < 4 {
+                tokio::task::yield_now().await;
+            }
+        };
+        tokio::time::timeout(Duration::from_secs(5), moved)
+            .await
+            .expect("through moves past events nobody here wants");
+        assert!(receiver.try_recv().is_err(), "and sends nothing for them");
+    }
+}
