@@ -73,6 +73,11 @@ async fn publish_through(
     while from <= last {
         let events = match hub.take_staged(from, token) {
             Some(staged) => staged,
+            // Nobody follows the stream here: no need to read what nobody would be sent.
+            None if hub.skip_unwatched(last) => {
+                *next = Some(last + 1);
+                return Ok(());
+            }
             None => {
                 let to = last.min(from + CATCH_UP_PAGE - 1);
                 let page = store.seq_range(from, to).await?;

@@ -149,6 +149,18 @@ impl LiveHub {
         *latest = newest;
     }
 
+    /// Moves the stream past `last` without its events when nobody follows it; false when
+    /// someone does (then the events must be published). Under the lock subscribers take, so a
+    /// new subscriber either is counted here or starts after `last`.
+    fn skip_unwatched(&self, last: i64) -> bool {
+        let mut latest = self.latest_seq.lock().expect("hub lock");
+        let unwatched = self.sender.receiver_count() == 0;
+        if unwatched {
+            *latest = (*latest).max(last);
+        }
+        unwatched
+    }
+
     /// A receiver of every event published from now on, and the seq of the newest one published
     /// before it.
     pub fn subscribe(&self) -> (broadcast::Receiver<LiveBatch>, i64) {
@@ -169,6 +181,11 @@ impl LiveHub {
 impl Staging for LiveHub {
     fn stage(&self, events: &[StoredEvent]) -> u64 {
         let token = self.next_token.fetch_add(1, Ordering::Relaxed);
+        if self.sender.receiver_count() == 0 {
+            // Nobody follows the stream: the writer need not copy anything, and the feed skips
+            // the range (or, if someone subscribes meanwhile, reads it from the database).
+            return token;
+        }
         self.staged
             .lock()
             .expect("staging lock")
@@ -216,9 +233,34 @@ mod tests {
         assert_eq!(frame.as_str(), serde_json::to_string(&message).unwrap());
     }
 
+    /// With nobody subscribed the stream moves on without reading events; a subscriber then
+    /// starts after them, and once someone is subscribed nothing is skipped.
+    #[test]
+    fn unwatched_ranges_are_skipped_only_while_nobody_subscribes() {
+        let hub = LiveHub::new();
+        assert_eq!(
+            hub.stage(&[event(1)]).wrapping_add(1),
+            hub.stage(&[event(2)])
+        );
+        assert!(
+            hub.take_staged(1, None).is_none(),
+            "nothing staged for nobody"
+        );
+        assert!(hub.skip_unwatched(2));
+        let (_receiver, newest) = hub.subscribe();
+        assert_eq!(newest, 2, "a subscriber starts after what was skipped");
+        assert!(!hub.skip_unwatched(3));
+        let token = hub.stage(&[event(3)]);
+        assert!(
+            hub.take_staged(3, Some(token)).is_some(),
+            "staged once someone listens"
+        );
+    }
+
     #[test]
     fn staged_events_are_taken_only_with_their_token() {
         let hub = LiveHub::new();
+        let _listener = hub.subscribe();
         let token = hub.stage(&[event(5), event(6)]);
         assert!(hub.take_staged(5, Some(token.wrapping_add(1))).is_none());
         assert!(

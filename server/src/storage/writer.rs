@@ -3,7 +3,10 @@
 //! The writer remembers where its last append left the chain, so the next one usually needs no
 //! read before its single statement.
 
+use sqlx::pool::PoolConnection;
+use sqlx::{Connection, PgConnection, Postgres};
 use std::sync::Arc;
+use std::time::{Duration, Instant};
 use tokio::sync::{mpsc, oneshot, OwnedSemaphorePermit, Semaphore};
 use vigil_wire::{IngestReceipt, StoredEvent};
 
@@ -122,6 +125,7 @@ async fn run_writer(
 ) {
     // Where this writer's last append left the chain; `None` after an error, so it is read again.
     let mut head = None;
+    let mut connection = HeldConnection::default();
     while let Some(first) = receiver.recv().await {
         // One group at a time: appends serialise on the chain head anyway (across instances
         // too), and while this one commits the next group gathers in the channel. (Sending the
@@ -129,14 +133,50 @@ async fn run_writer(
         // since it waits on the head lock and the groups get smaller.)
         let group = gather(first, &mut receiver, config.max_rows_per_commit);
         let events: Vec<&NewEvent> = group.iter().flat_map(|job| &job.events).collect();
-        let appended = match pool.acquire().await {
-            Ok(mut conn) => EventStore::append(&mut conn, &events, &mut head, &hub).await,
-            Err(err) => Err(err.into()),
+        let appended = match connection.get(pool).await {
+            Ok(conn) => EventStore::append(conn, &events, &mut head, &hub).await,
+            Err(err) => Err(err),
         };
         match appended {
             Ok(appended) => answer_group(group, appended.receipts),
-            Err(err) => refuse_group(group, err),
+            Err(err) => {
+                connection.drop_it();
+                refuse_group(group, err)
+            }
         }
+    }
+}
+
+/// The writer's connection, held between appends. Taking one from the pool for each append
+/// would cost two extra round trips per commit (sqlx pings a connection when it is taken and
+/// when it is given back); instead it is checked only after a quiet spell, so a connection that
+/// died while idle (a database restart) is replaced before an append fails on it.
+#[derive(Default)]
+struct HeldConnection {
+    held: Option<(PoolConnection<Postgres>, Instant)>,
+}
+
+/// Idle longer than this, the held connection is pinged before use.
+const CHECK_AFTER_IDLE: Duration = Duration::from_secs(1);
+
+impl HeldConnection {
+    async fn get(&mut self, pool: &sqlx::PgPool) -> Result<&mut PgConnection, StorageError> {
+        if let Some((conn, last_used)) = &mut self.held {
+            if last_used.elapsed() > CHECK_AFTER_IDLE && conn.ping().await.is_err() {
+                self.held = None;
+            }
+        }
+        let conn = match self.held.take() {
+            Some((conn, _)) => conn,
+            None => pool.acquire().await?,
+        };
+        let (conn, _) = self.held.insert((conn, Instant::now()));
+        Ok(conn)
+    }
+
+    /// After an error: the next append starts on a fresh connection.
+    fn drop_it(&mut self) {
+        self.held = None;
     }
 }
 
