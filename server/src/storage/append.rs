@@ -22,10 +22,11 @@ use super::events::EVENT_COLUMNS;
 use super::writer::Staging;
 use super::{EventStore, NewEvent, StorageError};
 
-/// The NOTIFY channel that carries `"<first seq> <last seq>"` for each committed append.
+/// The NOTIFY channel that carries `"<first seq> <last seq> <stage token>"` for each committed
+/// append (without the token for bulk appends).
 pub const EVENTS_CHANNEL: &str = "vigil_events";
 
-/// The outcome of one append, for the transaction's owner to commit.
+/// The outcome of one append.
 #[derive(Debug)]
 pub struct Appended {
     /// What was stored, in seq order (duplicates left out).
@@ -67,8 +68,9 @@ impl EventStore {
     /// Appends `events`, received now, in one statement of its own (committed when it returns).
     /// `head` is where the caller believes the chain ends (`None`: read it); on success it is
     /// the new head. An id already stored, or repeated within `events`, is not stored again: its
-    /// receipt says `duplicate` and carries the stored seq. `stage` sees the events about to be
-    /// committed (with the token their NOTIFY will carry) and `unstage` those that were not.
+    /// receipt says `duplicate` and carries the stored seq. `staging` is shown the events about to
+    /// be committed (and returns the token their NOTIFY will carry), and told of those that were
+    /// not.
     #[tracing::instrument(skip_all, fields(rows = events.len()))]
     pub(super) async fn append(
         conn: &mut sqlx::PgConnection,
