@@ -199,6 +199,36 @@ mod tests {
         drop(fresh);
     }
 
+    /// A matcher that falls more than the hub's buffer behind tells its connections to read
+    /// the database, then goes on with what the hub still holds.
+    #[tokio::test]
+    async fn a_matcher_that_lags_the_hub_reports_a_gap() {
+        let hub = LiveHub::new();
+        let group = hub.group(EventFilter::default(), None);
+        let (mut receiver, _) = group.subscribe();
+        // The test's runtime has one thread: the matcher runs only once this test awaits.
+        let published = HUB_CAPACITY as i64 + 10;
+        for seq in 1..=published {
+            hub.publish(vec![event(seq, "auth.logout")]);
+        }
+        let limit = Duration::from_secs(5);
+        let first = tokio::time::timeout(limit, receiver.recv())
+            .await
+            .expect("a message");
+        assert!(matches!(first, Ok(GroupMessage::Gap)), "got {first:?}");
+        let second = tokio::time::timeout(limit, receiver.recv())
+            .await
+            .expect("a message");
+        let Ok(GroupMessage::Events(events)) = second else {
+            panic!("events after the gap");
+        };
+        assert_eq!(
+            events[0].0,
+            published - HUB_CAPACITY as i64 + 1,
+            "the oldest kept"
+        );
+    }
+
     #[tokio::test]
     async fn a_group_sends_only_matches_and_moves_past_the_rest() {
         let hub = LiveHub::new();
