@@ -4,6 +4,7 @@
 use axum::extract::ws::{Message, Utf8Bytes, WebSocket};
 use futures::stream::SplitSink;
 use futures::SinkExt;
+use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::broadcast::error::{RecvError, TryRecvError};
 use vigil_wire::{EventFilter, LiveMessage};
@@ -11,7 +12,6 @@ use vigil_wire::{EventFilter, LiveMessage};
 use super::group::{FilterGroup, GroupMessage};
 use super::LiveHub;
 use crate::storage::EventStore;
-use std::sync::Arc;
 
 /// Often enough for proxies and browsers to keep the connection, rare enough to cost nothing.
 const HEARTBEAT_EVERY: Duration = Duration::from_secs(15);
@@ -36,8 +36,8 @@ pub struct Follower {
 pub type Ended = &'static str;
 
 impl Follower {
-    /// Replays from the database when asked (`after`) or when this connection fell behind the
-    /// hub, then forwards live events. `delivered` is the seq through which this connection has
+    /// Replays from the database when asked (`after`) or when this connection fell behind its
+    /// group, then forwards the group's matches. `delivered` is the seq through which this connection has
     /// everything it should have; it is what heartbeats report and where replays start.
     pub async fn run(&self, sink: &mut Sink, after: Option<i64>) -> Result<(), Ended> {
         let (mut events, through) = self.group.subscribe();

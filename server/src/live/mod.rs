@@ -22,8 +22,8 @@ use vigil_wire::StoredEvent;
 
 use crate::storage::Staging;
 
-/// How many batches a slow connection may fall behind before it is caught up from the
-/// database instead.
+/// How many messages a filter group may fall behind the hub, and a connection behind its group,
+/// before it is caught up from the database instead.
 pub(crate) const HUB_CAPACITY: usize = 512;
 /// Most events in one hub message. Connections wake once per message, not once per event, so
 /// busy moments cost a fraction of the wake-ups; the cap bounds the hub's memory.
