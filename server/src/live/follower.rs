@@ -37,8 +37,9 @@ pub type Ended = &'static str;
 
 impl Follower {
     /// Replays from the database when asked (`after`) or when this connection fell behind its
-    /// group, then forwards the group's matches. `delivered` is the seq through which this connection has
-    /// everything it should have; it is what heartbeats report and where replays start.
+    /// group, then forwards the group's matches. `delivered` is the seq through which this
+    /// connection has everything it should have; it is what heartbeats report and where replays
+    /// start.
     pub async fn run(&self, sink: &mut Sink, after: Option<i64>) -> Result<(), Ended> {
         let (mut events, through) = self.group.subscribe();
         let mut delivered = after.unwrap_or(through);
