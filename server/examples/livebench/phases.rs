@@ -8,9 +8,10 @@ use std::time::{Duration, Instant};
 use tokio::task::JoinSet;
 use vigil_wire::IngestResponse;
 
-use crate::throughput::{self, Phase, Probe};
+use crate::throughput::{self, Phase, Probe, WithClients};
 use crate::watchers::{Filters, Watchers};
 use crate::Args;
+use tokio::runtime::Handle;
 
 pub struct Setup {
     pub child_pid: u32,
@@ -24,8 +25,40 @@ pub struct Setup {
 /// Concurrent producers and events per request in the throughput phases.
 const BATCH_CLIENTS: usize = 4;
 const BATCH_SIZE: usize = 100;
+/// How long the clients may take to receive the receiving phase's last events.
+const CATCH_UP_LIMIT: Duration = Duration::from_secs(300);
+
+/// One request body of the throughput phases.
+struct Batch {
+    body: String,
+    /// Positions of its login failures (what the filtered clients follow).
+    failures: Vec<usize>,
+}
+
+impl Batch {
+    fn new(events: &[serde_json::Value]) -> Batch {
+        let failure = crate::watchers::FILTER.trim_start_matches("type=");
+        Batch {
+            body: serde_json::Value::from(events.to_vec()).to_string(),
+            failures: (events.iter().enumerate())
+                .filter(|(_, e)| e["event_type"] == failure)
+                .map(|(i, _)| i)
+                .collect(),
+        }
+    }
+}
+
+/// What a throughput phase stored.
+struct Stored {
+    rate: f64,
+    /// The newest seq, and the newest login failure's.
+    newest: i64,
+    newest_failure: i64,
+}
 
 pub async fn run(args: &Args, setup: &Setup) -> Result<()> {
+    // The clients' runtime when they share the machine as equals.
+    let here = Handle::current();
     let http = reqwest::Client::builder().tcp_nodelay(true).build()?;
     let producer = Producer {
         http,
@@ -33,18 +66,14 @@ pub async fn run(args: &Args, setup: &Setup) -> Result<()> {
         key: setup.ingest_key.clone(),
     };
     let mix = crate::mix::events(20_000);
-    let batches: Arc<Vec<String>> = Arc::new(
-        mix.chunks(BATCH_SIZE)
-            .map(|c| serde_json::Value::from(c.to_vec()).to_string())
-            .collect(),
-    );
+    let batches: Arc<Vec<Batch>> = Arc::new(mix.chunks(BATCH_SIZE).map(Batch::new).collect());
     let throughput = Duration::from_secs(args.throughput_seconds);
 
     let [first, second] = setup.instances;
     let clients = args.clients;
     eprintln!("memory: connecting {clients} idle stream clients");
     let before = rss_kib(setup.child_pid)?;
-    let idle = Watchers::connect(first, &setup.read_key, clients, Filters::Half).await?;
+    let idle = Watchers::connect(first, &setup.read_key, clients, Filters::Half, &here).await?;
     let per_connection = (rss_kib(setup.child_pid)? - before) as f64 / clients as f64;
     drop(idle.finish().await);
 
@@ -57,42 +86,86 @@ pub async fn run(args: &Args, setup: &Setup) -> Result<()> {
         async move {
             eprintln!("ingest throughput, {label}");
             let before = probe.sample();
-            let rate = producer.max_rate(batches, throughput).await?;
-            anyhow::Ok(Phase::new(
-                rate,
+            let stored = producer.max_rate(batches, throughput).await?;
+            let phase = Phase::new(
+                stored.rate,
                 throughput.as_secs_f64(),
                 before,
                 probe.sample(),
-            ))
+            );
+            anyhow::Ok((phase, stored))
+        }
+    };
+    // Clients receiving: every one must still get every event it should, in order, even when
+    // ingest outruns the fan-out (which yields the CPU to it); how much later is reported.
+    let receiving = |label: &'static str, runtime: Handle| {
+        let measure = &measure;
+        async move {
+            let watchers =
+                Watchers::connect(first, &setup.read_key, clients, Filters::Half, &runtime).await?;
+            let (phase, stored) = measure(label).await?;
+            let ended = Instant::now();
+            let caught_up = watchers
+                .caught_up(stored.newest, stored.newest_failure, CATCH_UP_LIMIT)
+                .await;
+            let catch_up = ended.elapsed();
+            let seen = watchers.finish().await;
+            if seen.iter().any(|s| s.cut_off) {
+                bail!("the server cut a stream client off during the throughput phase");
+            }
+            let faults: usize = seen.iter().map(|s| s.faults).sum();
+            if faults > 0 {
+                bail!("{faults} events reached clients out of order, twice, or after a gap");
+            }
+            if !caught_up {
+                bail!("the stream clients had not caught up {CATCH_UP_LIMIT:?} after the phase");
+            }
+            anyhow::Ok(WithClients {
+                label: format!("{clients} clients {label} (half everything, half failures)"),
+                phase,
+                catch_up: Some(catch_up),
+            })
         }
     };
     // The first inserts into an empty table are faster than any later ones: not compared.
     measure("warm-up, not reported").await?;
-    let alone_first = measure("no stream clients").await?;
-    let quiet = Watchers::connect(first, &setup.read_key, clients, Filters::NothingMatches).await?;
-    let filtering = measure("clients whose filters match nothing").await?;
-    drop(quiet.finish().await);
-    let alone_second = measure("no stream clients").await?;
-    let watchers = Watchers::connect(first, &setup.read_key, clients, Filters::Half).await?;
-    let attached = measure("clients receiving").await?;
-    let seen = watchers.finish().await;
-    if seen.iter().any(|s| s.cut_off) {
-        bail!("the server cut a stream client off during the throughput phase");
-    }
-    let alone_third = measure("no stream clients").await?;
-    let throughput_rows = throughput::rows(
-        &[alone_first, alone_second, alone_third],
-        &filtering,
-        &attached,
+    let mut alone = vec![measure("no stream clients").await?.0];
+    let quiet = Watchers::connect(
+        first,
+        &setup.read_key,
         clients,
-    );
+        Filters::NothingMatches,
+        &here,
+    )
+    .await?;
+    let (filtering, _) = measure("clients whose filters match nothing").await?;
+    drop(quiet.finish().await);
+    let mut with_clients = vec![WithClients {
+        label: format!("{clients} clients attached whose filters match nothing"),
+        phase: filtering,
+        catch_up: None,
+    }];
+    alone.push(measure("no stream clients").await?.0);
+    with_clients.push(receiving("receiving, on this machine", here.clone()).await?);
+    alone.push(measure("no stream clients").await?.0);
+    let background = crate::watchers::background_runtime()?;
+    let elsewhere = receiving(
+        "receiving, at the lowest CPU priority (SCHED_IDLE)",
+        background.handle().clone(),
+    )
+    .await;
+    background.shutdown_background();
+    with_clients.push(elsewhere?);
+    alone.push(measure("no stream clients").await?.0);
+    let throughput_rows = throughput::rows(&alone, &with_clients);
 
-    let watchers = Watchers::connect(first, &setup.read_key, clients, Filters::Half).await?;
+    let watchers = Watchers::connect(first, &setup.read_key, clients, Filters::Half, &here).await?;
     eprintln!("latency, one instance");
     let local = producer.latency(args, &mix, watchers).await?;
 
     eprintln!("latency, clients on the second instance");
-    let watchers = Watchers::connect(second, &setup.read_key, clients, Filters::Half).await?;
+    let watchers =
+        Watchers::connect(second, &setup.read_key, clients, Filters::Half, &here).await?;
     let remote = producer.latency(args, &mix, watchers).await?;
 
     println!("\n| measurement | result |\n|---|---|");
@@ -149,31 +222,40 @@ impl Producer {
     }
 
     /// Events per second that `BATCH_CLIENTS` producers get acknowledged in `length`.
-    async fn max_rate(
-        self: &Producer,
-        batches: &Arc<Vec<String>>,
-        length: Duration,
-    ) -> Result<f64> {
+    async fn max_rate(&self, batches: &Arc<Vec<Batch>>, length: Duration) -> Result<Stored> {
         let started = Instant::now();
-        let stored: Vec<Result<usize>> =
+        let stored: Vec<Result<(usize, i64, i64)>> =
             futures::future::join_all((0..BATCH_CLIENTS).map(|worker| {
                 let batches = batches.clone();
                 async move {
-                    let mut stored = 0;
+                    let (mut stored, mut newest, mut newest_failure) = (0, 0, 0);
                     let mut next = worker;
                     while started.elapsed() < length {
-                        stored += self
-                            .post(batches[next % batches.len()].clone())
-                            .await?
-                            .len();
+                        let batch = &batches[next % batches.len()];
+                        let seqs = self.post(batch.body.clone()).await?;
+                        stored += seqs.len();
+                        newest = newest.max(seqs.last().copied().unwrap_or(0));
+                        for &i in &batch.failures {
+                            newest_failure = newest_failure.max(seqs[i]);
+                        }
                         next += BATCH_CLIENTS;
                     }
-                    Ok(stored)
+                    Ok((stored, newest, newest_failure))
                 }
             }))
             .await;
-        let total: usize = stored.into_iter().sum::<Result<usize>>()?;
-        Ok(total as f64 / started.elapsed().as_secs_f64())
+        let (mut total, mut newest, mut newest_failure) = (0, 0, 0);
+        for worker in stored {
+            let (stored, last, last_failure) = worker?;
+            total += stored;
+            newest = newest.max(last);
+            newest_failure = newest_failure.max(last_failure);
+        }
+        Ok(Stored {
+            rate: total as f64 / started.elapsed().as_secs_f64(),
+            newest,
+            newest_failure,
+        })
     }
 
     /// Posts single events at `args.rate` for `args.seconds` and measures, for every delivery,
@@ -242,6 +324,8 @@ fn summarise(
     let mut missing = 0;
     let mut short = 0;
     for client in clients {
+        // Out of order, twice or after a gap: counted as missing, so the run fails.
+        missing += client.faults;
         let mut seen = 0;
         for (seq, at) in client.arrivals {
             if let Some(ack) = acked.get(&seq) {

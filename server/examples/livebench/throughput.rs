@@ -6,6 +6,8 @@
 //! the CPU went is reported beside each rate: Vigil (the child process), PostgreSQL, and this
 //! process (the producers and the stream clients).
 
+use std::time::Duration;
+
 use crate::measure::{postgres_seconds, process_seconds};
 
 /// Where the CPU is read from.
@@ -65,32 +67,40 @@ impl Phase {
     }
 }
 
+/// A phase with clients, run between `alone[i]` and `alone[i + 1]`.
+pub struct WithClients {
+    pub label: String,
+    pub phase: Phase,
+    /// How long after the phase its clients had every event they should (none for clients
+    /// that receive nothing).
+    pub catch_up: Option<Duration>,
+}
+
 /// The report's rows: each phase with clients against the mean of its neighbours.
-pub fn rows(alone: &[Phase; 3], quiet: &Phase, receiving: &Phase, clients: usize) -> Vec<String> {
-    let compared = |phase: &Phase, before: &Phase, after: &Phase| {
-        let baseline = (before.rate + after.rate) / 2.0;
-        format!(
-            "{:.0} events/s ({:+.1}% against {baseline:.0}, the mean of the phases around it); CPU s per 1,000 events: {}",
+pub fn rows(alone: &[Phase], with_clients: &[WithClients]) -> Vec<String> {
+    let rates: Vec<String> = alone.iter().map(|p| format!("{:.0}", p.rate)).collect();
+    let mut rows = vec![format!(
+        "| ingest without stream clients ({} phases, between the others) | {} events/s; CPU s per 1,000 events (first): {} |",
+        alone.len(),
+        rates.join(", "),
+        alone[0].cpu()
+    )];
+    for (i, with) in with_clients.iter().enumerate() {
+        let baseline = (alone[i].rate + alone[i + 1].rate) / 2.0;
+        let phase = &with.phase;
+        let catch_up = with.catch_up.map_or(String::new(), |d| {
+            format!(
+                "; every client had every event {:.1} s after the phase",
+                d.as_secs_f64()
+            )
+        });
+        rows.push(format!(
+            "| the same, {} | {:.0} events/s ({:+.1}% against {baseline:.0}, the mean of the phases around it); CPU s per 1,000 events: {}{catch_up} |",
+            with.label,
             phase.rate,
             100.0 * (phase.rate - baseline) / baseline,
             phase.cpu()
-        )
-    };
-    let [first, second, third] = alone;
-    let mut rows = vec![format!(
-        "| ingest without stream clients (three phases, between the others) | {:.0}, {:.0}, {:.0} events/s; CPU s per 1,000 events (first): {} |",
-        first.rate,
-        second.rate,
-        third.rate,
-        first.cpu()
-    )];
-    rows.push(format!(
-        "| the same, {clients} clients attached whose filters match nothing | {} |",
-        compared(quiet, first, second)
-    ));
-    rows.push(format!(
-        "| the same, {clients} clients receiving (half everything, half failures) | {} |",
-        compared(receiving, second, third)
-    ));
+        ));
+    }
     rows
 }

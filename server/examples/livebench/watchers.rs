@@ -6,6 +6,7 @@ use std::net::SocketAddr;
 use std::sync::atomic::{AtomicBool, AtomicI64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
+use tokio::runtime::{Builder, Handle, Runtime};
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
 use tokio_tungstenite::tungstenite::client::IntoClientRequest;
@@ -34,10 +35,13 @@ pub struct Seen {
     pub arrivals: Arrivals,
     /// The server closed the stream (or it broke) before the benchmark did.
     pub cut_off: bool,
+    /// Events that came out of order, twice, or (for a client following everything) after a
+    /// gap.
+    pub faults: usize,
 }
 
 pub struct Watchers {
-    tasks: Vec<(bool, JoinHandle<(Arrivals, bool)>)>,
+    tasks: Vec<JoinHandle<Seen>>,
     newest: Vec<(bool, Arc<AtomicI64>)>,
     recording: Arc<AtomicBool>,
     stop: watch::Sender<bool>,
@@ -51,6 +55,7 @@ impl Watchers {
         read_key: &str,
         count: usize,
         filters: Filters,
+        runtime: &Handle,
     ) -> Result<Self> {
         let (stop, stopped) = watch::channel(false);
         let recording = Arc::new(AtomicBool::new(false));
@@ -79,8 +84,9 @@ impl Watchers {
             let newest = Arc::new(AtomicI64::new(0));
             let (newest_seen, recording, mut stopped) =
                 (newest.clone(), recording.clone(), stopped.clone());
-            let task = tokio::spawn(async move {
+            let task = runtime.spawn(async move {
                 let mut arrivals = Vec::new();
+                let (mut previous, mut faults) = (None, 0);
                 let cut_off = loop {
                     let message = tokio::select! {
                         message = socket.next() => message,
@@ -94,14 +100,23 @@ impl Watchers {
                     let Some(seq) = event_seq(&text) else {
                         continue;
                     };
+                    if !in_order(previous, seq, filtered) {
+                        faults += 1;
+                    }
+                    previous = Some(seq);
                     if recording.load(Ordering::Relaxed) {
                         arrivals.push((seq, Instant::now()));
                     }
                     newest_seen.store(seq, Ordering::Relaxed);
                 };
-                (arrivals, cut_off)
+                Seen {
+                    filtered,
+                    arrivals,
+                    cut_off,
+                    faults,
+                }
             });
-            watchers.tasks.push((filtered, task));
+            watchers.tasks.push(task);
             watchers.newest.push((filtered, newest));
         }
         Ok(watchers)
@@ -132,15 +147,38 @@ impl Watchers {
     pub async fn finish(self) -> Vec<Seen> {
         let _ = self.stop.send(true);
         let mut all = Vec::new();
-        for (filtered, task) in self.tasks {
-            let (arrivals, cut_off) = task.await.unwrap_or_default();
-            all.push(Seen {
-                filtered,
-                arrivals,
-                cut_off,
-            });
+        for task in self.tasks {
+            all.push(task.await.expect("a watcher task panicked"));
         }
         all
+    }
+}
+
+/// A runtime for clients that yield the CPU to everything else (`SCHED_IDLE`): whether ingest
+/// still slows down then tells the clients' CPU apart from the server's fan-out.
+pub fn background_runtime() -> Result<Runtime> {
+    Ok(Builder::new_multi_thread()
+        .worker_threads(2)
+        .on_thread_start(|| {
+            // SAFETY: the parameter outlives the call; 0 names the calling thread.
+            unsafe {
+                libc::sched_setscheduler(
+                    0,
+                    libc::SCHED_IDLE,
+                    &libc::sched_param { sched_priority: 0 },
+                )
+            };
+        })
+        .enable_all()
+        .build()?)
+}
+
+/// Seqs rise; a client that follows everything sees each one.
+fn in_order(previous: Option<i64>, seq: i64, filtered: bool) -> bool {
+    match previous {
+        None => true,
+        Some(previous) if filtered => seq > previous,
+        Some(previous) => seq == previous + 1,
     }
 }
 
@@ -161,5 +199,16 @@ mod tests {
             Some(42)
         );
         assert_eq!(super::event_seq(r#"{"kind":"heartbeat","seq":42}"#), None);
+    }
+
+    #[test]
+    fn gaps_repeats_and_reordering_are_faults() {
+        use super::in_order;
+        assert!(in_order(None, 7, false));
+        assert!(in_order(Some(7), 8, false));
+        assert!(!in_order(Some(7), 9, false), "a gap");
+        assert!(in_order(Some(7), 9, true), "filtered: others in between");
+        assert!(!in_order(Some(7), 7, true), "twice");
+        assert!(!in_order(Some(7), 6, true), "out of order");
     }
 }
