@@ -97,11 +97,13 @@ impl Follower {
     /// Sends every stored match above `delivered`, oldest first, page by page.
     async fn replay(&self, sink: &mut Sink, delivered: &mut i64) -> Result<(), Ended> {
         loop {
-            let page = self
-                .store
-                .matching_after(&self.filter, *delivered, REPLAY_PAGE)
-                .await
-                .map_err(|_| "the database is unavailable")?;
+            let page = {
+                let _slot = self.hub.catch_up_slot().await;
+                self.store
+                    .matching_after(&self.filter, *delivered, REPLAY_PAGE)
+                    .await
+                    .map_err(|_| "the database is unavailable")?
+            };
             let full = page.len() == REPLAY_PAGE as usize;
             let Some(last) = page.last().map(|e| e.seq) else {
                 return Ok(());

@@ -11,10 +11,14 @@ use chrono::Utc;
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, Weak};
 use tokio::sync::broadcast::error::RecvError;
-use tokio::sync::{broadcast, oneshot};
+use tokio::sync::{broadcast, oneshot, Semaphore};
 use vigil_wire::EventFilter;
 
-use super::{LiveBatch, LiveHub, HUB_CAPACITY};
+use super::{LiveBatch, LiveEvent, LiveHub, HUB_CAPACITY};
+use crate::storage::{EventStore, StorageError};
+
+/// Events per database read when a group catches up.
+const CATCH_UP_PAGE: u32 = 500;
 
 /// What a group sends its connections.
 #[derive(Clone, Debug)]
@@ -62,20 +66,30 @@ pub type Groups = Arc<Mutex<HashMap<String, Weak<FilterGroup>>>>;
 
 impl LiveHub {
     /// The group following `filter` (`fingerprint`: its session id's fingerprint), started if
-    /// nobody follows it yet.
-    pub fn group(&self, filter: EventFilter, fingerprint: Option<String>) -> Arc<FilterGroup> {
+    /// nobody follows it yet; it reads what it falls behind on from `store`.
+    pub fn group(
+        &self,
+        filter: EventFilter,
+        fingerprint: Option<String>,
+        store: &EventStore,
+    ) -> Arc<FilterGroup> {
         let key = serde_json::to_string(&filter).expect("filters serialise");
         let mut groups = self.groups.lock().expect("groups lock");
         if let Some(group) = groups.get(&key).and_then(Weak::upgrade) {
             return group;
         }
         groups.retain(|_, group| group.strong_count() > 0);
-        let group = self.start_group(filter, fingerprint);
+        let group = self.start_group(filter, fingerprint, store.clone());
         groups.insert(key, Arc::downgrade(&group));
         group
     }
 
-    fn start_group(&self, filter: EventFilter, fingerprint: Option<String>) -> Arc<FilterGroup> {
+    fn start_group(
+        &self,
+        filter: EventFilter,
+        fingerprint: Option<String>,
+        store: EventStore,
+    ) -> Arc<FilterGroup> {
         let (events, newest) = self.subscribe();
         let (sender, _) = broadcast::channel(HUB_CAPACITY);
         let shared = Arc::new(Shared {
@@ -87,8 +101,10 @@ impl LiveHub {
             shared: shared.clone(),
             filter,
             fingerprint,
+            store,
+            catch_up_reads: self.catch_up_reads.clone(),
         };
-        tokio::spawn(matcher.run(events, stopped));
+        self.fan_out.spawn(matcher.run(events, stopped));
         Arc::new(FilterGroup {
             shared,
             _stop: stop,
@@ -100,6 +116,8 @@ struct Matcher {
     shared: Arc<Shared>,
     filter: EventFilter,
     fingerprint: Option<String>,
+    store: EventStore,
+    catch_up_reads: Arc<Semaphore>,
 }
 
 impl Matcher {
@@ -115,11 +133,61 @@ impl Matcher {
             };
             match received {
                 Ok(batch) => self.publish(&batch),
-                // Connections read what the group skipped from the database.
                 Err(RecvError::Lagged(_)) => {
-                    let _ = self.shared.sender.send(GroupMessage::Gap);
+                    // The oldest batch the hub still holds: what was skipped ends before it.
+                    let batch = tokio::select! {
+                        received = events.recv() => received,
+                        _ = &mut stopped => return,
+                    };
+                    let Ok(batch) = batch else {
+                        let _ = self.shared.sender.send(GroupMessage::Gap);
+                        continue;
+                    };
+                    let before = batch.first().map_or(i64::MAX, |e| e.seq);
+                    if self.catch_up(before).await.is_err() {
+                        // Its connections try the database themselves (and, if it is down,
+                        // tell their clients where to resume).
+                        let _ = self.shared.sender.send(GroupMessage::Gap);
+                    }
+                    self.publish(&batch);
                 }
                 Err(RecvError::Closed) => return,
+            }
+        }
+    }
+
+    /// Reads the matches the group skipped (after `through`, before `before`) from the database,
+    /// once for all its connections: a burst that outruns the fan-out costs one read per
+    /// filter, not one per connection.
+    async fn catch_up(&self, before: i64) -> Result<(), StorageError> {
+        loop {
+            let through = *self.shared.through.lock().expect("group lock");
+            let page = {
+                let _slot = self.catch_up_reads.acquire().await;
+                (self.store)
+                    .matching_after(&self.filter, through, CATCH_UP_PAGE)
+                    .await?
+            };
+            let full = page.len() == CATCH_UP_PAGE as usize;
+            let skipped: Vec<LiveEvent> = (page.into_iter())
+                .take_while(|e| e.seq < before)
+                .map(LiveEvent::new)
+                .collect();
+            let read_all = !full || skipped.len() < CATCH_UP_PAGE as usize;
+            let mut through = self.shared.through.lock().expect("group lock");
+            if !skipped.is_empty() {
+                let frames: Arc<[(i64, Utf8Bytes)]> =
+                    skipped.iter().map(|e| (e.seq, e.frame())).collect();
+                let _ = self.shared.sender.send(GroupMessage::Events(frames));
+            }
+            let reached = match skipped.last() {
+                _ if read_all => before - 1,
+                Some(last) => last.seq,
+                None => *through,
+            };
+            *through = (*through).max(reached);
+            if read_all {
+                return Ok(());
             }
         }
     }
@@ -156,6 +224,19 @@ mod tests {
             .stored(seq, Utc::now())
     }
 
+    /// A hub whose matchers run on the test's runtime, and a store whose database is never
+    /// there.
+    fn hub_and_unreachable_store() -> (LiveHub, EventStore) {
+        let pool = sqlx::postgres::PgPoolOptions::new()
+            .acquire_timeout(Duration::from_millis(200))
+            .connect_lazy("postgres://vigil@127.0.0.1:1/nowhere")
+            .expect("a lazy pool");
+        (
+            LiveHub::on(tokio::runtime::Handle::current()),
+            EventStore::new(pool),
+        )
+    }
+
     fn filter(query: &str) -> EventFilter {
         let params = form_urlencoded::parse(query.as_bytes());
         let pairs: Vec<(String, String)> = params.into_owned().collect();
@@ -164,10 +245,10 @@ mod tests {
 
     #[tokio::test]
     async fn connections_on_one_filter_share_a_matcher_that_stops_with_the_last() {
-        let hub = LiveHub::new();
-        let failures = hub.group(filter("type=auth.login.failure"), None);
-        let again = hub.group(filter("type=auth.login.failure"), None);
-        let everything = hub.group(EventFilter::default(), None);
+        let (hub, store) = hub_and_unreachable_store();
+        let failures = hub.group(filter("type=auth.login.failure"), None, &store);
+        let again = hub.group(filter("type=auth.login.failure"), None, &store);
+        let everything = hub.group(EventFilter::default(), None, &store);
         assert!(Arc::ptr_eq(&failures, &again));
         assert!(!Arc::ptr_eq(&failures, &everything));
         assert_eq!(
@@ -185,7 +266,7 @@ mod tests {
         tokio::time::timeout(Duration::from_secs(5), stopped)
             .await
             .expect("the matchers stop once nobody follows their filter");
-        let fresh = hub.group(filter("type=auth.login.failure"), None);
+        let fresh = hub.group(filter("type=auth.login.failure"), None, &store);
         assert_eq!(
             hub.sender.receiver_count(),
             1,
@@ -199,12 +280,13 @@ mod tests {
         drop(fresh);
     }
 
-    /// A matcher that falls more than the hub's buffer behind tells its connections to read
-    /// the database, then goes on with what the hub still holds.
+    /// A matcher that falls more than the hub's buffer behind and cannot read the database
+    /// either tells its connections to read it, then goes on with what the hub still holds.
+    /// (With the database there, it reads what it skipped itself: `tests/live_groups.rs`.)
     #[tokio::test]
     async fn a_matcher_that_lags_the_hub_reports_a_gap() {
-        let hub = LiveHub::new();
-        let group = hub.group(EventFilter::default(), None);
+        let (hub, store) = hub_and_unreachable_store();
+        let group = hub.group(EventFilter::default(), None, &store);
         let (mut receiver, _) = group.subscribe();
         // The test's runtime has one thread: the matcher runs only once this test awaits.
         let published = HUB_CAPACITY as i64 + 10;
@@ -231,8 +313,8 @@ mod tests {
 
     #[tokio::test]
     async fn a_group_sends_only_matches_and_moves_past_the_rest() {
-        let hub = LiveHub::new();
-        let group = hub.group(filter("type=auth.login.failure"), None);
+        let (hub, store) = hub_and_unreachable_store();
+        let group = hub.group(filter("type=auth.login.failure"), None, &store);
         let (mut receiver, through) = group.subscribe();
         assert_eq!(through, 0);
         hub.publish(vec![

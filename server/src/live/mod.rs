@@ -7,9 +7,11 @@
 mod feed;
 mod follower;
 mod group;
+mod runtime;
 mod socket;
 
 pub use feed::follow_commits;
+pub use group::{FilterGroup, GroupMessage};
 use socket::to_json;
 pub use socket::{__path_stream_doc, router, stream_doc};
 
@@ -17,14 +19,17 @@ use axum::extract::ws::Utf8Bytes;
 use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
-use tokio::sync::{broadcast, watch};
+use tokio::runtime::Handle;
+use tokio::sync::{broadcast, watch, Semaphore};
 use vigil_wire::StoredEvent;
 
 use crate::storage::Staging;
 
 /// How many messages a filter group may fall behind the hub, and a connection behind its group,
 /// before it is caught up from the database instead.
-pub(crate) const HUB_CAPACITY: usize = 512;
+pub const HUB_CAPACITY: usize = 512;
+/// Catch-up reads at once, of the serving pool's 16 connections.
+const CATCH_UP_READS: usize = 4;
 /// Most events in one hub message. Connections wake once per message, not once per event, so
 /// busy moments cost a fraction of the wake-ups; the cap bounds the hub's memory.
 const EVENTS_PER_MESSAGE: usize = 64;
@@ -90,6 +95,12 @@ pub struct LiveHub {
     groups: group::Groups,
     /// The next stage token; starts at random so that instances do not share tokens.
     next_token: Arc<AtomicU64>,
+    /// Where matchers and connections run: the fan-out runtime, below ingest's priority.
+    fan_out: Handle,
+    /// Database reads for connections and groups that fell behind, at most this many at once:
+    /// a hundred browsers lagging together queue here instead of taking every pooled
+    /// connection from ingest (and failing with "pool timed out").
+    catch_up_reads: Arc<Semaphore>,
 }
 
 impl Default for LiveHub {
@@ -99,7 +110,13 @@ impl Default for LiveHub {
 }
 
 impl LiveHub {
+    /// A hub whose fan-out runs on the process's fan-out runtime.
     pub fn new() -> Self {
+        Self::on(runtime::fan_out())
+    }
+
+    /// A hub whose matchers and connections run on `fan_out` (tests pass a runtime they drive).
+    pub fn on(fan_out: Handle) -> Self {
         let (sender, _) = broadcast::channel(HUB_CAPACITY);
         let (shutdown, _) = watch::channel(false);
         LiveHub {
@@ -110,6 +127,8 @@ impl LiveHub {
             groups: Arc::default(),
             // The low half of a UUIDv7 is random.
             next_token: Arc::new(AtomicU64::new(uuid::Uuid::now_v7().as_u64_pair().1)),
+            fan_out,
+            catch_up_reads: Arc::new(Semaphore::new(CATCH_UP_READS)),
         }
     }
 
@@ -171,6 +190,14 @@ impl LiveHub {
     /// Asks every open stream to close, so graceful shutdown does not wait on browsers.
     pub fn close_all(&self) {
         let _ = self.shutdown.send(true);
+    }
+
+    /// A turn to read the database for a connection that fell behind (held while it reads).
+    async fn catch_up_slot(&self) -> tokio::sync::SemaphorePermit<'_> {
+        self.catch_up_reads
+            .acquire()
+            .await
+            .expect("the catch-up semaphore is never closed")
     }
 
     fn shutdown_signal(&self) -> watch::Receiver<bool> {

@@ -46,7 +46,7 @@ async fn upgrade(
     let after = parse_after(query.as_deref())?;
     let fingerprint = filter.session.as_deref().map(session_fingerprint);
     let follower = Follower {
-        group: hub.group(filter.clone(), fingerprint),
+        group: hub.group(filter.clone(), fingerprint, &store),
         hub,
         store,
         filter,
@@ -82,7 +82,10 @@ fn parse_after(query: Option<&str>) -> Result<Option<i64>, ApiError> {
 /// A send task and a receive task; whichever ends first ends the other.
 async fn serve_socket(socket: WebSocket, follower: Follower, after: Option<i64>) {
     let (mut sink, mut stream) = socket.split();
-    let mut send_task = tokio::spawn(async move {
+    let fan_out = follower.hub.fan_out.clone();
+    // The sender runs where the fan-out does, below ingest's priority; the receiver only
+    // notices the close.
+    let mut send_task = fan_out.spawn(async move {
         if let Err(reason) = follower.run(&mut sink, after).await {
             tracing::debug!(reason, "live stream ended");
         }

@@ -1,0 +1,85 @@
+//! A filter group that a burst leaves behind the hub catches up from the database by itself,
+//! so its connections get every match, in order, with no gap for them to fill one by one.
+
+mod common;
+
+use std::time::Duration;
+use tokio::runtime::{Builder, Runtime};
+use vigil_server::ingest::parse_event;
+use vigil_server::live::{follow_commits, GroupMessage, LiveHub, HUB_CAPACITY};
+use vigil_server::storage::EventStore;
+use vigil_wire::EventFilter;
+
+const LIMIT: Duration = Duration::from_secs(20);
+
+#[test]
+fn a_group_left_behind_by_a_burst_reads_what_it_skipped_and_misses_nothing() {
+    let main = Runtime::new().unwrap();
+    // Where the group's matcher runs: not driven until the burst is over, so the matcher
+    // falls more than the hub's buffer behind.
+    let fan_out = Builder::new_current_thread().enable_all().build().unwrap();
+    let database = main.block_on(common::fresh_database());
+    let store = EventStore::new(database.pool.clone());
+    let hub = LiveHub::on(fan_out.handle().clone());
+    let failures = EventFilter::from_params([("type", "auth.login.failure")]).unwrap();
+    let group = hub.group(failures, None, &store);
+    let (mut receiver, through) = group.subscribe();
+    assert_eq!(through, 0);
+    main.spawn(follow_commits(hub.clone(), store.clone()));
+
+    // One append per event, so one hub message per event: more than the hub keeps.
+    let burst = HUB_CAPACITY as i64 + 100;
+    main.block_on(async {
+        for i in 1..=burst {
+            let event_type = if i % 2 == 0 {
+                "auth.login.failure"
+            } else {
+                "auth.login.success"
+            };
+            let json = serde_json::json!({"event_type": event_type, "username": format!("u{i}")});
+            let event = parse_event(json, "burst").unwrap();
+            store
+                .append_bulk(&[(event, chrono::Utc::now())])
+                .await
+                .unwrap();
+        }
+        let published = async {
+            while hub.subscribe().1 < burst {
+                tokio::time::sleep(Duration::from_millis(10)).await;
+            }
+        };
+        tokio::time::timeout(LIMIT, published)
+            .await
+            .expect("the feed publishes the burst");
+    });
+
+    let received = fan_out.block_on(async {
+        let mut seqs = Vec::new();
+        let newest_failure = burst - burst % 2;
+        let receiving = async {
+            while seqs.last() != Some(&newest_failure) {
+                match receiver
+                    .recv()
+                    .await
+                    .expect("the group's connections keep up")
+                {
+                    GroupMessage::Events(events) => seqs.extend(events.iter().map(|(s, _)| *s)),
+                    GroupMessage::Gap => panic!("the group left its connections a gap"),
+                }
+            }
+        };
+        tokio::time::timeout(LIMIT, receiving)
+            .await
+            .expect("every match arrives");
+        seqs
+    });
+    let expected: Vec<i64> = (1..=burst).filter(|seq| seq % 2 == 0).collect();
+    assert_eq!(
+        received, expected,
+        "every failure once, in order, nothing else"
+    );
+    assert_eq!(group.through(), burst);
+
+    drop((group, hub));
+    main.block_on(database.close()).unwrap();
+}
