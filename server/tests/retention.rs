@@ -107,3 +107,42 @@ async fn expired_months_are_dropped_whole_and_the_chain_still_verifies() {
     let verified = store.verify_chain(None).await.unwrap();
     assert_eq!((verified.first_bad_seq, verified.through_seq), (None, 5));
 }
+
+/// A run that stopped after detaching a month but before dropping it (a crash) left a table that
+/// is no longer a partition; the next run drops it, and the chain still verifies.
+#[tokio::test]
+async fn a_month_left_detached_by_an_interrupted_run_is_dropped_by_the_next() {
+    let database = common::fresh_database().await;
+    let store = EventStore::new(database.pool.clone());
+    let now = at("2026-06-15T12:00:00Z");
+    store
+        .ensure_partitions(at("2026-03-01T00:00:00Z"), now)
+        .await
+        .unwrap();
+    for received in ["2026-03-10T10:00:00Z", "2026-04-10T10:00:00Z"] {
+        store_received_at(&store, received).await;
+    }
+    sqlx::raw_sql("alter table events detach partition events_2026_03")
+        .execute(&database.pool)
+        .await
+        .unwrap();
+    assert!(!names(&store).await.contains(&"events_2026_03".to_owned()));
+    let exists = || async {
+        sqlx::query_scalar::<_, bool>("select to_regclass('events_2026_03') is not null")
+            .fetch_one(&database.pool)
+            .await
+            .unwrap()
+    };
+    assert!(exists().await, "detached, not dropped");
+
+    let dropped = store
+        .drop_partitions_before(now - Duration::days(45))
+        .await
+        .unwrap();
+    let dropped: Vec<&str> = dropped.iter().map(|p| p.name.as_str()).collect();
+    assert_eq!(dropped, ["events_2026_03", "events_2026_04"]);
+    assert!(!exists().await, "the leftover month is gone");
+    store_received_at(&store, "2026-06-11T10:00:00Z").await;
+    let verified = store.verify_chain(None).await.unwrap();
+    assert_eq!((verified.first_bad_seq, verified.through_seq), (None, 3));
+}

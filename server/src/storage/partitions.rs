@@ -93,48 +93,40 @@ impl EventStore {
         Ok(created)
     }
 
-    /// Drops every partition that ends at or before `cutoff`, oldest first. Before each drop the
-    /// newest link it holds becomes a chain checkpoint; the partition is detached concurrently
-    /// (inserts and queries carry on) and then dropped.
+    /// Tables named like a month's partition that are no longer attached: what a retention run
+    /// leaves when it stops between its detach and its drop. Nothing else detaches them.
+    async fn detached_partitions(&self) -> Result<Vec<Partition>, StorageError> {
+        let names: Vec<String> = sqlx::query_scalar(
+            "select c.relname::text from pg_class c \
+             where c.relkind = 'r' and not c.relispartition \
+             and c.relnamespace = (select relnamespace from pg_class where oid = 'events'::regclass) \
+             and c.relname like 'events\\_%'",
+        )
+        .fetch_all(&self.owner)
+        .await?;
+        Ok(names.iter().filter_map(|n| Partition::named(n)).collect())
+    }
+
+    /// Drops every partition that ends at or before `cutoff`, oldest first, and any such month
+    /// an interrupted run detached but did not drop. Before each drop the newest link it holds
+    /// becomes a chain checkpoint; the partition is detached concurrently (inserts and queries
+    /// carry on) and then dropped.
     pub async fn drop_partitions_before(
         &self,
         cutoff: DateTime<Utc>,
     ) -> Result<Vec<Partition>, StorageError> {
+        let attached = self.partitions().await?.into_iter().map(|p| (p, true));
+        let detached = self.detached_partitions().await?.into_iter();
+        let mut expired: Vec<(Partition, bool)> = attached
+            .chain(detached.map(|p| (p, false)))
+            .filter(|(partition, _)| partition.end <= cutoff)
+            .collect();
+        expired.sort_by_key(|(partition, _)| partition.start);
         let mut dropped = Vec::new();
-        for partition in self.partitions().await? {
-            if partition.end > cutoff {
-                break;
-            }
-            let newest: Option<(i64, Option<Vec<u8>>)> = sqlx::query_as(&format!(
-                "select seq, hash from {} order by seq desc limit 1",
-                partition.name
-            ))
-            .fetch_optional(&self.owner)
-            .await?;
-            if let Some((seq, Some(hash))) = newest {
-                sqlx::query(
-                    "insert into chain_checkpoints (seq, hash, reason) values ($1, $2, $3) \
-                     on conflict (seq) do nothing",
-                )
-                .bind(seq)
-                .bind(hash)
-                .bind(format!("retention dropped {}", partition.name))
-                .execute(&self.owner)
-                .await?;
-            }
-            let detach = format!("alter table events detach partition {}", partition.name);
-            if let Err(err) = sqlx::raw_sql(&format!("{detach} concurrently"))
-                .execute(&self.owner)
-                .await
-            {
-                // An earlier detach was interrupted (a crash): it can only be finished.
-                if sqlx::raw_sql(&format!("{detach} finalize"))
-                    .execute(&self.owner)
-                    .await
-                    .is_err()
-                {
-                    return Err(err.into());
-                }
+        for (partition, attached) in expired {
+            self.checkpoint_newest_link(&partition).await?;
+            if attached {
+                self.detach(&partition).await?;
             }
             sqlx::raw_sql(&format!("drop table {}", partition.name))
                 .execute(&self.owner)
@@ -143,6 +135,46 @@ impl EventStore {
             dropped.push(partition);
         }
         Ok(dropped)
+    }
+
+    /// Keeps the partition's newest link as a chain checkpoint, so `verify` holds after the drop.
+    async fn checkpoint_newest_link(&self, partition: &Partition) -> Result<(), StorageError> {
+        let newest: Option<(i64, Option<Vec<u8>>)> = sqlx::query_as(&format!(
+            "select seq, hash from {} order by seq desc limit 1",
+            partition.name
+        ))
+        .fetch_optional(&self.owner)
+        .await?;
+        if let Some((seq, Some(hash))) = newest {
+            sqlx::query(
+                "insert into chain_checkpoints (seq, hash, reason) values ($1, $2, $3) \
+                 on conflict (seq) do nothing",
+            )
+            .bind(seq)
+            .bind(hash)
+            .bind(format!("retention dropped {}", partition.name))
+            .execute(&self.owner)
+            .await?;
+        }
+        Ok(())
+    }
+
+    async fn detach(&self, partition: &Partition) -> Result<(), StorageError> {
+        let detach = format!("alter table events detach partition {}", partition.name);
+        if let Err(err) = sqlx::raw_sql(&format!("{detach} concurrently"))
+            .execute(&self.owner)
+            .await
+        {
+            // An earlier detach was interrupted (a crash): it can only be finished.
+            if sqlx::raw_sql(&format!("{detach} finalize"))
+                .execute(&self.owner)
+                .await
+                .is_err()
+            {
+                return Err(err.into());
+            }
+        }
+        Ok(())
     }
 }
 
