@@ -27,8 +27,9 @@ fn a_group_left_behind_by_a_burst_reads_what_it_skipped_and_misses_nothing() {
     assert_eq!(through, 0);
     main.spawn(follow_commits(hub.clone(), store.clone()));
 
-    // One append per event, so one hub message per event: more than the hub keeps.
-    let burst = HUB_CAPACITY as i64 + 100;
+    // One append per event, so one hub message per event: more than the hub keeps, and enough
+    // skipped matches for several catch-up pages (the last cut where the hub's batches start).
+    let burst = HUB_CAPACITY as i64 + 2_200;
     main.block_on(async {
         for i in 1..=burst {
             let event_type = if i % 2 == 0 {

@@ -14,7 +14,7 @@ use tokio::sync::broadcast::error::RecvError;
 use tokio::sync::{broadcast, oneshot, Semaphore};
 use vigil_wire::EventFilter;
 
-use super::{LiveBatch, LiveEvent, LiveHub, HUB_CAPACITY};
+use super::{LiveBatch, LiveEvent, LiveHub, EVENTS_PER_MESSAGE, HUB_CAPACITY};
 use crate::storage::{EventStore, StorageError};
 
 /// Events per database read when a group catches up.
@@ -135,19 +135,27 @@ impl Matcher {
                 Ok(batch) => self.publish(&batch),
                 Err(RecvError::Lagged(_)) => {
                     // The oldest batch the hub still holds: what was skipped ends before it.
-                    let batch = tokio::select! {
-                        received = events.recv() => received,
-                        _ = &mut stopped => return,
+                    let batch = loop {
+                        let received = tokio::select! {
+                            received = events.recv() => received,
+                            _ = &mut stopped => return,
+                        };
+                        match received {
+                            Ok(batch) => break batch,
+                            Err(RecvError::Lagged(_)) => continue,
+                            Err(RecvError::Closed) => return,
+                        }
                     };
-                    let Ok(batch) = batch else {
-                        let _ = self.shared.sender.send(GroupMessage::Gap);
+                    let Some(before) = batch.first().map(|e| e.seq) else {
                         continue;
                     };
-                    let before = batch.first().map_or(i64::MAX, |e| e.seq);
                     if self.catch_up(before).await.is_err() {
                         // Its connections try the database themselves (and, if it is down,
-                        // tell their clients where to resume).
+                        // tell their clients where to resume). Sent and moved under one lock,
+                        // so a connection that joins now starts after the skipped range.
+                        let mut through = self.shared.through.lock().expect("group lock");
                         let _ = self.shared.sender.send(GroupMessage::Gap);
+                        *through = (*through).max(before - 1);
                     }
                     self.publish(&batch);
                 }
@@ -161,6 +169,9 @@ impl Matcher {
     /// filter, not one per connection.
     async fn catch_up(&self, before: i64) -> Result<(), StorageError> {
         loop {
+            if Arc::strong_count(&self.shared) == 1 {
+                return Ok(()); // its connections have all gone: the matcher is stopping
+            }
             let through = *self.shared.through.lock().expect("group lock");
             let page = {
                 let _slot = self.catch_up_reads.acquire().await;
@@ -175,9 +186,10 @@ impl Matcher {
                 .collect();
             let read_all = !full || skipped.len() < CATCH_UP_PAGE as usize;
             let mut through = self.shared.through.lock().expect("group lock");
-            if !skipped.is_empty() {
+            // In messages no larger than the hub's, so the group's buffer holds as much.
+            for chunk in skipped.chunks(EVENTS_PER_MESSAGE) {
                 let frames: Arc<[(i64, Utf8Bytes)]> =
-                    skipped.iter().map(|e| (e.seq, e.frame())).collect();
+                    chunk.iter().map(|e| (e.seq, e.frame())).collect();
                 let _ = self.shared.sender.send(GroupMessage::Events(frames));
             }
             let reached = match skipped.last() {

@@ -7,6 +7,8 @@ use super::{EventStore, StorageError};
 
 /// Months created ahead of the current one, so inserts never find their partition missing.
 pub const MONTHS_AHEAD: u32 = 2;
+/// The comment retention puts on a month it is about to detach and drop.
+const RETIRING: &str = "vigil retention: detaching, then dropping";
 
 /// One monthly partition, `events_YYYY_MM`, holding `[start, end)` by `received_at`.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -93,15 +95,17 @@ impl EventStore {
         Ok(created)
     }
 
-    /// Tables named like a month's partition that are no longer attached: what a retention run
-    /// leaves when it stops between its detach and its drop. Nothing else detaches them.
+    /// Months that retention marked and detached but did not drop (the run stopped in
+    /// between). Only the mark counts: a month an operator detached (to archive it, or hold it)
+    /// is never touched.
     async fn detached_partitions(&self) -> Result<Vec<Partition>, StorageError> {
         let names: Vec<String> = sqlx::query_scalar(
             "select c.relname::text from pg_class c \
              where c.relkind = 'r' and not c.relispartition \
              and c.relnamespace = (select relnamespace from pg_class where oid = 'events'::regclass) \
-             and c.relname like 'events\\_%'",
+             and obj_description(c.oid, 'pg_class') = $1",
         )
+        .bind(RETIRING)
         .fetch_all(&self.owner)
         .await?;
         Ok(names.iter().filter_map(|n| Partition::named(n)).collect())
@@ -126,9 +130,17 @@ impl EventStore {
         for (partition, attached) in expired {
             self.checkpoint_newest_link(&partition).await?;
             if attached {
+                // Marked first, so a run that stops after the detach is finished by the next.
+                sqlx::raw_sql(&format!(
+                    "comment on table {} is '{RETIRING}'",
+                    partition.name
+                ))
+                .execute(&self.owner)
+                .await?;
                 self.detach(&partition).await?;
             }
-            sqlx::raw_sql(&format!("drop table {}", partition.name))
+            // Another instance's run may have dropped it meanwhile.
+            sqlx::raw_sql(&format!("drop table if exists {}", partition.name))
                 .execute(&self.owner)
                 .await?;
             tracing::info!(partition = partition.name, "retention dropped a partition");
