@@ -23,7 +23,7 @@ use tokio::runtime::Handle;
 use tokio::sync::{broadcast, watch, Semaphore};
 use vigil_wire::StoredEvent;
 
-use crate::storage::Staging;
+use crate::storage::{EventStore, Staging};
 
 /// How many messages a filter group may fall behind the hub, and a connection behind its group,
 /// before it is caught up from the database instead.
@@ -101,6 +101,8 @@ pub struct LiveHub {
     /// a hundred browsers lagging together queue here instead of taking every pooled
     /// connection from ingest (and failing with "pool timed out").
     catch_up_reads: Arc<Semaphore>,
+    /// Where those reads go: a pool of the fan-out's own, opened on first use.
+    catch_up_store: Arc<OnceLock<EventStore>>,
 }
 
 impl Default for LiveHub {
@@ -129,6 +131,7 @@ impl LiveHub {
             next_token: Arc::new(AtomicU64::new(uuid::Uuid::now_v7().as_u64_pair().1)),
             fan_out,
             catch_up_reads: Arc::new(Semaphore::new(CATCH_UP_READS)),
+            catch_up_store: Arc::default(),
         }
     }
 
@@ -190,6 +193,16 @@ impl LiveHub {
     /// Asks every open stream to close, so graceful shutdown does not wait on browsers.
     pub fn close_all(&self) {
         let _ = self.shutdown.send(true);
+    }
+
+    /// The store that connections and groups read from when they fall behind: `store`'s
+    /// database through a pool of `CATCH_UP_READS` connections that only the fan-out uses.
+    pub fn catch_up_store(&self, store: &EventStore) -> EventStore {
+        let reads = CATCH_UP_READS as u32;
+        (self
+            .catch_up_store
+            .get_or_init(|| store.with_own_pool(reads)))
+        .clone()
     }
 
     /// A turn to read the database for a connection that fell behind (held while it reads).

@@ -45,6 +45,7 @@ async fn upgrade(
     let (filter, _, _) = parse_query(query.as_deref())?;
     let after = parse_after(query.as_deref())?;
     let fingerprint = filter.session.as_deref().map(session_fingerprint);
+    let store = hub.catch_up_store(&store);
     let follower = Follower {
         group: hub.group(filter.clone(), fingerprint, &store),
         hub,

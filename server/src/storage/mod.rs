@@ -81,6 +81,18 @@ impl EventStore {
         &self.pool
     }
 
+    /// The same database through a pool of its own, of at most `max` connections opened on
+    /// first use. A connection stays with the runtime that opened it (its socket is driven by
+    /// that runtime's reactor), so work on another runtime (the live fan-out, at a lower
+    /// priority) gets its own pool instead of leaving its connections to the request handlers.
+    pub fn with_own_pool(&self, max: u32) -> EventStore {
+        let options = self.pool.options().clone().max_connections(max);
+        EventStore {
+            pool: options.connect_lazy_with((*self.pool.connect_options()).clone()),
+            owner: self.owner.clone(),
+        }
+    }
+
     /// Answers once the database does: the health check.
     pub async fn ping(&self) -> Result<(), StorageError> {
         sqlx::query("select 1").execute(&self.pool).await?;
