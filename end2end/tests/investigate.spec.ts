@@ -12,6 +12,10 @@ test('filter by IP narrows the rows and updates the URL; back returns', async ({
   await signIn(page, `/events?q=${tag}`);
   const rows = page.getByTestId('events').locator('tbody tr');
   await expect(rows).toHaveCount(2);
+  // The server's HTML shows the rows before the page hydrates, and hydrating sets every filter
+  // input from the URL, over anything typed before it: wait until the live stream is up (the
+  // page is hydrated by then).
+  await expect(page.getByTestId('live-status')).toHaveText('live');
 
   await page.getByTestId('filters').locator('input[name="ip"]').fill('10.77.0.0/16');
   await page.getByTestId('filters').getByRole('button', { name: 'Apply' }).click();
