@@ -27,6 +27,25 @@ test('filter by IP narrows the rows and updates the URL; back returns', async ({
   await expect(rows).toHaveCount(2);
 });
 
+test('what the reader types while the page loads is kept when it hydrates', async ({ page }) => {
+  await signIn(page, '/events');
+  // Hold the app's WebAssembly until the reader has typed: the page is server-rendered only.
+  let release!: () => void;
+  const released = new Promise<void>((resolve) => (release = resolve));
+  await page.route('**/*.wasm', async (route) => {
+    await released;
+    await route.continue();
+  });
+  await page.goto('/events?user=somebody', { waitUntil: 'domcontentloaded' });
+  const ip = page.getByTestId('filters').locator('input[name="ip"]');
+  await ip.fill('10.77.0.0/16');
+  await expect(page.getByTestId('live-status')).not.toHaveText('live');
+  release();
+  await expect(page.getByTestId('live-status')).toHaveText('live');
+  await expect(ip).toHaveValue('10.77.0.0/16');
+  await expect(page.getByTestId('filters').locator('input[name="user"]')).toHaveValue('somebody');
+});
+
 test('a pivot link and the detail page', async ({ page, request }) => {
   const user = unique('pivot-user');
   await postEvents(request, [

@@ -28,11 +28,23 @@ pub fn FilterForm(show_type: bool) -> impl IntoView {
     };
     let text_input = move |label: &'static str, name: &'static str, placeholder: &'static str| {
         let suggestions = matches!(name, "since" | "until").then_some("time-presets");
+        let input = NodeRef::<leptos::html::Input>::new();
+        // The server renders the URL's value; after that, a new URL (back, Clear, a pivot) sets
+        // the input. Not when the page hydrates: that would wipe what the reader typed while
+        // the page was loading.
+        Effect::new(move |hydrated: Option<()>| {
+            let current = value(name);
+            if hydrated.is_some() {
+                if let Some(input) = input.get_untracked() {
+                    input.set_value(&current);
+                }
+            }
+        });
         view! {
             <label>
                 <span>{label}</span>
-                <input type="search" name=name placeholder=placeholder prop:value=move || value(name)
-                    list=suggestions/>
+                <input type="search" name=name placeholder=placeholder value=value(name)
+                    node_ref=input list=suggestions/>
             </label>
         }
     };
