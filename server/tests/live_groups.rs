@@ -22,7 +22,8 @@ fn a_group_left_behind_by_a_burst_reads_what_it_skipped_and_misses_nothing() {
     let store = EventStore::new(database.pool.clone());
     let hub = LiveHub::on(fan_out.handle().clone());
     let failures = EventFilter::from_params([("type", "auth.login.failure")]).unwrap();
-    let group = hub.group(failures, None, &store);
+    // On the main runtime, as the stream's handler does (the group's database pool starts there).
+    let group = main.block_on(async { hub.group(failures, None, &store) });
     let (mut receiver, through) = group.subscribe();
     assert_eq!(through, 0);
     main.spawn(follow_commits(hub.clone(), store.clone()));

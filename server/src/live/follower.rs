@@ -10,8 +10,7 @@ use tokio::sync::broadcast::error::{RecvError, TryRecvError};
 use vigil_wire::{EventFilter, LiveMessage};
 
 use super::group::{FilterGroup, GroupMessage};
-use super::LiveHub;
-use crate::storage::EventStore;
+use super::{CatchUp, LiveHub};
 
 /// Often enough for proxies and browsers to keep the connection, rare enough to cost nothing.
 const HEARTBEAT_EVERY: Duration = Duration::from_secs(15);
@@ -27,7 +26,7 @@ pub type Sink = SplitSink<WebSocket, Message>;
 /// What one connection follows: its filter's group for live events, the database for replays.
 pub struct Follower {
     pub hub: LiveHub,
-    pub store: EventStore,
+    pub catch_up: CatchUp,
     pub filter: EventFilter,
     pub group: Arc<FilterGroup>,
 }
@@ -97,13 +96,11 @@ impl Follower {
     /// Sends every stored match above `delivered`, oldest first, page by page.
     async fn replay(&self, sink: &mut Sink, delivered: &mut i64) -> Result<(), Ended> {
         loop {
-            let page = {
-                let _slot = self.hub.catch_up_slot().await;
-                self.store
-                    .matching_after(&self.filter, *delivered, REPLAY_PAGE)
-                    .await
-                    .map_err(|_| "the database is unavailable")?
-            };
+            let page = self
+                .catch_up
+                .matching_after(&self.filter, *delivered, REPLAY_PAGE)
+                .await
+                .map_err(|_| "the database is unavailable")?;
             let full = page.len() == REPLAY_PAGE as usize;
             let Some(last) = page.last().map(|e| e.seq) else {
                 return Ok(());

@@ -11,10 +11,10 @@ use chrono::Utc;
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, Weak};
 use tokio::sync::broadcast::error::RecvError;
-use tokio::sync::{broadcast, oneshot, Semaphore};
+use tokio::sync::{broadcast, oneshot};
 use vigil_wire::EventFilter;
 
-use super::{LiveBatch, LiveEvent, LiveHub, EVENTS_PER_MESSAGE, HUB_CAPACITY};
+use super::{CatchUp, LiveBatch, LiveEvent, LiveHub, EVENTS_PER_MESSAGE, HUB_CAPACITY};
 use crate::storage::{EventStore, StorageError};
 
 /// Events per database read when a group catches up.
@@ -66,7 +66,8 @@ pub type Groups = Arc<Mutex<HashMap<String, Weak<FilterGroup>>>>;
 
 impl LiveHub {
     /// The group following `filter` (`fingerprint`: its session id's fingerprint), started if
-    /// nobody follows it yet; it reads what it falls behind on from `store`.
+    /// nobody follows it yet; it reads what it falls behind on from `store`'s database, through
+    /// the hub's catch-up reads.
     pub fn group(
         &self,
         filter: EventFilter,
@@ -79,7 +80,7 @@ impl LiveHub {
             return group;
         }
         groups.retain(|_, group| group.strong_count() > 0);
-        let group = self.start_group(filter, fingerprint, store.clone());
+        let group = self.start_group(filter, fingerprint, self.catch_up(store));
         groups.insert(key, Arc::downgrade(&group));
         group
     }
@@ -88,7 +89,7 @@ impl LiveHub {
         &self,
         filter: EventFilter,
         fingerprint: Option<String>,
-        store: EventStore,
+        catch_up: CatchUp,
     ) -> Arc<FilterGroup> {
         let (events, newest) = self.subscribe();
         let (sender, _) = broadcast::channel(HUB_CAPACITY);
@@ -101,8 +102,7 @@ impl LiveHub {
             shared: shared.clone(),
             filter,
             fingerprint,
-            store,
-            catch_up_reads: self.catch_up_reads.clone(),
+            catch_up,
         };
         self.fan_out.spawn(matcher.run(events, stopped));
         Arc::new(FilterGroup {
@@ -116,8 +116,7 @@ struct Matcher {
     shared: Arc<Shared>,
     filter: EventFilter,
     fingerprint: Option<String>,
-    store: EventStore,
-    catch_up_reads: Arc<Semaphore>,
+    catch_up: CatchUp,
 }
 
 impl Matcher {
@@ -173,12 +172,9 @@ impl Matcher {
                 return Ok(()); // its connections have all gone: the matcher is stopping
             }
             let through = *self.shared.through.lock().expect("group lock");
-            let page = {
-                let _slot = self.catch_up_reads.acquire().await;
-                (self.store)
-                    .matching_after(&self.filter, through, CATCH_UP_PAGE)
-                    .await?
-            };
+            let page = (self.catch_up)
+                .matching_after(&self.filter, through, CATCH_UP_PAGE)
+                .await?;
             let full = page.len() == CATCH_UP_PAGE as usize;
             let skipped: Vec<LiveEvent> = (page.into_iter())
                 .take_while(|e| e.seq < before)

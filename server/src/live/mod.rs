@@ -4,12 +4,14 @@
 //! COMMIT, so every instance on one database publishes the same stream in the same (seq) order,
 //! whichever instance stored the events.
 
+mod catch_up;
 mod feed;
 mod follower;
 mod group;
 mod runtime;
 mod socket;
 
+pub use catch_up::CatchUp;
 pub use feed::follow_commits;
 pub use group::{FilterGroup, GroupMessage};
 use socket::to_json;
@@ -20,7 +22,7 @@ use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
 use tokio::runtime::Handle;
-use tokio::sync::{broadcast, watch, Semaphore};
+use tokio::sync::{broadcast, watch};
 use vigil_wire::StoredEvent;
 
 use crate::storage::{EventStore, Staging};
@@ -28,8 +30,6 @@ use crate::storage::{EventStore, Staging};
 /// How many messages a filter group may fall behind the hub, and a connection behind its group,
 /// before it is caught up from the database instead.
 pub const HUB_CAPACITY: usize = 512;
-/// Catch-up reads at once, of the serving pool's 16 connections.
-const CATCH_UP_READS: usize = 4;
 /// Most events in one hub message. Connections wake once per message, not once per event, so
 /// busy moments cost a fraction of the wake-ups; the cap bounds the hub's memory.
 const EVENTS_PER_MESSAGE: usize = 64;
@@ -97,12 +97,8 @@ pub struct LiveHub {
     next_token: Arc<AtomicU64>,
     /// Where matchers and connections run: the fan-out runtime, below ingest's priority.
     fan_out: Handle,
-    /// Database reads for connections and groups that fell behind, at most this many at once:
-    /// a hundred browsers lagging together queue here instead of taking every pooled
-    /// connection from ingest (and failing with "pool timed out").
-    catch_up_reads: Arc<Semaphore>,
-    /// Where those reads go: a pool of the fan-out's own, opened on first use.
-    catch_up_store: Arc<OnceLock<EventStore>>,
+    /// Reads for connections and groups that fell behind, made on first use.
+    catch_up: Arc<OnceLock<CatchUp>>,
 }
 
 impl Default for LiveHub {
@@ -130,8 +126,7 @@ impl LiveHub {
             // The low half of a UUIDv7 is random.
             next_token: Arc::new(AtomicU64::new(uuid::Uuid::now_v7().as_u64_pair().1)),
             fan_out,
-            catch_up_reads: Arc::new(Semaphore::new(CATCH_UP_READS)),
-            catch_up_store: Arc::default(),
+            catch_up: Arc::default(),
         }
     }
 
@@ -195,22 +190,10 @@ impl LiveHub {
         let _ = self.shutdown.send(true);
     }
 
-    /// The store that connections and groups read from when they fall behind: `store`'s
-    /// database through a pool of `CATCH_UP_READS` connections that only the fan-out uses.
-    pub fn catch_up_store(&self, store: &EventStore) -> EventStore {
-        let reads = CATCH_UP_READS as u32;
-        (self
-            .catch_up_store
-            .get_or_init(|| store.with_own_pool(reads)))
-        .clone()
-    }
-
-    /// A turn to read the database for a connection that fell behind (held while it reads).
-    async fn catch_up_slot(&self) -> tokio::sync::SemaphorePermit<'_> {
-        self.catch_up_reads
-            .acquire()
-            .await
-            .expect("the catch-up semaphore is never closed")
+    /// Where connections and groups read what they fell behind on: `serving`'s database, on
+    /// the fan-out's own connections.
+    pub fn catch_up(&self, serving: &EventStore) -> CatchUp {
+        (self.catch_up.get_or_init(|| CatchUp::new(serving))).clone()
     }
 
     fn shutdown_signal(&self) -> watch::Receiver<bool> {

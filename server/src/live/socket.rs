@@ -45,11 +45,10 @@ async fn upgrade(
     let (filter, _, _) = parse_query(query.as_deref())?;
     let after = parse_after(query.as_deref())?;
     let fingerprint = filter.session.as_deref().map(session_fingerprint);
-    let store = hub.catch_up_store(&store);
     let follower = Follower {
         group: hub.group(filter.clone(), fingerprint, &store),
+        catch_up: hub.catch_up(&store),
         hub,
-        store,
         filter,
     };
     // Clients only listen, so the read buffer can be small: idle connections stay cheap.

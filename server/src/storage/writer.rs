@@ -62,8 +62,6 @@ impl EventWriter {
         // Its own thread, runtime and connection: when PostgreSQL answers, the writer runs at
         // once instead of queueing behind the request tasks it is about to answer (measured:
         // the single-event ingest rate depends on how quickly the next group is sent).
-        let options = store.pool().options().clone().max_connections(1);
-        let connect = (*store.pool().connect_options()).clone();
         std::thread::Builder::new()
             .name("vigil-writer".into())
             .spawn(move || {
@@ -72,9 +70,10 @@ impl EventWriter {
                     .build()
                     .expect("the writer's runtime starts");
                 runtime.block_on(async move {
-                    let pool = options.connect_lazy_with(connect);
-                    run_writer(&pool, hub, receiver, config).await;
-                    pool.close().await;
+                    // Opened here, so its connection belongs to this runtime.
+                    let own = store.with_own_pool(1);
+                    run_writer(own.pool(), hub, receiver, config).await;
+                    own.pool().close().await;
                 })
             })
             .expect("the writer's thread starts");
