@@ -2,6 +2,8 @@
 
 use clap::{Args, Parser, Subcommand};
 use std::fmt;
+
+use crate::live::LiveCpus;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 
@@ -190,6 +192,10 @@ pub struct ServeArgs {
     /// Drop events older than this many days, a whole month at a time (default: keep forever).
     #[arg(long, env = "VIGIL_RETENTION_DAYS", value_parser = clap::value_parser!(u32).range(1..))]
     pub retention_days: Option<u32>,
+    /// CPUs the live fan-out runs on: `auto` (the upper half, leaving the rest to ingest),
+    /// `all`, or a list such as `2-3`.
+    #[arg(long, env = "VIGIL_LIVE_CPUS", default_value = "auto")]
+    pub live_cpus: LiveCpus,
 }
 
 impl ServeArgs {
@@ -203,6 +209,7 @@ impl ServeArgs {
             ingest_queue: 50_000,
             verify_every_minutes: 0,
             retention_days: None,
+            live_cpus: LiveCpus::Auto,
         }
     }
 }

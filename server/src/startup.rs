@@ -139,6 +139,10 @@ impl Application {
         let listener = TcpListener::bind(config.addr).await?;
         let mut options = leptos_options(config);
         options.site_addr = listener.local_addr()?;
+        match live::choose_cpus(config.live_cpus.clone()) {
+            Some(cpus) => tracing::info!(?cpus, "the live fan-out runs on these CPUs"),
+            None => tracing::info!("the live fan-out runs on any CPU"),
+        }
         let hub = LiveHub::new();
         let owner = pool;
         let pool = crate::database::serving_pool(&owner)

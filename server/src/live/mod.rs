@@ -5,6 +5,7 @@
 //! whichever instance stored the events.
 
 mod catch_up;
+mod cpus;
 mod feed;
 mod follower;
 mod group;
@@ -12,8 +13,10 @@ mod runtime;
 mod socket;
 
 pub use catch_up::CatchUp;
+pub use cpus::{pin_current_thread, LiveCpus};
 pub use feed::follow_commits;
 pub use group::{FilterGroup, GroupMessage};
+pub use runtime::choose_cpus;
 use socket::to_json;
 pub use socket::{__path_stream_doc, router, stream_doc};
 

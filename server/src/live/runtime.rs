@@ -1,19 +1,45 @@
-//! The fan-out's own threads, at a lower CPU priority than ingest.
+//! The fan-out's own threads: at a lower CPU priority than ingest, on CPUs of their own.
 //!
 //! Storing an event is the audit record; showing it live is a view of that record. When both
 //! want the CPU (a flood of events with many browsers open), the record should come first, so
-//! matchers and connections run here, at nice 10, and catch up afterwards: from their group's
-//! buffer, or from the database (one read per filter group; see `group.rs`), never losing an
-//! event. Measured with `livebench` (200 receiving clients, ingest at its ceiling on 2 cores):
-//! ingest lost 40–45% with this, 52–53% with the fan-out on ingest's threads or at nice 0.
-//! `SCHED_IDLE` did no better than nice 10 and let the stream fall seconds behind.
+//! matchers and connections run here and catch up afterwards: from their group's buffer, or
+//! from the database (one read per filter group; see `group.rs`), never losing an event.
+//! Two things keep them out of ingest's way: nice 10, so ingest wins a contended CPU, and
+//! (by default) half of the CPUs, so ingest's database backend keeps the other half's caches
+//! (`cpus.rs` has the measurements).
 
 use std::sync::OnceLock;
 use tokio::runtime::{Builder, Handle, Runtime};
 
+use super::cpus::{self, LiveCpus};
+
 /// Nice value of the fan-out threads: below ingest's (0), so a busy machine serves ingest
 /// first, but not idle-only, so the stream keeps moving while ingest is at its ceiling.
+/// (`SCHED_IDLE` did no better in livebench and let the stream fall seconds behind.)
 const FAN_OUT_NICE: i32 = 10;
+/// Fan-out threads when they are not confined to chosen CPUs.
+const UNPINNED_THREADS: usize = 2;
+
+static CHOSEN: OnceLock<LiveCpus> = OnceLock::new();
+
+/// Chooses the fan-out's CPUs (`vigil serve --live-cpus`); only a choice made before the
+/// fan-out first runs takes effect, so `serve` makes it before building the app. The CPUs it
+/// comes to, if any.
+pub fn choose_cpus(choice: LiveCpus) -> Option<Vec<usize>> {
+    if CHOSEN.set(choice.clone()).is_err() && CHOSEN.get() != Some(&choice) {
+        tracing::warn!(%choice, "the fan-out already runs; --live-cpus ignored");
+    }
+    pinned_cpus().clone()
+}
+
+/// The CPUs the fan-out is confined to (`None`: anywhere), resolved once.
+fn pinned_cpus() -> &'static Option<Vec<usize>> {
+    static RESOLVED: OnceLock<Option<Vec<usize>>> = OnceLock::new();
+    RESOLVED.get_or_init(|| {
+        let choice = CHOSEN.get_or_init(LiveCpus::default);
+        choice.resolve(&cpus::allowed())
+    })
+}
 
 /// The process's fan-out runtime, started on first use and kept for the life of the process
 /// (so dropping an app, as tests do, never drops a runtime from inside another).
@@ -21,10 +47,19 @@ pub fn fan_out() -> Handle {
     static RUNTIME: OnceLock<Runtime> = OnceLock::new();
     RUNTIME
         .get_or_init(|| {
+            let pinned = pinned_cpus().clone();
+            let threads = pinned.as_ref().map_or(UNPINNED_THREADS, Vec::len);
             Builder::new_multi_thread()
-                .worker_threads(2)
+                .worker_threads(threads)
                 .thread_name("vigil-live")
-                .on_thread_start(lower_priority)
+                .on_thread_start(move || {
+                    lower_priority();
+                    if let Some(cpus) = &pinned {
+                        if !cpus::pin_current_thread(cpus) {
+                            tracing::debug!(?cpus, "could not confine a fan-out thread");
+                        }
+                    }
+                })
                 .enable_all()
                 .build()
                 .expect("the fan-out runtime starts")
@@ -39,5 +74,27 @@ fn lower_priority() {
     let result = unsafe { libc::setpriority(libc::PRIO_PROCESS, 0, FAN_OUT_NICE) };
     if result != 0 {
         tracing::debug!("could not lower the fan-out threads' priority");
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn fan_out_threads_run_only_on_the_chosen_cpus() {
+        let everywhere = cpus::allowed();
+        let expected = pinned_cpus().clone().unwrap_or(everywhere.clone());
+        if everywhere.len() >= 2 {
+            assert!(
+                expected.len() < everywhere.len(),
+                "auto leaves CPUs to ingest"
+            );
+        }
+        let seen = fan_out()
+            .spawn(async { cpus::allowed() })
+            .await
+            .expect("the probe runs");
+        assert_eq!(seen, expected);
     }
 }
