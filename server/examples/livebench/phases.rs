@@ -6,10 +6,11 @@ use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 use tokio::task::JoinSet;
+use vigil_server::live::LiveCpus;
 use vigil_wire::IngestResponse;
 
 use crate::throughput::{self, Phase, Probe, WithClients};
-use crate::watchers::{Filters, Watchers};
+use crate::watchers::{ClientRuntime, Filters, Watchers};
 use crate::Args;
 use tokio::runtime::Handle;
 
@@ -57,8 +58,16 @@ struct Stored {
 }
 
 pub async fn run(args: &Args, setup: &Setup) -> Result<()> {
-    // The clients' runtime when they share the machine as equals.
-    let here = Handle::current();
+    // The clients' threads: anywhere, and confined to the CPUs the fan-out runs on (chosen as
+    // the child chooses them: `VIGIL_LIVE_CPUS`, or `auto`).
+    let anywhere_runtime = ClientRuntime::start(None)?;
+    let anywhere = anywhere_runtime.handle();
+    let choice = match std::env::var("VIGIL_LIVE_CPUS") {
+        Ok(cpus) => cpus.parse().map_err(anyhow::Error::msg)?,
+        Err(_) => LiveCpus::Auto,
+    };
+    let fan_out_cpus = vigil_server::live::choose_cpus(choice);
+    let confined_runtime = ClientRuntime::start(fan_out_cpus.as_deref())?;
     let http = reqwest::Client::builder().tcp_nodelay(true).build()?;
     let producer = Producer {
         http,
@@ -73,7 +82,7 @@ pub async fn run(args: &Args, setup: &Setup) -> Result<()> {
     let clients = args.clients;
     eprintln!("memory: connecting {clients} idle stream clients");
     let before = rss_kib(setup.child_pid)?;
-    let idle = Watchers::connect(first, &setup.read_key, clients, Filters::Half, &here).await?;
+    let idle = Watchers::connect(first, &setup.read_key, clients, Filters::Half, &anywhere).await?;
     let per_connection = (rss_kib(setup.child_pid)? - before) as f64 / clients as f64;
     drop(idle.finish().await);
 
@@ -81,7 +90,8 @@ pub async fn run(args: &Args, setup: &Setup) -> Result<()> {
         vigil_pid: setup.child_pid,
         postmaster: setup.postmaster,
     };
-    let measure = |label: &'static str| {
+    let measure = |label: &str| {
+        let label = label.to_string();
         let (producer, batches, probe) = (&producer, &batches, &probe);
         async move {
             eprintln!("ingest throughput, {label}");
@@ -98,12 +108,12 @@ pub async fn run(args: &Args, setup: &Setup) -> Result<()> {
     };
     // Clients receiving: every one must still get every event it should, in order, even when
     // ingest outruns the fan-out (which yields the CPU to it); how much later is reported.
-    let receiving = |label: &'static str, runtime: Handle| {
+    let receiving = |label: String, runtime: Handle| {
         let measure = &measure;
         async move {
             let watchers =
                 Watchers::connect(first, &setup.read_key, clients, Filters::Half, &runtime).await?;
-            let (phase, stored) = measure(label).await?;
+            let (phase, stored) = measure(&label).await?;
             let ended = Instant::now();
             let caught_up = watchers
                 .caught_up(stored.newest, stored.newest_failure, CATCH_UP_LIMIT)
@@ -135,7 +145,7 @@ pub async fn run(args: &Args, setup: &Setup) -> Result<()> {
         &setup.read_key,
         clients,
         Filters::NothingMatches,
-        &here,
+        &anywhere,
     )
     .await?;
     let (filtering, _) = measure("clients whose filters match nothing").await?;
@@ -146,26 +156,23 @@ pub async fn run(args: &Args, setup: &Setup) -> Result<()> {
         catch_up: None,
     }];
     alone.push(measure("no stream clients").await?.0);
-    with_clients.push(receiving("receiving, on this machine", here.clone()).await?);
+    let confined =
+        format!("receiving, confined to the fan-out's CPUs {fan_out_cpus:?} (browsers elsewhere)");
+    with_clients.push(receiving(confined, confined_runtime.handle()).await?);
     alone.push(measure("no stream clients").await?.0);
-    let background = crate::watchers::background_runtime()?;
-    let elsewhere = receiving(
-        "receiving, at the lowest CPU priority (SCHED_IDLE)",
-        background.handle().clone(),
-    )
-    .await;
-    background.shutdown_background();
-    with_clients.push(elsewhere?);
+    let free = "receiving, on any CPU (browsers on this machine)".to_string();
+    with_clients.push(receiving(free, anywhere.clone()).await?);
     alone.push(measure("no stream clients").await?.0);
     let throughput_rows = throughput::rows(&alone, &with_clients);
 
-    let watchers = Watchers::connect(first, &setup.read_key, clients, Filters::Half, &here).await?;
+    let watchers =
+        Watchers::connect(first, &setup.read_key, clients, Filters::Half, &anywhere).await?;
     eprintln!("latency, one instance");
     let local = producer.latency(args, &mix, watchers).await?;
 
     eprintln!("latency, clients on the second instance");
     let watchers =
-        Watchers::connect(second, &setup.read_key, clients, Filters::Half, &here).await?;
+        Watchers::connect(second, &setup.read_key, clients, Filters::Half, &anywhere).await?;
     let remote = producer.latency(args, &mix, watchers).await?;
 
     println!("\n| measurement | result |\n|---|---|");

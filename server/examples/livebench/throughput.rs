@@ -78,12 +78,13 @@ pub struct WithClients {
 
 /// The report's rows: each phase with clients against the mean of its neighbours.
 pub fn rows(alone: &[Phase], with_clients: &[WithClients]) -> Vec<String> {
-    let rates: Vec<String> = alone.iter().map(|p| format!("{:.0}", p.rate)).collect();
+    let rates: Vec<String> = (alone.iter())
+        .map(|p| format!("{:.0} ({})", p.rate, p.cpu()))
+        .collect();
     let mut rows = vec![format!(
-        "| ingest without stream clients ({} phases, between the others) | {} events/s; CPU s per 1,000 events (first): {} |",
+        "| ingest without stream clients ({} phases, between the others) | events/s (CPU s per 1,000 events): {} |",
         alone.len(),
-        rates.join(", "),
-        alone[0].cpu()
+        rates.join("; "),
     )];
     for (i, with) in with_clients.iter().enumerate() {
         let baseline = (alone[i].rate + alone[i + 1].rate) / 2.0;

@@ -10,6 +10,7 @@ use tokio::runtime::{Builder, Handle, Runtime};
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
 use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
 use tokio_tungstenite::tungstenite::Message;
 
 /// The filter of every other client: the failures view.
@@ -75,12 +76,21 @@ impl Watchers {
             request
                 .headers_mut()
                 .insert("authorization", format!("Bearer {read_key}").parse()?);
-            let (mut socket, _) = tokio_tungstenite::connect_async(request)
-                .await
-                .context("a watcher cannot connect")?;
-            tokio::time::timeout(Duration::from_secs(10), socket.next())
-                .await
-                .context("no heartbeat within 10 s")?;
+            // Connected on `runtime`, so its threads (and its reactor) do all of the client's
+            // work.
+            let mut socket = runtime
+                .spawn(async move {
+                    let config = Some(client_config());
+                    let (mut socket, _) =
+                        tokio_tungstenite::connect_async_with_config(request, config, true)
+                            .await
+                            .context("a watcher cannot connect")?;
+                    tokio::time::timeout(Duration::from_secs(10), socket.next())
+                        .await
+                        .context("no heartbeat within 10 s")?;
+                    anyhow::Ok(socket)
+                })
+                .await??;
             let newest = Arc::new(AtomicI64::new(0));
             let (newest_seen, recording, mut stopped) =
                 (newest.clone(), recording.clone(), stopped.clone());
@@ -154,23 +164,46 @@ impl Watchers {
     }
 }
 
-/// A runtime for clients that yield the CPU to everything else (`SCHED_IDLE`): whether ingest
-/// still slows down then tells the clients' CPU apart from the server's fan-out.
-pub fn background_runtime() -> Result<Runtime> {
-    Ok(Builder::new_multi_thread()
-        .worker_threads(2)
-        .on_thread_start(|| {
-            // SAFETY: the parameter outlives the call; 0 names the calling thread.
-            unsafe {
-                libc::sched_setscheduler(
-                    0,
-                    libc::SCHED_IDLE,
-                    &libc::sched_param { sched_priority: 0 },
-                )
-            };
-        })
-        .enable_all()
-        .build()?)
+/// A runtime for the clients, apart from the producers' (a producer's response should not
+/// queue behind 200 clients' frames: in real use they are different machines). `cpus`: the
+/// CPUs its threads are confined to.
+pub struct ClientRuntime(Option<Runtime>);
+
+impl ClientRuntime {
+    pub fn start(cpus: Option<&[usize]>) -> Result<Self> {
+        let cpus = cpus.map(<[usize]>::to_vec);
+        let runtime = Builder::new_multi_thread()
+            .worker_threads(2)
+            .thread_name("livebench-clients")
+            .on_thread_start(move || {
+                if let Some(cpus) = &cpus {
+                    vigil_server::live::pin_current_thread(cpus);
+                }
+            })
+            .enable_all()
+            .build()?;
+        Ok(ClientRuntime(Some(runtime)))
+    }
+
+    pub fn handle(&self) -> Handle {
+        self.0.as_ref().expect("running").handle().clone()
+    }
+}
+
+/// Dropped from async code, where a runtime may not block to shut down.
+impl Drop for ClientRuntime {
+    fn drop(&mut self) {
+        if let Some(runtime) = self.0.take() {
+            runtime.shutdown_background();
+        }
+    }
+}
+
+/// The clients' socket settings. Before every read tungstenite zero-fills the free part of its
+/// read buffer: at the default 128 KiB that memset was the clients' largest cost (7% of the
+/// machine's CPU in a receiving phase), a cost of this benchmark's clients, not a browser's.
+fn client_config() -> WebSocketConfig {
+    WebSocketConfig::default().read_buffer_size(32 * 1024)
 }
 
 /// Seqs rise; a client that follows everything sees each one.

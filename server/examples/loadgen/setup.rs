@@ -94,7 +94,12 @@ impl RunningApp {
     pub async fn start(url: String) -> Result<Self> {
         let database = Database::connect(&url).await?;
         let loopback = SocketAddr::from(([127, 0, 0, 1], 0));
-        let app = Application::build(&ServeArgs::on(loopback), database.pool.clone()).await?;
+        let mut config = ServeArgs::on(loopback);
+        // As `vigil serve` reads it, so a benchmark can compare choices.
+        if let Ok(cpus) = std::env::var("VIGIL_LIVE_CPUS") {
+            config.live_cpus = cpus.parse().map_err(anyhow::Error::msg)?;
+        }
+        let app = Application::build(&config, database.pool.clone()).await?;
         let addr = app.local_addr();
         let (stop, stopped) = oneshot::channel::<()>();
         let serving = tokio::spawn(app.run_until(async move {
