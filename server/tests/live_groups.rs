@@ -1,12 +1,13 @@
 //! A filter group that a burst leaves behind the hub catches up from the database by itself,
-//! so its connections get every match, in order, with no gap for them to fill one by one.
+//! so its connections get every match, in order, with no gap for them to fill one by one; and
+//! connections that fall behind their group share the reads of their replay.
 
 mod common;
 
 use std::time::Duration;
 use tokio::runtime::{Builder, Runtime};
 use vigil_server::ingest::parse_event;
-use vigil_server::live::{follow_commits, GroupMessage, LiveHub, HUB_CAPACITY};
+use vigil_server::live::{follow_commits, CatchUp, GroupMessage, LiveHub, HUB_CAPACITY, WINDOW};
 use vigil_server::storage::EventStore;
 use vigil_wire::EventFilter;
 
@@ -84,4 +85,50 @@ fn a_group_left_behind_by_a_burst_reads_what_it_skipped_and_misses_nothing() {
 
     drop((group, hub));
     main.block_on(database.close()).unwrap();
+}
+
+/// Connections on one filter that fall behind together share each window of their replay: one
+/// read and one serialisation for all of them, and only the filter's matches in it.
+#[tokio::test]
+async fn lagging_connections_share_one_read_per_replay_window() {
+    let database = common::fresh_database().await;
+    let store = EventStore::new(database.pool.clone());
+    for i in 1..=1_100 {
+        let event_type = if i % 4 == 0 {
+            "auth.login.failure"
+        } else {
+            "auth.login.success"
+        };
+        let json = serde_json::json!({"event_type": event_type, "username": format!("u{i}")});
+        let event = parse_event(json, "windows").unwrap();
+        store
+            .append_bulk(&[(event, chrono::Utc::now())])
+            .await
+            .unwrap();
+    }
+    let catch_up = CatchUp::new(&store);
+    let everything = EventFilter::default();
+    let (first, second) = tokio::join!(
+        catch_up.window("all", &everything, WINDOW),
+        catch_up.window("all", &everything, WINDOW),
+    );
+    let (first, second) = (first.unwrap(), second.unwrap());
+    assert!(std::sync::Arc::ptr_eq(&first, &second), "one read, shared");
+    let seqs: Vec<i64> = first.iter().map(|(seq, _)| *seq).collect();
+    assert_eq!(seqs, (WINDOW + 1..=2 * WINDOW).collect::<Vec<_>>());
+    assert!(first[0]
+        .1
+        .as_str()
+        .contains(&format!(r#""seq":{}"#, WINDOW + 1)));
+    let later = catch_up.window("all", &everything, WINDOW).await.unwrap();
+    assert!(
+        std::sync::Arc::ptr_eq(&first, &later),
+        "kept for later comers"
+    );
+
+    let failures = EventFilter::from_params([("type", "auth.login.failure")]).unwrap();
+    let matches = catch_up.window("failures", &failures, 0).await.unwrap();
+    let seqs: Vec<i64> = matches.iter().map(|(seq, _)| *seq).collect();
+    assert_eq!(seqs, (4..=WINDOW).step_by(4).collect::<Vec<_>>());
+    database.close().await.unwrap();
 }

@@ -9,6 +9,7 @@ use std::time::Duration;
 use tokio::sync::broadcast::error::{RecvError, TryRecvError};
 use vigil_wire::{EventFilter, LiveMessage};
 
+use super::catch_up::WINDOW;
 use super::group::{FilterGroup, GroupMessage};
 use super::{CatchUp, LiveHub};
 
@@ -93,8 +94,10 @@ impl Follower {
         }
     }
 
-    /// Sends every stored match above `delivered`, oldest first, page by page.
+    /// Sends every stored match above `delivered`, oldest first: far behind, in windows it
+    /// shares with the other connections of its filter; near the present, page by page.
     async fn replay(&self, sink: &mut Sink, delivered: &mut i64) -> Result<(), Ended> {
+        self.replay_windows(sink, delivered).await?;
         loop {
             let page = self
                 .catch_up
@@ -121,7 +124,34 @@ impl Follower {
             }
         }
     }
+
+    /// Sends whole shared windows while the group has matched past the next one's end (so
+    /// every event in it is committed). A filter that matches little leaves a window nearly
+    /// empty: then pages of matches skip ahead faster, and this stops.
+    async fn replay_windows(&self, sink: &mut Sink, delivered: &mut i64) -> Result<(), Ended> {
+        let key = serde_json::to_string(&self.filter).expect("filters serialise");
+        loop {
+            let start = *delivered - delivered.rem_euclid(WINDOW);
+            if start + WINDOW > self.group.through() {
+                return Ok(());
+            }
+            let window = (self.catch_up.window(&key, &self.filter, start).await)
+                .map_err(|_| "the database is unavailable")?;
+            let frames: Vec<Utf8Bytes> = (window.iter())
+                .filter(|(seq, _)| *seq > *delivered)
+                .map(|(_, frame)| frame.clone())
+                .collect();
+            write(sink, frames).await?;
+            *delivered = start + WINDOW;
+            if window.len() < SPARSE_WINDOW {
+                return Ok(());
+            }
+        }
+    }
 }
+
+/// Fewer matches than this in a window: the filter is sparse, replay by pages of matches.
+const SPARSE_WINDOW: usize = WINDOW as usize / 8;
 
 /// Adds the frames of a group message's events new to this connection (a replay may have sent
 /// some); true when the group skipped events and the connection must read the database.

@@ -12,7 +12,7 @@ mod group;
 mod runtime;
 mod socket;
 
-pub use catch_up::CatchUp;
+pub use catch_up::{CatchUp, WINDOW};
 pub use cpus::{pin_current_thread, LiveCpus};
 pub use feed::follow_commits;
 pub use group::{FilterGroup, GroupMessage};

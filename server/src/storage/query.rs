@@ -172,9 +172,35 @@ impl EventStore {
         after: i64,
         limit: u32,
     ) -> Result<Vec<StoredEvent>, StorageError> {
+        self.matching_in(filter, after, None, limit).await
+    }
+
+    /// Every matching event with a seq in (`after`, `through`], oldest first: one window of a
+    /// replay that connections falling behind together share.
+    #[tracing::instrument(skip(self))]
+    pub async fn matching_through(
+        &self,
+        filter: &EventFilter,
+        after: i64,
+        through: i64,
+    ) -> Result<Vec<StoredEvent>, StorageError> {
+        let limit = u32::try_from(through.saturating_sub(after).max(0)).unwrap_or(u32::MAX);
+        self.matching_in(filter, after, Some(through), limit).await
+    }
+
+    async fn matching_in(
+        &self,
+        filter: &EventFilter,
+        after: i64,
+        through: Option<i64>,
+        limit: u32,
+    ) -> Result<Vec<StoredEvent>, StorageError> {
         let mut sql = QueryBuilder::new(format!("select {EVENT_COLUMNS} from events where true"));
         push_conditions(&mut sql, filter, Utc::now());
         sql.push(" and seq > ").push_bind(after);
+        if let Some(through) = through {
+            sql.push(" and seq <= ").push_bind(through);
+        }
         sql.push(" order by seq limit ").push_bind(i64::from(limit));
         let rows: Vec<EventRow> = sql.build_query_as().fetch_all(&self.pool).await?;
         rows.into_iter().map(EventRow::into_event).collect()
