@@ -156,8 +156,12 @@ pub async fn run(args: &Args, setup: &Setup) -> Result<()> {
         catch_up: None,
     }];
     alone.push(measure("no stream clients").await?.0);
-    let confined =
-        format!("receiving, confined to the fan-out's CPUs {fan_out_cpus:?} (browsers elsewhere)");
+    let confined = match &fan_out_cpus {
+        Some(cpus) => {
+            format!("receiving, confined to the fan-out's CPUs {cpus:?} (browsers elsewhere)")
+        }
+        None => "receiving, the fan-out not confined (so neither are they)".to_string(),
+    };
     with_clients.push(receiving(confined, confined_runtime.handle()).await?);
     alone.push(measure("no stream clients").await?.0);
     let free = "receiving, on any CPU (browsers on this machine)".to_string();

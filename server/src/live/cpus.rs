@@ -6,8 +6,9 @@
 //! the backend's turns, and with 200 receiving streams on a 2-core machine ingest lost 40–46%
 //! (livebench). Confined to the upper half of the CPUs, the fan-out leaves the lower half to
 //! ingest: in the same benchmark ingest lost 14% with the clients beside the fan-out (standing
-//! in for browsers on other machines) and 29% with them free to take ingest's core too. The
-//! price: in a flood the stream falls behind and catches up from the database afterwards.
+//! in for browsers on other machines) and 29% with them free to take ingest's core too; 8.5%
+//! and 25–29% once lagging connections shared their replays (`catch_up.rs`). The price: in a
+//! flood the stream falls behind and catches up from the database afterwards.
 
 use std::fmt;
 use std::str::FromStr;
