@@ -2,10 +2,10 @@
 
 use clap::{Args, Parser, Subcommand};
 use std::fmt;
-
-use crate::live::LiveCpus;
 use std::net::SocketAddr;
 use std::path::PathBuf;
+
+use crate::live::LiveCpus;
 
 #[derive(Parser, Debug)]
 #[command(
