@@ -33,19 +33,7 @@ fn a_group_left_behind_by_a_burst_reads_what_it_skipped_and_misses_nothing() {
     // skipped matches for several catch-up pages (the last cut where the hub's batches start).
     let burst = HUB_CAPACITY as i64 + 2_200;
     main.block_on(async {
-        for i in 1..=burst {
-            let event_type = if i % 2 == 0 {
-                "auth.login.failure"
-            } else {
-                "auth.login.success"
-            };
-            let json = serde_json::json!({"event_type": event_type, "username": format!("u{i}")});
-            let event = parse_event(json, "burst").unwrap();
-            store
-                .append_bulk(&[(event, chrono::Utc::now())])
-                .await
-                .unwrap();
-        }
+        append_one_by_one(&store, burst, 2).await;
         let published = async {
             while hub.subscribe().1 < burst {
                 tokio::time::sleep(Duration::from_millis(10)).await;
@@ -93,19 +81,7 @@ fn a_group_left_behind_by_a_burst_reads_what_it_skipped_and_misses_nothing() {
 async fn lagging_connections_share_one_read_per_replay_window() {
     let database = common::fresh_database().await;
     let store = EventStore::new(database.pool.clone());
-    for i in 1..=1_100 {
-        let event_type = if i % 4 == 0 {
-            "auth.login.failure"
-        } else {
-            "auth.login.success"
-        };
-        let json = serde_json::json!({"event_type": event_type, "username": format!("u{i}")});
-        let event = parse_event(json, "windows").unwrap();
-        store
-            .append_bulk(&[(event, chrono::Utc::now())])
-            .await
-            .unwrap();
-    }
+    append_one_by_one(&store, 1_100, 4).await;
     let catch_up = CatchUp::new(&store);
     let everything = EventFilter::default();
     let (first, second) = tokio::join!(
@@ -131,4 +107,22 @@ async fn lagging_connections_share_one_read_per_replay_window() {
     let seqs: Vec<i64> = matches.iter().map(|(seq, _)| *seq).collect();
     assert_eq!(seqs, (4..=WINDOW).step_by(4).collect::<Vec<_>>());
     database.close().await.unwrap();
+}
+
+/// Appends `count` logins one append each (so one hub message each); every `failure_every`-th
+/// (by seq, on a fresh database) is a failure.
+async fn append_one_by_one(store: &EventStore, count: i64, failure_every: i64) {
+    for i in 1..=count {
+        let event_type = if i % failure_every == 0 {
+            "auth.login.failure"
+        } else {
+            "auth.login.success"
+        };
+        let json = serde_json::json!({"event_type": event_type, "username": format!("u{i}")});
+        let event = parse_event(json, "test").unwrap();
+        store
+            .append_bulk(&[(event, chrono::Utc::now())])
+            .await
+            .unwrap();
+    }
 }

@@ -6,7 +6,7 @@ use std::sync::{Arc, Mutex};
 use tokio::sync::{OnceCell, Semaphore};
 use vigil_wire::{EventFilter, StoredEvent};
 
-use super::LiveEvent;
+use super::frames;
 use crate::storage::{EventStore, StorageError};
 
 /// Reads at once. A hundred browsers lagging together queue for these instead of taking every
@@ -78,13 +78,7 @@ impl CatchUp {
                 let events = (self.store)
                     .matching_through(filter, start, start + WINDOW)
                     .await?;
-                let frames: Frames = (events.into_iter())
-                    .map(|event| {
-                        let event = LiveEvent::new(event);
-                        (event.seq, event.frame())
-                    })
-                    .collect();
-                Ok::<_, StorageError>(frames)
+                Ok::<Frames, StorageError>(frames(events).into())
             })
             .await?;
         Ok(frames.clone())

@@ -129,13 +129,13 @@ impl Follower {
     /// every event in it is committed). A filter that matches little leaves a window nearly
     /// empty: then pages of matches skip ahead faster, and this stops.
     async fn replay_windows(&self, sink: &mut Sink, delivered: &mut i64) -> Result<(), Ended> {
-        let key = serde_json::to_string(&self.filter).expect("filters serialise");
+        let key = self.group.key();
         loop {
             let start = *delivered - delivered.rem_euclid(WINDOW);
             if start + WINDOW > self.group.through() {
                 return Ok(());
             }
-            let window = (self.catch_up.window(&key, &self.filter, start).await)
+            let window = (self.catch_up.window(key, &self.filter, start).await)
                 .map_err(|_| "the database is unavailable")?;
             let frames: Vec<Utf8Bytes> = (window.iter())
                 .filter(|(seq, _)| *seq > *delivered)

@@ -14,7 +14,7 @@ use tokio::sync::broadcast::error::RecvError;
 use tokio::sync::{broadcast, oneshot};
 use vigil_wire::EventFilter;
 
-use super::{CatchUp, LiveBatch, LiveEvent, LiveHub, EVENTS_PER_MESSAGE, HUB_CAPACITY};
+use super::{frames, CatchUp, LiveBatch, LiveHub, EVENTS_PER_MESSAGE, HUB_CAPACITY};
 use crate::storage::{EventStore, StorageError};
 
 /// Events per database read when a group catches up.
@@ -32,6 +32,8 @@ pub enum GroupMessage {
 /// One filter's matcher, shared by its connections; its task ends with the last of them.
 #[derive(Debug)]
 pub struct FilterGroup {
+    /// Its filter, serialised: what names it among the hub's groups and the replay windows.
+    key: String,
     shared: Arc<Shared>,
     /// Dropped with the group (its last connection): tells the task to stop.
     _stop: oneshot::Sender<()>,
@@ -58,6 +60,11 @@ impl FilterGroup {
     pub fn through(&self) -> i64 {
         *self.shared.through.lock().expect("group lock")
     }
+
+    /// Its filter, serialised.
+    pub fn key(&self) -> &str {
+        &self.key
+    }
 }
 
 /// The groups of one hub, by filter; entries of groups whose connections have all gone are
@@ -80,13 +87,14 @@ impl LiveHub {
             return group;
         }
         groups.retain(|_, group| group.strong_count() > 0);
-        let group = self.start_group(filter, fingerprint, self.catch_up(store));
+        let group = self.start_group(key.clone(), filter, fingerprint, self.catch_up(store));
         groups.insert(key, Arc::downgrade(&group));
         group
     }
 
     fn start_group(
         &self,
+        key: String,
         filter: EventFilter,
         fingerprint: Option<String>,
         catch_up: CatchUp,
@@ -106,6 +114,7 @@ impl LiveHub {
         };
         self.fan_out.spawn(matcher.run(events, stopped));
         Arc::new(FilterGroup {
+            key,
             shared,
             _stop: stop,
         })
@@ -176,21 +185,16 @@ impl Matcher {
                 .matching_after(&self.filter, through, CATCH_UP_PAGE)
                 .await?;
             let full = page.len() == CATCH_UP_PAGE as usize;
-            let skipped: Vec<LiveEvent> = (page.into_iter())
-                .take_while(|e| e.seq < before)
-                .map(LiveEvent::new)
-                .collect();
+            let skipped = frames(page.into_iter().take_while(|e| e.seq < before));
             let read_all = !full || skipped.len() < CATCH_UP_PAGE as usize;
             let mut through = self.shared.through.lock().expect("group lock");
             // In messages no larger than the hub's, so the group's buffer holds as much.
             for chunk in skipped.chunks(EVENTS_PER_MESSAGE) {
-                let frames: Arc<[(i64, Utf8Bytes)]> =
-                    chunk.iter().map(|e| (e.seq, e.frame())).collect();
-                let _ = self.shared.sender.send(GroupMessage::Events(frames));
+                let _ = (self.shared.sender).send(GroupMessage::Events(chunk.into()));
             }
             let reached = match skipped.last() {
                 _ if read_all => before - 1,
-                Some(last) => last.seq,
+                Some((last, _)) => *last,
                 None => *through,
             };
             *through = (*through).max(reached);

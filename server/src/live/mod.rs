@@ -81,6 +81,16 @@ impl LiveEvent {
     }
 }
 
+/// Events read back from the database, as (seq, frame): what groups and replays send.
+fn frames(events: impl IntoIterator<Item = StoredEvent>) -> Vec<(i64, Utf8Bytes)> {
+    (events.into_iter())
+        .map(|event| {
+            let event = LiveEvent::new(event);
+            (event.seq, event.frame())
+        })
+        .collect()
+}
+
 /// An append's events, staged before its COMMIT, and the token its NOTIFY carries.
 type Stage = (u64, Vec<StoredEvent>);
 
