@@ -5,10 +5,11 @@
 //! priority alone did not protect it: at nice 10 the fan-out still ran on both cores between
 //! the backend's turns, and with 200 receiving streams on a 2-core machine ingest lost 40–46%
 //! (livebench). Confined to the upper half of the CPUs, the fan-out leaves the lower half to
-//! ingest: in the same benchmark ingest lost 14% with the clients beside the fan-out (standing
-//! in for browsers on other machines) and 29% with them free to take ingest's core too; 8.5%
-//! and 25–29% once lagging connections shared their replays (`catch_up.rs`). The price: in a
-//! flood the stream falls behind and catches up from the database afterwards.
+//! ingest, and ingest's writer thread is confined there (`runtime::writer_cpus`): it takes
+//! turns with that backend, and on the fan-out's core its turns waited. With both, and the
+//! benchmark's clients beside the fan-out at its priority (standing in for browsers on other
+//! machines), ingest lost 6% and gained 2% in two runs. The price: in a flood the stream falls
+//! behind and catches up afterwards, from the database when it is far behind.
 
 use std::fmt;
 use std::str::FromStr;
@@ -107,6 +108,14 @@ pub fn allowed() -> Vec<usize> {
     (0..std::thread::available_parallelism().map_or(1, usize::from)).collect()
 }
 
+/// The CPUs of `allowed` not in `taken`; `None` if there are none.
+pub fn all_but(allowed: &[usize], taken: &[usize]) -> Option<Vec<usize>> {
+    let rest: Vec<usize> = (allowed.iter().copied())
+        .filter(|cpu| !taken.contains(cpu))
+        .collect();
+    (!rest.is_empty()).then_some(rest)
+}
+
 /// Confines the calling thread to `cpus`; false if the kernel refused.
 pub fn pin_current_thread(cpus: &[usize]) -> bool {
     #[cfg(target_os = "linux")]
@@ -150,6 +159,13 @@ mod tests {
         assert_eq!(list.resolve(&[0, 1]), Some(vec![0, 1]));
         assert_eq!(list.resolve(&[2]), None, "none usable: not pinned");
         assert_eq!(list.to_string(), "0,1,3");
+    }
+
+    #[test]
+    fn what_the_fan_out_leaves_is_the_rest() {
+        assert_eq!(all_but(&[0, 1], &[1]), Some(vec![0]));
+        assert_eq!(all_but(&[0, 1, 2, 3], &[2, 3, 7]), Some(vec![0, 1]));
+        assert_eq!(all_but(&[0, 1], &[0, 1]), None);
     }
 
     #[test]

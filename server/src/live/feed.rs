@@ -5,6 +5,7 @@
 //! range it did not stage itself, or a gap left by a lost connection, is read from the database.
 
 use sqlx::postgres::PgListener;
+use std::sync::Arc;
 use std::time::Duration;
 
 use super::LiveHub;
@@ -87,7 +88,7 @@ async fn publish_through(
                     *next = Some(from);
                     continue;
                 }
-                page
+                page.into_iter().map(Arc::new).collect()
             }
         };
         if let Some(last) = events.last() {

@@ -16,7 +16,7 @@ pub use catch_up::{CatchUp, WINDOW};
 pub use cpus::{pin_current_thread, LiveCpus};
 pub use feed::follow_commits;
 pub use group::{FilterGroup, GroupMessage};
-pub use runtime::choose_cpus;
+pub use runtime::{choose_cpus, writer_cpus, FAN_OUT_NICE};
 use socket::to_json;
 pub use socket::{__path_stream_doc, router, stream_doc};
 
@@ -44,15 +44,16 @@ pub type LiveBatch = Arc<[LiveEvent]>;
 #[derive(Debug)]
 pub struct LiveEvent {
     pub seq: i64,
-    /// What filters match against.
-    pub event: StoredEvent,
+    /// What filters match against; shared with the writer that staged it.
+    pub event: Arc<StoredEvent>,
     /// Its frame, made by the first filter group that matches it (none may): shared by every
     /// connection's frame, so cloning it is a reference count, not a copy.
     frame: OnceLock<Utf8Bytes>,
 }
 
 impl LiveEvent {
-    fn new(event: StoredEvent) -> Self {
+    fn new(event: impl Into<Arc<StoredEvent>>) -> Self {
+        let event = event.into();
         LiveEvent {
             seq: event.seq,
             event,
@@ -92,7 +93,7 @@ fn frames(events: impl IntoIterator<Item = StoredEvent>) -> Vec<(i64, Utf8Bytes)
 }
 
 /// An append's events, staged before its COMMIT, and the token its NOTIFY carries.
-type Stage = (u64, Vec<StoredEvent>);
+type Stage = (u64, Vec<Arc<StoredEvent>>);
 
 #[derive(Clone, Debug)]
 pub struct LiveHub {
@@ -146,7 +147,7 @@ impl LiveHub {
     /// The staged append starting at `first_seq` if this process wrote it (its token matches);
     /// forgets anything staged before it (published from the database already, or never
     /// committed). A NOTIFY without a token (a bulk append) is always read from the database.
-    fn take_staged(&self, first_seq: i64, token: Option<u64>) -> Option<Vec<StoredEvent>> {
+    fn take_staged(&self, first_seq: i64, token: Option<u64>) -> Option<Vec<Arc<StoredEvent>>> {
         let mut staged = self.staged.lock().expect("staging lock");
         let found = staged.remove(&first_seq);
         *staged = staged.split_off(&first_seq);
@@ -163,7 +164,8 @@ impl LiveHub {
 
     /// Never waits: a slow subscriber only makes its own receiver lag. Called by the feed only,
     /// with consecutive events in seq order.
-    fn publish(&self, events: Vec<StoredEvent>) {
+    fn publish<E: Into<Arc<StoredEvent>>>(&self, events: Vec<E>) {
+        let events: Vec<Arc<StoredEvent>> = events.into_iter().map(Into::into).collect();
         let Some(newest) = events.last().map(|e| e.seq) else {
             return;
         };
@@ -215,10 +217,10 @@ impl LiveHub {
 }
 
 impl Staging for LiveHub {
-    fn stage(&self, events: &[StoredEvent]) -> u64 {
+    fn stage(&self, events: &[Arc<StoredEvent>]) -> u64 {
         let token = self.next_token.fetch_add(1, Ordering::Relaxed);
         if self.sender.receiver_count() == 0 {
-            // Nobody follows the stream: the writer need not copy anything, and the feed skips
+            // Nobody follows the stream: nothing to keep, and the feed skips
             // the range (or, if someone subscribes meanwhile, reads it from the database).
             return token;
         }
@@ -275,8 +277,8 @@ mod tests {
     fn unwatched_ranges_are_skipped_only_while_nobody_subscribes() {
         let hub = LiveHub::new();
         assert_eq!(
-            hub.stage(&[event(1)]).wrapping_add(1),
-            hub.stage(&[event(2)])
+            hub.stage(&[event(1).into()]).wrapping_add(1),
+            hub.stage(&[event(2).into()])
         );
         assert!(
             hub.take_staged(1, None).is_none(),
@@ -286,7 +288,7 @@ mod tests {
         let (_receiver, newest) = hub.subscribe();
         assert_eq!(newest, 2, "a subscriber starts after what was skipped");
         assert!(!hub.skip_unwatched(3));
-        let token = hub.stage(&[event(3)]);
+        let token = hub.stage(&[event(3).into()]);
         assert!(
             hub.take_staged(3, Some(token)).is_some(),
             "staged once someone listens"
@@ -297,16 +299,16 @@ mod tests {
     fn staged_events_are_taken_only_with_their_token() {
         let hub = LiveHub::new();
         let _listener = hub.subscribe();
-        let token = hub.stage(&[event(5), event(6)]);
+        let token = hub.stage(&[event(5).into(), event(6).into()]);
         assert!(hub.take_staged(5, Some(token.wrapping_add(1))).is_none());
         assert!(
             hub.take_staged(5, Some(token)).is_none(),
             "a mismatch drops it"
         );
 
-        let token = hub.stage(&[event(5)]);
+        let token = hub.stage(&[event(5).into()]);
         assert!(hub.take_staged(5, None).is_none(), "a bulk append's NOTIFY");
-        let token_again = hub.stage(&[event(5)]);
+        let token_again = hub.stage(&[event(5).into()]);
         assert_ne!(token, token_again);
         hub.unstage(5, token);
         let taken = hub.take_staged(5, Some(token_again)).expect("still staged");

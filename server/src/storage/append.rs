@@ -13,6 +13,7 @@
 use chrono::{DateTime, SubsecRound, Utc};
 use ipnetwork::IpNetwork;
 use std::collections::HashMap;
+use std::sync::Arc;
 use uuid::Uuid;
 use vigil_wire::{IngestReceipt, StoredEvent};
 
@@ -29,8 +30,6 @@ pub const EVENTS_CHANNEL: &str = "vigil_events";
 /// The outcome of one append.
 #[derive(Debug)]
 pub struct Appended {
-    /// What was stored, in seq order (duplicates left out).
-    pub events: Vec<StoredEvent>,
     /// One per input event, in input order.
     pub receipts: Vec<IngestReceipt>,
 }
@@ -38,6 +37,9 @@ pub struct Appended {
 /// Numbered and chained events, not yet written.
 struct Numbered {
     appended: Appended,
+    /// What is to be stored, in seq order (duplicates left out). Shared, so that staging them
+    /// for the live hub costs a reference count per event, not a copy on the writer's turn.
+    events: Vec<Arc<StoredEvent>>,
     hashes: Vec<Hash>,
     /// Where the chain ends once they are.
     head: ChainLink,
@@ -46,8 +48,7 @@ struct Numbered {
 impl Numbered {
     /// The seq range, if anything is to be written.
     fn range(&self) -> Option<(i64, i64)> {
-        let events = &self.appended.events;
-        Some((events.first()?.seq, events.last()?.seq))
+        Some((self.events.first()?.seq, self.events.last()?.seq))
     }
 
     /// Writes them in one statement, if the head is still at `expected`: see `insert_rows`.
@@ -96,7 +97,7 @@ impl EventStore {
                 *head = Some(expected);
                 return Ok(numbered.appended); // all duplicates: nothing to write
             };
-            let token = staging.stage(&numbered.appended.events);
+            let token = staging.stage(&numbered.events);
             let written = numbered.write(conn, &expected, token).await;
             match written {
                 Ok(true) => {
@@ -128,8 +129,8 @@ impl EventStore {
         let head = chain::lock_head(&mut tx).await?;
         let stored = stored_seqs(&mut tx, &producer_ids).await?;
         let numbered = number(head, stored, events.iter().map(|(e, at)| (e, Some(*at))));
-        let mut rows = CopyRows::with_capacity(numbered.appended.events.len());
-        for (event, hash) in numbered.appended.events.iter().zip(&numbered.hashes) {
+        let mut rows = CopyRows::with_capacity(numbered.events.len());
+        for (event, hash) in numbered.events.iter().zip(&numbered.hashes) {
             rows.push(event, hash);
         }
         let copied = rows.copy_into(&mut tx).await?;
@@ -166,9 +167,9 @@ fn number<'a>(
 ) -> Numbered {
     let now = Utc::now();
     let mut appended = Appended {
-        events: Vec::with_capacity(events.len()),
         receipts: Vec::with_capacity(events.len()),
     };
+    let mut stored_events = Vec::with_capacity(events.len());
     let mut hashes = Vec::with_capacity(events.len());
     for (event, received_at) in events {
         if let Some(&seq) = stored_seq.get(&event.id) {
@@ -189,10 +190,11 @@ fn number<'a>(
             seq: head.seq,
             duplicate: false,
         });
-        appended.events.push(stored);
+        stored_events.push(Arc::new(stored));
     }
     Numbered {
         appended,
+        events: stored_events,
         hashes,
         head,
     }
@@ -200,10 +202,7 @@ fn number<'a>(
 
 /// Moves the head and queues the NOTIFY (sent by PostgreSQL at COMMIT, in commit order).
 async fn finish(conn: &mut sqlx::PgConnection, numbered: &Numbered) -> Result<(), StorageError> {
-    let (Some(first), Some(last)) = (
-        numbered.appended.events.first(),
-        numbered.appended.events.last(),
-    ) else {
+    let (Some(first), Some(last)) = (numbered.events.first(), numbered.events.last()) else {
         return Ok(()); // all duplicates: nothing changed
     };
     chain::advance_head(conn, &numbered.head).await?;
@@ -225,12 +224,12 @@ async fn insert_rows(
     expected: &ChainLink,
     (first, last, token): (i64, i64, u64),
 ) -> Result<bool, StorageError> {
-    let (events, hashes) = (&numbered.appended.events, &numbered.hashes);
+    let (events, hashes) = (&numbered.events, &numbered.hashes);
     let text = |f: fn(&StoredEvent) -> &Option<String>| -> Vec<Option<&str>> {
         events.iter().map(|e| f(e).as_deref()).collect()
     };
     let flag = |f: fn(&StoredEvent) -> Option<bool>| -> Vec<Option<bool>> {
-        events.iter().map(f).collect()
+        events.iter().map(|e| f(e)).collect()
     };
     Ok(sqlx::query(&format!(
         "with moved as (update chain_head set seq = $28, hash = $29 \

@@ -43,10 +43,15 @@ pub enum WriteError {
 
 struct WriteJob {
     events: Vec<NewEvent>,
-    reply: oneshot::Sender<Result<Vec<IngestReceipt>, StorageError>>,
+    reply: oneshot::Sender<Reply>,
     /// Holds this job's share of the queue until it is answered.
     _permit: OwnedSemaphorePermit,
 }
+
+/// A request's receipts, and its events handed back: the request's task frees them, not the
+/// writer, whose every moment between commits is a moment PostgreSQL waits (freeing a group's
+/// events was a visible part of the writer's time in `perf`).
+type Reply = (Result<Vec<IngestReceipt>, StorageError>, Vec<NewEvent>);
 
 /// The handle requests use to reach the writer task. Cheap to clone.
 #[derive(Clone, Debug)]
@@ -61,10 +66,14 @@ impl EventWriter {
         let (jobs, receiver) = mpsc::unbounded_channel();
         // Its own thread, runtime and connection: when PostgreSQL answers, the writer runs at
         // once instead of queueing behind the request tasks it is about to answer (measured:
-        // the single-event ingest rate depends on how quickly the next group is sent).
+        // the single-event ingest rate depends on how quickly the next group is sent), and on
+        // the CPUs the live fan-out leaves, for the same reason (`live::writer_cpus`).
         std::thread::Builder::new()
             .name("vigil-writer".into())
             .spawn(move || {
+                if let Some(cpus) = crate::live::writer_cpus() {
+                    crate::live::pin_current_thread(cpus);
+                }
                 let runtime = tokio::runtime::Builder::new_current_thread()
                     .enable_all()
                     .build()
@@ -101,7 +110,8 @@ impl EventWriter {
                 _permit: permit,
             })
             .map_err(|_| WriteError::Stopped)?;
-        Ok(answer.await.map_err(|_| WriteError::Stopped)??)
+        let (receipts, _events) = answer.await.map_err(|_| WriteError::Stopped)?;
+        Ok(receipts?)
     }
 }
 
@@ -111,7 +121,7 @@ impl EventWriter {
 /// writer won are never mistaken for that writer's.
 pub trait Staging: Send + Sync {
     /// Keeps `events` (in seq order, not empty); the token goes into their NOTIFY.
-    fn stage(&self, events: &[StoredEvent]) -> u64;
+    fn stage(&self, events: &[Arc<StoredEvent>]) -> u64;
     /// Forgets a stage whose append did not commit.
     fn unstage(&self, first_seq: i64, token: u64);
 }
@@ -205,7 +215,7 @@ fn refuse_group(group: Vec<WriteJob>, err: StorageError) {
     let rows: usize = group.iter().map(|job| job.events.len()).sum();
     tracing::warn!(%err, rows, "group commit failed");
     for job in group {
-        let _ = job.reply.send(Err(err.clone()));
+        let _ = job.reply.send((Err(err.clone()), job.events));
     }
 }
 
@@ -214,6 +224,6 @@ fn answer_group(group: Vec<WriteJob>, receipts: Vec<IngestReceipt>) {
     let mut receipts = receipts.into_iter();
     for job in group {
         let mine = receipts.by_ref().take(job.events.len()).collect();
-        let _ = job.reply.send(Ok(mine));
+        let _ = job.reply.send((Ok(mine), job.events));
     }
 }
