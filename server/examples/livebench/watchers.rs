@@ -166,11 +166,11 @@ impl Watchers {
 
 /// A runtime for the clients, apart from the producers' (a producer's response should not
 /// queue behind 200 clients' frames: in real use they are different machines). `cpus`: the
-/// CPUs its threads are confined to.
+/// CPUs its threads are confined to; `nice`: their nice value.
 pub struct ClientRuntime(Option<Runtime>);
 
 impl ClientRuntime {
-    pub fn start(cpus: Option<&[usize]>) -> Result<Self> {
+    pub fn start(cpus: Option<&[usize]>, nice: i32) -> Result<Self> {
         let cpus = cpus.map(<[usize]>::to_vec);
         let runtime = Builder::new_multi_thread()
             .worker_threads(2)
@@ -179,6 +179,8 @@ impl ClientRuntime {
                 if let Some(cpus) = &cpus {
                     vigil_server::live::pin_current_thread(cpus);
                 }
+                // SAFETY: setpriority reads no memory; PRIO_PROCESS 0 is the calling thread.
+                unsafe { libc::setpriority(libc::PRIO_PROCESS, 0, nice) };
             })
             .enable_all()
             .build()?;
