@@ -5,11 +5,12 @@
 //! priority alone did not protect it: at nice 10 the fan-out still ran on both cores between
 //! the backend's turns, and with 200 receiving streams on a 2-core machine ingest lost 40–46%
 //! (livebench). Confined to the upper half of the CPUs, the fan-out leaves the lower half to
-//! ingest, and ingest's writer thread is confined there (`runtime::writer_cpus`): it takes
-//! turns with that backend, and on the fan-out's core its turns waited. With both, and the
-//! benchmark's clients beside the fan-out at its priority (standing in for browsers on other
-//! machines), ingest lost 6% and gained 2% in two runs. The price: in a flood the stream falls
-//! behind and catches up afterwards, from the database when it is far behind.
+//! ingest, and ingest's writer thread keeps to that half while the fan-out is busy
+//! (`runtime::WriterCpus`): it takes turns with that backend, and on the fan-out's core its
+//! turns waited. With both, and the benchmark's clients beside the fan-out at its priority
+//! (standing in for browsers on other machines), ingest is within 10% of its rate without
+//! clients. The price: in a flood the stream falls behind and catches up afterwards, from the
+//! database when it is far behind.
 
 use std::fmt;
 use std::str::FromStr;

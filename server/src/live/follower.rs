@@ -51,7 +51,7 @@ impl Follower {
                 if let Err(err) = self.replay(sink, &mut delivered).await {
                     // The client resumes from here once the database is back.
                     let resync = super::to_json(&LiveMessage::Resync { after: delivered });
-                    let _ = write(sink, vec![resync.into()]).await;
+                    let _ = self.write(sink, vec![resync.into()]).await;
                     return Err(err);
                 }
                 behind = false;
@@ -90,7 +90,7 @@ impl Follower {
                 // `delivered`, not the newest seq: a client may resume from a heartbeat's seq.
                 frames.push(super::to_json(&LiveMessage::Heartbeat { seq: delivered }).into());
             }
-            write(sink, frames).await?;
+            self.write(sink, frames).await?;
         }
     }
 
@@ -117,7 +117,7 @@ impl Follower {
                     super::to_json(&message).into()
                 })
                 .collect();
-            write(sink, frames).await?;
+            self.write(sink, frames).await?;
             *delivered = last;
             if !full {
                 return Ok(());
@@ -141,7 +141,7 @@ impl Follower {
                 .filter(|(seq, _)| *seq > *delivered)
                 .map(|(_, frame)| frame.clone())
                 .collect();
-            write(sink, frames).await?;
+            self.write(sink, frames).await?;
             *delivered = start + WINDOW;
             if window.len() < SPARSE_WINDOW {
                 return Ok(());
@@ -170,8 +170,15 @@ fn take(message: GroupMessage, delivered: &mut i64, frames: &mut Vec<Utf8Bytes>)
     }
 }
 
-/// Writes the frames and flushes once; a client that stops reading is dropped after
-/// `SEND_TIMEOUT` rather than held forever.
+impl Follower {
+    /// Writes the frames and flushes once; a client that stops reading is dropped after
+    /// `SEND_TIMEOUT` rather than held forever.
+    async fn write(&self, sink: &mut Sink, frames: Vec<Utf8Bytes>) -> Result<(), Ended> {
+        self.hub.count_work(frames.len());
+        write(sink, frames).await
+    }
+}
+
 async fn write(sink: &mut Sink, frames: Vec<Utf8Bytes>) -> Result<(), Ended> {
     if frames.is_empty() {
         return Ok(());

@@ -9,6 +9,7 @@
 use axum::extract::ws::Utf8Bytes;
 use chrono::Utc;
 use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, Weak};
 use tokio::sync::broadcast::error::RecvError;
 use tokio::sync::{broadcast, oneshot};
@@ -111,6 +112,7 @@ impl LiveHub {
             filter,
             fingerprint,
             catch_up,
+            work: self.work.clone(),
         };
         self.fan_out.spawn(matcher.run(events, stopped));
         Arc::new(FilterGroup {
@@ -126,6 +128,8 @@ struct Matcher {
     filter: EventFilter,
     fingerprint: Option<String>,
     catch_up: CatchUp,
+    /// The hub's count of fan-out work (`LiveHub::fan_out_work`).
+    work: Arc<AtomicU64>,
 }
 
 impl Matcher {
@@ -218,6 +222,7 @@ impl Matcher {
             .collect();
         let mut through = self.shared.through.lock().expect("group lock");
         if !matches.is_empty() {
+            (self.work).fetch_add(matches.len() as u64, Ordering::Relaxed);
             let _ = self.shared.sender.send(GroupMessage::Events(matches));
         }
         *through = (*through).max(last);

@@ -16,7 +16,7 @@ pub use catch_up::{CatchUp, WINDOW};
 pub use cpus::{pin_current_thread, LiveCpus};
 pub use feed::follow_commits;
 pub use group::{FilterGroup, GroupMessage};
-pub use runtime::{choose_cpus, writer_cpus, FAN_OUT_NICE};
+pub use runtime::{choose_cpus, WriterCpus, FAN_OUT_NICE};
 use socket::to_json;
 pub use socket::{__path_stream_doc, router, stream_doc};
 
@@ -113,6 +113,8 @@ pub struct LiveHub {
     fan_out: Handle,
     /// Reads for connections and groups that fell behind, made on first use.
     catch_up: Arc<OnceLock<CatchUp>>,
+    /// What `fan_out_work` counts.
+    work: Arc<AtomicU64>,
 }
 
 impl Default for LiveHub {
@@ -141,6 +143,7 @@ impl LiveHub {
             next_token: Arc::new(AtomicU64::new(uuid::Uuid::now_v7().as_u64_pair().1)),
             fan_out,
             catch_up: Arc::default(),
+            work: Arc::default(),
         }
     }
 
@@ -191,6 +194,16 @@ impl LiveHub {
             *latest = (*latest).max(last);
         }
         unwatched
+    }
+
+    /// Events matched by filter groups plus frames written to connections, so far: whether the
+    /// fan-out has work (connections replaying from the database match nothing meanwhile).
+    pub fn fan_out_work(&self) -> u64 {
+        self.work.load(Ordering::Relaxed)
+    }
+
+    fn count_work(&self, items: usize) {
+        self.work.fetch_add(items as u64, Ordering::Relaxed);
     }
 
     /// A receiver of every event published from now on, and the seq of the newest one published

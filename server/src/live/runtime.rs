@@ -4,11 +4,13 @@
 //! want the CPU (a flood of events with many browsers open), the record should come first, so
 //! matchers and connections run here and catch up afterwards: from their group's buffer, or
 //! from the database (one read per filter group; see `group.rs`), never losing an event.
-//! Two things keep them out of ingest's way: nice 10, so ingest wins a contended CPU, and
-//! (by default) half of the CPUs, so ingest's database backend keeps the other half's caches
-//! (`cpus.rs` has the measurements).
+//! Three things keep them out of ingest's way: nice 10, so ingest wins a contended CPU;
+//! (by default) half of the CPUs, so ingest's database backend keeps the other half's caches;
+//! and, while they are busy, ingest's writer keeps to that other half (`WriterCpus`; `cpus.rs`
+//! has the measurements).
 
 use std::sync::OnceLock;
+use std::time::{Duration, Instant};
 use tokio::runtime::{Builder, Handle, Runtime};
 
 use super::cpus::{self, LiveCpus};
@@ -37,20 +39,57 @@ fn pinned_cpus() -> &'static Option<Vec<usize>> {
     &placement().fan_out
 }
 
-/// The CPUs the fan-out leaves, for ingest's writer (`None`: anywhere, as when the fan-out is
-/// not confined). The writer and the database backend it feeds take turns (one prepares the
-/// next group while the other waits for it), so on a core of their own a turn starts at once;
-/// on the fan-out's core the writer's turn waited behind busy fan-out threads, nice 10 or not,
-/// and PostgreSQL idled meanwhile. livebench, clients standing in for browsers elsewhere:
-/// ingest −19.5% with the writer free to run on either core; +1.9% and −6.0% confined to the
-/// other.
-pub fn writer_cpus() -> Option<&'static [usize]> {
-    placement().writer.as_deref()
+/// Where ingest's writer thread runs: off the fan-out's CPUs while the fan-out is busy,
+/// anywhere otherwise. The writer and the database backend it feeds take turns (one prepares
+/// the next group while the other waits for it). On the fan-out's core the writer's turn
+/// waited behind busy fan-out threads, nice 10 or not, while PostgreSQL idled: livebench,
+/// clients standing in for browsers elsewhere, ingest −19.5% with the writer free, +1.9% to
+/// +7.5% with it on the CPUs the fan-out leaves. But when the fan-out has nothing to do, that
+/// only crowds the writer in with the backend and the request handlers: single-event ingest
+/// (loadgen) fell from 18–19k to 14.5–16.6k events/s, and with clients whose filters matched
+/// nothing batched ingest lost 19% instead of 2–7%. Hence the switch, on `LiveHub::fan_out_work`.
+#[derive(Debug, Default)]
+pub struct WriterCpus {
+    confined: bool,
+    /// The hub's work count when last seen, and when it last moved.
+    seen: u64,
+    busy_at: Option<Instant>,
+}
+
+/// How long the writer stays off the fan-out's CPUs after the fan-out last had work, so that a
+/// lull between two groups does not move it back and forth.
+const BUSY_FOR: Duration = Duration::from_secs(1);
+
+impl WriterCpus {
+    /// Called on the writer's thread before each group, with `LiveHub::fan_out_work`.
+    pub fn follow(&mut self, work: u64) {
+        self.follow_at(work, Instant::now());
+    }
+
+    fn follow_at(&mut self, work: u64, now: Instant) {
+        let placement = placement();
+        let Some(writer) = &placement.writer else {
+            return; // the fan-out is not confined: nothing to keep away from
+        };
+        if work != self.seen {
+            self.seen = work;
+            self.busy_at = Some(now);
+        }
+        let busy = (self.busy_at).is_some_and(|at| now.saturating_duration_since(at) < BUSY_FOR);
+        if busy != self.confined {
+            let cpus = if busy { writer } else { &placement.allowed };
+            if cpus::pin_current_thread(cpus) {
+                self.confined = busy;
+            }
+        }
+    }
 }
 
 /// Where the fan-out and the writer run, resolved once from the CPUs the process may use.
 struct Placement {
+    allowed: Vec<usize>,
     fan_out: Option<Vec<usize>>,
+    /// The CPUs the fan-out leaves (`None` when it is not confined).
     writer: Option<Vec<usize>>,
 }
 
@@ -60,7 +99,11 @@ fn placement() -> &'static Placement {
         let allowed = cpus::allowed();
         let fan_out = CHOSEN.get_or_init(LiveCpus::default).resolve(&allowed);
         let writer = (fan_out.as_deref()).and_then(|taken| cpus::all_but(&allowed, taken));
-        Placement { fan_out, writer }
+        Placement {
+            allowed,
+            fan_out,
+            writer,
+        }
     })
 }
 
@@ -122,16 +165,37 @@ mod tests {
     }
 
     #[test]
-    fn the_writer_gets_the_cpus_the_fan_out_leaves() {
-        let everywhere = cpus::allowed();
-        match (pinned_cpus(), writer_cpus()) {
+    fn the_writer_keeps_off_the_fan_outs_cpus_only_while_the_fan_out_is_busy() {
+        let placement = placement();
+        let seen = std::thread::spawn(|| {
+            let start = Instant::now();
+            let mut writer = WriterCpus::default();
+            writer.follow_at(0, start);
+            let idle = cpus::allowed();
+            writer.follow_at(3, start);
+            let busy = cpus::allowed();
+            writer.follow_at(3, start + BUSY_FOR / 2);
+            let lull = cpus::allowed();
+            writer.follow_at(3, start + BUSY_FOR * 2);
+            [idle, busy, lull, cpus::allowed()]
+        })
+        .join()
+        .expect("the probe runs");
+        let [idle, busy, lull, idle_again] = seen;
+        assert_eq!(idle, placement.allowed, "no work yet");
+        assert_eq!(lull, busy, "a short lull moves nothing");
+        assert_eq!(idle_again, placement.allowed, "a second without work");
+        match (&placement.fan_out, &placement.writer) {
             (Some(fan_out), Some(writer)) => {
+                assert_eq!(&busy, writer);
                 let mut both = [fan_out.as_slice(), writer].concat();
                 both.sort_unstable();
-                assert_eq!(both, everywhere, "between them, every CPU, none twice");
+                assert_eq!(
+                    both, placement.allowed,
+                    "between them, every CPU, none twice"
+                );
             }
-            (Some(fan_out), None) => assert_eq!(fan_out, &everywhere, "nothing left"),
-            (None, writer) => assert_eq!(writer, None, "nothing confined, nothing left over"),
+            _ => assert_eq!(busy, placement.allowed, "nothing to keep off"),
         }
     }
 }

@@ -11,7 +11,7 @@ use tokio::sync::{mpsc, oneshot, OwnedSemaphorePermit, Semaphore};
 use vigil_wire::{IngestReceipt, StoredEvent};
 
 use super::{EventStore, NewEvent, StorageError};
-use crate::live::LiveHub;
+use crate::live::{LiveHub, WriterCpus};
 
 /// Limits of the writer; the defaults suit a small machine.
 #[derive(Clone, Copy, Debug)]
@@ -67,13 +67,10 @@ impl EventWriter {
         // Its own thread, runtime and connection: when PostgreSQL answers, the writer runs at
         // once instead of queueing behind the request tasks it is about to answer (measured:
         // the single-event ingest rate depends on how quickly the next group is sent), and on
-        // the CPUs the live fan-out leaves, for the same reason (`live::writer_cpus`).
+        // the CPUs the live fan-out leaves while it is busy, for the same reason (`WriterCpus`).
         std::thread::Builder::new()
             .name("vigil-writer".into())
             .spawn(move || {
-                if let Some(cpus) = crate::live::writer_cpus() {
-                    crate::live::pin_current_thread(cpus);
-                }
                 let runtime = tokio::runtime::Builder::new_current_thread()
                     .enable_all()
                     .build()
@@ -135,7 +132,9 @@ async fn run_writer(
     // Where this writer's last append left the chain; `None` after an error, so it is read again.
     let mut head = None;
     let mut connection = HeldConnection::default();
+    let mut cpus = WriterCpus::default();
     while let Some(first) = receiver.recv().await {
+        cpus.follow(hub.fan_out_work());
         // One group at a time: appends serialise on the chain head anyway (across instances
         // too), and while this one commits the next group gathers in the channel. (Sending the
         // next group before this one commits, on a second connection, was measured: slower,
