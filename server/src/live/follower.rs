@@ -51,7 +51,7 @@ impl Follower {
                 if let Err(err) = self.replay(sink, &mut delivered).await {
                     // The client resumes from here once the database is back.
                     let resync = super::to_json(&LiveMessage::Resync { after: delivered });
-                    let _ = self.write(sink, vec![resync.into()]).await;
+                    let _ = write(sink, vec![resync.into()]).await;
                     return Err(err);
                 }
                 behind = false;
@@ -83,6 +83,7 @@ impl Follower {
                     Err(TryRecvError::Closed) => return Ok(()),
                 }
             }
+            self.hub.count_work(frames.len()); // events only: heartbeats are no work
             if let Some(through) = through {
                 if drained && !behind {
                     delivered = delivered.max(through);
@@ -90,7 +91,7 @@ impl Follower {
                 // `delivered`, not the newest seq: a client may resume from a heartbeat's seq.
                 frames.push(super::to_json(&LiveMessage::Heartbeat { seq: delivered }).into());
             }
-            self.write(sink, frames).await?;
+            write(sink, frames).await?;
         }
     }
 
@@ -108,7 +109,7 @@ impl Follower {
             let Some(last) = page.last().map(|e| e.seq) else {
                 return Ok(());
             };
-            let frames = page
+            let frames: Vec<Utf8Bytes> = page
                 .into_iter()
                 .map(|event| {
                     let message = LiveMessage::Event {
@@ -117,7 +118,8 @@ impl Follower {
                     super::to_json(&message).into()
                 })
                 .collect();
-            self.write(sink, frames).await?;
+            self.hub.count_work(frames.len());
+            write(sink, frames).await?;
             *delivered = last;
             if !full {
                 return Ok(());
@@ -141,7 +143,8 @@ impl Follower {
                 .filter(|(seq, _)| *seq > *delivered)
                 .map(|(_, frame)| frame.clone())
                 .collect();
-            self.write(sink, frames).await?;
+            self.hub.count_work(frames.len());
+            write(sink, frames).await?;
             *delivered = start + WINDOW;
             if window.len() < SPARSE_WINDOW {
                 return Ok(());
@@ -170,15 +173,8 @@ fn take(message: GroupMessage, delivered: &mut i64, frames: &mut Vec<Utf8Bytes>)
     }
 }
 
-impl Follower {
-    /// Writes the frames and flushes once; a client that stops reading is dropped after
-    /// `SEND_TIMEOUT` rather than held forever.
-    async fn write(&self, sink: &mut Sink, frames: Vec<Utf8Bytes>) -> Result<(), Ended> {
-        self.hub.count_work(frames.len());
-        write(sink, frames).await
-    }
-}
-
+/// Writes the frames and flushes once; a client that stops reading is dropped after
+/// `SEND_TIMEOUT` rather than held forever.
 async fn write(sink: &mut Sink, frames: Vec<Utf8Bytes>) -> Result<(), Ended> {
     if frames.is_empty() {
         return Ok(());

@@ -196,8 +196,9 @@ impl LiveHub {
         unwatched
     }
 
-    /// Events matched by filter groups plus frames written to connections, so far: whether the
-    /// fan-out has work (connections replaying from the database match nothing meanwhile).
+    /// Events matched by filter groups plus events written to connections (not heartbeats), so
+    /// far: whether the fan-out has work (connections replaying from the database match nothing
+    /// meanwhile, and idle connections still send heartbeats).
     pub fn fan_out_work(&self) -> u64 {
         self.work.load(Ordering::Relaxed)
     }
