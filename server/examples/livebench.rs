@@ -14,6 +14,8 @@ mod measure;
 mod mix;
 #[path = "livebench/phases.rs"]
 mod phases;
+#[path = "livebench/producer.rs"]
+mod producer;
 #[allow(dead_code)]
 #[path = "loadgen/setup.rs"]
 mod setup;
