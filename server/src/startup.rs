@@ -185,6 +185,11 @@ impl Application {
         })
     }
 
+    /// Its live hub: tests look at what the fan-out counted.
+    pub fn hub(&self) -> LiveHub {
+        self.hub.clone()
+    }
+
     pub fn local_addr(&self) -> SocketAddr {
         self.listener
             .local_addr()

@@ -125,3 +125,26 @@ async fn a_filtered_stream_carries_only_matching_events() {
         ),
     }
 }
+
+/// The writer keeps off the fan-out's CPUs only while the fan-out has work (`WriterCpus`), so
+/// what counts as work decides where ingest runs: a connection whose filter matched nothing and
+/// its heartbeats are none (counted, idle followers kept the writer confined and cost ingest);
+/// a match and the frame it sends are.
+#[tokio::test]
+async fn only_matches_and_the_events_sent_count_as_fan_out_work() {
+    let app = TestApp::spawn().await;
+    let mut failures = follow(&app, "type=auth.login.failure").await.unwrap();
+    assert_eq!(next_json(&mut failures).await["kind"], "heartbeat");
+    app.ingest(&json!([
+        {"event_type": "auth.logout", "username": "unmatched"},
+        {"event_type": "auth.login.success", "username": "unmatched"}
+    ]))
+    .await;
+    app.ingest(&json!({"event_type": "auth.login.failure", "username": "matched"}))
+        .await;
+    let message = next_json(&mut failures).await;
+    assert_eq!(message["event"]["username"], "matched");
+    // The group matched it once and the connection sent it once; the heartbeat and the two
+    // events the filter passed over counted nothing.
+    assert_eq!(app.hub.fan_out_work(), 2);
+}

@@ -13,6 +13,7 @@ use vigil_server::auth::hash_password;
 use vigil_server::config::ServeArgs;
 use vigil_server::database::{create_database_if_missing, Database};
 use vigil_server::embedded_pg::EmbeddedPostgres;
+use vigil_server::live::LiveHub;
 use vigil_server::startup::Application;
 use vigil_server::storage::{KeyKind, KeyStore, OperatorStore, Role};
 
@@ -134,6 +135,8 @@ pub struct TestApp {
     pub http: reqwest::Client,
     /// An ingest key named `test-producer`.
     pub key: String,
+    /// The app's live hub.
+    pub hub: LiveHub,
 }
 
 /// The operator every test app has.
@@ -174,6 +177,7 @@ impl TestApp {
             .await
             .expect("bind port 0");
         let addr = app.local_addr();
+        let hub = app.hub();
         tokio::spawn(app.run_until(std::future::pending()));
         let key = create_key(&database, "test-producer", KeyKind::Ingest).await;
         let operators = OperatorStore::new(database.pool.clone());
@@ -186,6 +190,7 @@ impl TestApp {
             database,
             http: reqwest::Client::new(),
             key,
+            hub,
         }
     }
 
