@@ -120,6 +120,7 @@ async fn bench_in(args: &Args, url: &str, postmaster: Option<u32>, admin_url: &s
                 child_pid: child.id(),
                 postmaster,
                 admin_url: admin_url.to_owned(),
+                database_url: url.to_owned(),
                 instances: addrs,
                 ingest_key,
                 read_key,

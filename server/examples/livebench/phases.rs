@@ -18,6 +18,8 @@ pub struct Setup {
     pub postmaster: Option<u32>,
     /// The server's `postgres` database as its superuser, to checkpoint between phases.
     pub admin_url: String,
+    /// The benchmark's own database, to vacuum between phases.
+    pub database_url: String,
     pub instances: [SocketAddr; 2],
     pub ingest_key: String,
     pub read_key: String,
@@ -48,20 +50,55 @@ impl Batch {
     }
 }
 
-/// Writes every dirty page now, so that no phase is timed across a checkpoint and every phase
-/// starts with the same full-page writes ahead of it. Without it a checkpoint (every ~2 GB of
-/// WAL: every phase or two) fell on whichever phase it fell: with 30 s phases, the clients
-/// whose filters match nothing cost −16.8% in one run and −4.1% in the next with this.
-/// Best effort: a server's login may lack the right, and then the phases are only noisier.
-async fn checkpoint(admin_url: &str) {
+/// Leaves every phase the same database to start from, so that none pays for work the phases
+/// before it left behind. Best effort: a server's login may lack the rights, and then the phases
+/// are only noisier.
+///
+/// - `VACUUM (ANALYZE)` of the events now, with autovacuum off for them (see
+///   [`autovacuum_off`]): autovacuum's launcher wakes every minute, and with 30 s phases it
+///   fell on every other phase: the phases with clients, in one run for 17–21 s of each (the
+///   clients whose filters match nothing "cost" −10.0%).
+/// - `CHECKPOINT`, so that no phase is timed across one and each starts with the same
+///   full-page writes ahead of it: checkpoints came every ~2 GB of WAL (every phase or two), and
+///   with 30 s phases the clients whose filters match nothing cost −16.8% in one run and −4.1%
+///   in the next with it.
+async fn settle(setup: &Setup) {
     use sqlx::Connection;
     let done = async {
-        let mut conn = sqlx::PgConnection::connect(admin_url).await?;
+        let mut conn = sqlx::PgConnection::connect(&setup.database_url).await?;
+        sqlx::query("vacuum (analyze) events")
+            .execute(&mut conn)
+            .await?;
+        conn.close().await?;
+        let mut conn = sqlx::PgConnection::connect(&setup.admin_url).await?;
         sqlx::query("checkpoint").execute(&mut conn).await?;
         conn.close().await
     };
     if let Err(err) = done.await {
-        eprintln!("warning: no checkpoint before the phase: {err}");
+        eprintln!("warning: the database was not settled before the phase: {err}");
+    }
+}
+
+/// Turns autovacuum off for the events' partitions of the benchmark's own database (it is
+/// dropped afterwards): [`settle`] vacuums them before every phase instead, so that every phase
+/// is measured with the same work and none with autovacuum's.
+async fn autovacuum_off(database_url: &str) {
+    use sqlx::Connection;
+    let done = async {
+        let mut conn = sqlx::PgConnection::connect(database_url).await?;
+        let partitions: Vec<String> = sqlx::query_scalar(
+            "select inhrelid::regclass::text from pg_inherits where inhparent = 'events'::regclass",
+        )
+        .fetch_all(&mut conn)
+        .await?;
+        for partition in partitions {
+            let off = format!("alter table {partition} set (autovacuum_enabled = off)");
+            sqlx::query(&off).execute(&mut conn).await?;
+        }
+        conn.close().await
+    };
+    if let Err(err) = done.await {
+        eprintln!("warning: autovacuum stays on during the phases: {err}");
     }
 }
 
@@ -114,7 +151,7 @@ pub async fn run(args: &Args, setup: &Setup) -> Result<()> {
         let (producer, batches, probe) = (&producer, &batches, &probe);
         async move {
             eprintln!("ingest throughput, {label}");
-            checkpoint(&setup.admin_url).await;
+            settle(setup).await;
             let before = probe.sample();
             let stored = producer
                 .max_rate(args.producers, batches, throughput)
@@ -159,6 +196,7 @@ pub async fn run(args: &Args, setup: &Setup) -> Result<()> {
             })
         }
     };
+    autovacuum_off(&setup.database_url).await;
     // The first inserts into an empty table are faster than any later ones: not compared.
     measure("warm-up, not reported").await?;
     let mut alone = vec![measure("no stream clients").await?.0];
