@@ -67,6 +67,7 @@ enum Drill {
 async fn main() -> Result<()> {
     let args = Args::parse();
     let mut postgres = setup::BenchPostgres::start(&args.data_dir, None).await?;
+    postgres.drop_leftovers("faults").await?;
     let name = format!("faults_{}", uuid::Uuid::now_v7().simple());
     create_database_if_missing(&postgres.admin_url, &name).await?;
     let url = setup::with_database(&postgres.admin_url, &name)?;

@@ -89,6 +89,7 @@ async fn serve_instances(url: String) -> Result<()> {
 async fn bench(args: Args) -> Result<()> {
     let postgres =
         setup::BenchPostgres::start(&args.data_dir, args.database_url.as_deref()).await?;
+    postgres.drop_leftovers("livebench").await?;
     let name = format!("livebench_{}", uuid::Uuid::now_v7().simple());
     create_database_if_missing(&postgres.admin_url, &name).await?;
     let postmaster = postgres.pgdata.as_deref().and_then(measure::postmaster_pid);
