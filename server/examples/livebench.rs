@@ -55,6 +55,11 @@ pub struct Args {
     /// Length of each throughput phase, in seconds.
     #[arg(long, default_value_t = 10)]
     throughput_seconds: u64,
+    /// Rounds of the throughput phases. One phase of each kind moves by ±5% with nothing
+    /// attached (the "nobody" control row), so each kind is measured this many times and
+    /// reported as the mean.
+    #[arg(long, default_value_t = 3)]
+    rounds: usize,
     /// Where the embedded PostgreSQL cluster lives; reused by later runs.
     #[arg(long, default_value = "target/loadgen-data")]
     data_dir: PathBuf,

@@ -197,38 +197,59 @@ pub async fn run(args: &Args, setup: &Setup) -> Result<()> {
         }
     };
     autovacuum_off(&setup.database_url).await;
-    // The first inserts into an empty table are faster than any later ones: not compared.
-    measure("warm-up, not reported").await?;
-    let mut alone = vec![measure("no stream clients").await?.0];
-    let quiet = Watchers::connect(
-        first,
-        &setup.read_key,
-        clients,
-        Filters::NothingMatches,
-        &anywhere,
-    )
-    .await?;
-    let (filtering, _) = measure("clients whose filters match nothing").await?;
-    drop(quiet.finish().await);
-    let mut with_clients = vec![WithClients {
-        label: format!("{clients} clients attached whose filters match nothing"),
-        phase: filtering,
-        catch_up: None,
-    }];
-    alone.push(measure("no stream clients").await?.0);
     let beside = match &fan_out_cpus {
         Some(cpus) => format!("on the fan-out's CPUs {cpus:?}"),
         None => "(the fan-out not confined, so neither are they)".to_string(),
     };
-    let elsewhere = format!("receiving, {beside} at its nice {FAN_OUT_NICE} (browsers elsewhere)");
-    with_clients.push(receiving(elsewhere, elsewhere_runtime.handle()).await?);
-    alone.push(measure("no stream clients").await?.0);
-    let beside = format!("receiving, {beside} at nice 0");
-    with_clients.push(receiving(beside, beside_runtime.handle()).await?);
-    alone.push(measure("no stream clients").await?.0);
-    let free = "receiving, on any CPU (browsers on this machine)".to_string();
-    with_clients.push(receiving(free, anywhere.clone()).await?);
-    alone.push(measure("no stream clients").await?.0);
+    let receivers = [
+        (
+            format!("receiving, {beside} at its nice {FAN_OUT_NICE} (browsers elsewhere)"),
+            elsewhere_runtime.handle(),
+        ),
+        (
+            format!("receiving, {beside} at nice 0"),
+            beside_runtime.handle(),
+        ),
+        (
+            "receiving, on any CPU (browsers on this machine)".to_string(),
+            anywhere.clone(),
+        ),
+    ];
+    // The first inserts into an empty table are faster than any later ones: not compared.
+    measure("warm-up, not reported").await?;
+    let mut alone = vec![measure("no stream clients").await?.0];
+    let mut with_clients = Vec::new();
+    for round in 1..=args.rounds {
+        eprintln!("round {round} of {}", args.rounds);
+        // The control: a phase measured and compared as the others are, with nobody attached.
+        let (phase, _) = measure("nobody attached (the control)").await?;
+        with_clients.push(WithClients {
+            label: "nobody attached (the control: how far one phase moves by itself)".into(),
+            phase,
+            catch_up: None,
+        });
+        alone.push(measure("no stream clients").await?.0);
+        let quiet = Watchers::connect(
+            first,
+            &setup.read_key,
+            clients,
+            Filters::NothingMatches,
+            &anywhere,
+        )
+        .await?;
+        let (phase, _) = measure("clients whose filters match nothing").await?;
+        drop(quiet.finish().await);
+        with_clients.push(WithClients {
+            label: format!("{clients} clients attached whose filters match nothing"),
+            phase,
+            catch_up: None,
+        });
+        alone.push(measure("no stream clients").await?.0);
+        for (label, runtime) in &receivers {
+            with_clients.push(receiving(label.clone(), runtime.clone()).await?);
+            alone.push(measure("no stream clients").await?.0);
+        }
+    }
     let throughput_rows = throughput::rows(&alone, &with_clients);
 
     let watchers =
