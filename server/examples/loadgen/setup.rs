@@ -73,17 +73,20 @@ impl BenchPostgres {
 
     /// Drops the databases that earlier runs of this benchmark (`<prefix>_<uuid>`) left in the
     /// benchmark's own cluster when they were killed: gigabytes each, and autovacuum works
-    /// through them during the next runs' phases. Never on a server a `DATABASE_URL` names.
+    /// through them during the next runs' phases. Only those nobody is connected to (a run going
+    /// on beside this one keeps its own), and never on a server a `DATABASE_URL` names.
     pub async fn drop_leftovers(&self, prefix: &str) -> Result<()> {
         if self.cluster.is_none() {
             return Ok(());
         }
         let mut conn = PgConnection::connect(&self.admin_url).await?;
-        let leftovers: Vec<String> =
-            sqlx::query_scalar("select datname from pg_database where datname ~ $1")
-                .bind(format!("^{prefix}_[0-9a-f]{{32}}$"))
-                .fetch_all(&mut conn)
-                .await?;
+        let leftovers: Vec<String> = sqlx::query_scalar(
+            "select datname from pg_database d where datname ~ $1 and not exists \
+                 (select 1 from pg_stat_activity a where a.datname = d.datname)",
+        )
+        .bind(format!("^{prefix}_[0-9a-f]{{32}}$"))
+        .fetch_all(&mut conn)
+        .await?;
         conn.close().await?;
         for name in leftovers {
             eprintln!("dropping {name}, left by an earlier run");
