@@ -9,9 +9,9 @@
 //! (`runtime::WriterCpus`): it takes turns with that backend, and on the fan-out's core its
 //! turns waited. With both, and the benchmark's clients beside the fan-out at its priority
 //! (standing in for browsers on other machines), ingest is within 10% of its rate without
-//! clients: −0.1% and −0.5% (two runs, each the mean of three 10 s floods), −9.1% in one 30 s
-//! flood. The price: in a flood the stream falls behind and catches up afterwards, from the
-//! database when it is far behind.
+//! clients: −0.1% and −0.5% (two runs, each the mean of three 10 s floods), +7.9% (the mean of
+//! two 30 s floods). The price: in a flood the stream falls behind and catches up afterwards,
+//! from the database when it is far behind.
 
 use std::fmt;
 use std::str::FromStr;
