@@ -7,7 +7,7 @@
 //! process (the producers and the stream clients).
 //!
 //! One phase moves by itself: measured with nobody attached and compared the same way, single
-//! phases came out between −6.1% and +5.5%. So every kind runs in several rounds, reported as
+//! phases came out between −6.9% and +5.5%. So every kind runs in several rounds, reported as
 //! the mean and each round's figure, beside a control kind with nobody attached.
 
 use std::time::Duration;
