@@ -83,7 +83,7 @@ impl Follower {
                     Err(TryRecvError::Closed) => return Ok(()),
                 }
             }
-            self.hub.count_work(frames.len()); // events only: heartbeats are no work
+            self.hub.work.add(frames.len()); // events only: heartbeats are no work
             if let Some(through) = through {
                 if drained && !behind {
                     delivered = delivered.max(through);
@@ -118,7 +118,7 @@ impl Follower {
                     super::to_json(&message).into()
                 })
                 .collect();
-            self.hub.count_work(frames.len());
+            self.hub.work.add(frames.len());
             write(sink, frames).await?;
             *delivered = last;
             if !full {
@@ -143,7 +143,7 @@ impl Follower {
                 .filter(|(seq, _)| *seq > *delivered)
                 .map(|(_, frame)| frame.clone())
                 .collect();
-            self.hub.count_work(frames.len());
+            self.hub.work.add(frames.len());
             write(sink, frames).await?;
             *delivered = start + WINDOW;
             if window.len() < SPARSE_WINDOW {

@@ -9,13 +9,12 @@
 use axum::extract::ws::Utf8Bytes;
 use chrono::Utc;
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, Weak};
 use tokio::sync::broadcast::error::RecvError;
 use tokio::sync::{broadcast, oneshot};
 use vigil_wire::EventFilter;
 
-use super::{frames, CatchUp, LiveBatch, LiveHub, EVENTS_PER_MESSAGE, HUB_CAPACITY};
+use super::{frames, CatchUp, FanOutWork, LiveBatch, LiveHub, EVENTS_PER_MESSAGE, HUB_CAPACITY};
 use crate::storage::{EventStore, StorageError};
 
 /// Events per database read when a group catches up.
@@ -129,7 +128,7 @@ struct Matcher {
     fingerprint: Option<String>,
     catch_up: CatchUp,
     /// The hub's count of fan-out work (`LiveHub::fan_out_work`).
-    work: Arc<AtomicU64>,
+    work: FanOutWork,
 }
 
 impl Matcher {
@@ -222,7 +221,7 @@ impl Matcher {
             .collect();
         let mut through = self.shared.through.lock().expect("group lock");
         if !matches.is_empty() {
-            (self.work).fetch_add(matches.len() as u64, Ordering::Relaxed);
+            self.work.add(matches.len());
             let _ = self.shared.sender.send(GroupMessage::Events(matches));
         }
         *through = (*through).max(last);

@@ -114,7 +114,23 @@ pub struct LiveHub {
     /// Reads for connections and groups that fell behind, made on first use.
     catch_up: Arc<OnceLock<CatchUp>>,
     /// What `fan_out_work` counts.
-    work: Arc<AtomicU64>,
+    work: FanOutWork,
+}
+
+/// Events matched by filter groups plus events written to connections (not heartbeats), so
+/// far: what tells ingest's writer that the fan-out is busy (`WriterCpus`). Shared by the hub,
+/// its matchers and its connections.
+#[derive(Clone, Debug, Default)]
+struct FanOutWork(Arc<AtomicU64>);
+
+impl FanOutWork {
+    fn add(&self, items: usize) {
+        self.0.fetch_add(items as u64, Ordering::Relaxed);
+    }
+
+    fn so_far(&self) -> u64 {
+        self.0.load(Ordering::Relaxed)
+    }
 }
 
 impl Default for LiveHub {
@@ -143,7 +159,7 @@ impl LiveHub {
             next_token: Arc::new(AtomicU64::new(uuid::Uuid::now_v7().as_u64_pair().1)),
             fan_out,
             catch_up: Arc::default(),
-            work: Arc::default(),
+            work: FanOutWork::default(),
         }
     }
 
@@ -200,11 +216,7 @@ impl LiveHub {
     /// far: whether the fan-out has work (connections replaying from the database match nothing
     /// meanwhile, and idle connections still send heartbeats).
     pub fn fan_out_work(&self) -> u64 {
-        self.work.load(Ordering::Relaxed)
-    }
-
-    fn count_work(&self, items: usize) {
-        self.work.fetch_add(items as u64, Ordering::Relaxed);
+        self.work.so_far()
     }
 
     /// A receiver of every event published from now on, and the seq of the newest one published
