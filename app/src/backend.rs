@@ -7,7 +7,7 @@ use std::sync::Arc;
 use uuid::Uuid;
 use vigil_wire::{ChainStatus, EventFilter, EventPage, StoredEvent};
 
-use crate::insights::{Bucket, RankBy, Ranked};
+use vigil_wire::{Bucket, RankBy, Ranked};
 
 /// Errors are already logged by the implementation and safe to show to the signed-in reader.
 pub type ReadResult<T> = Result<T, String>;
@@ -48,7 +48,7 @@ pub trait EventReader: Send + Sync + 'static {
     /// The tamper-evident chain's head and latest verification.
     fn chain_status(&self) -> BoxFuture<'_, ReadResult<ChainStatus>>;
     /// Every API key and operator (no secrets): for admins only.
-    fn access(&self) -> BoxFuture<'_, ReadResult<crate::pages::AccessList>>;
+    fn access(&self) -> BoxFuture<'_, ReadResult<vigil_wire::AccessList>>;
 }
 
 #[derive(Clone)]

@@ -7,7 +7,6 @@
 pub mod backend;
 pub mod components;
 pub mod filters;
-pub mod insights;
 pub mod live;
 pub mod pages;
 mod shell;

@@ -1,4 +1,4 @@
-//! The Rust client SDK (`vigil_wire::client`) against a real vigil: every seed call stores its
+//! The Rust client SDK (`vigil_client`) against a real vigil: every seed call stores its
 //! type, fields and defaults; retries after a lost answer store once; 4xx are final;
 //! `Retry-After` is obeyed; the buffered client delivers or reports every event.
 
@@ -19,7 +19,7 @@ use std::time::Duration;
 use tokio::time::Instant;
 use uuid::Uuid;
 use vigil_server::ingest::session_fingerprint;
-use vigil_wire::client::{
+use vigil_client::{
     AuditClient, BufferConfig, BufferError, BufferedAuditClient, ClientError, RetryPolicy,
 };
 use vigil_wire::{ActionResult, EventType, IngestReceipt, Severity};

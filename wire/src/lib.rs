@@ -2,8 +2,8 @@
 //! dashboard (compiled to wasm) and client SDKs, so no side ever redefines them.
 
 mod chain;
-#[cfg(feature = "client")]
-pub mod client;
+mod dashboard;
+mod error;
 mod event_type;
 mod filter;
 mod input;
@@ -12,6 +12,10 @@ mod outcome;
 mod stored;
 
 pub use chain::{ChainStatus, ChainVerification};
+pub use dashboard::{
+    bucket_seconds, AccessList, Bucket, KeyInfo, OperatorInfo, RankBy, Ranked, Volume, MAX_BUCKETS,
+};
+pub use error::{ErrorBody, FieldError, MAX_EVENTS_PER_REQUEST};
 pub use event_type::{Category, EventType, EventTypeError, KNOWN_EVENT_TYPES};
 pub use filter::{EventFilter, FilterError, IpMatch, TimeBound};
 pub use input::EventInput;

@@ -4,7 +4,7 @@ use leptos::prelude::*;
 use leptos_router::components::A;
 
 use crate::filters::explorer_href;
-use crate::insights::{Ranked, Volume};
+use vigil_wire::{Ranked, Volume};
 
 /// Drawing size in SVG units; the element scales to its container.
 const WIDTH: f64 = 600.0;

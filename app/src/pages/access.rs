@@ -3,31 +3,7 @@
 
 use chrono::{DateTime, Utc};
 use leptos::prelude::*;
-use serde::{Deserialize, Serialize};
-
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub struct AccessList {
-    pub keys: Vec<KeyInfo>,
-    pub operators: Vec<OperatorInfo>,
-}
-
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub struct KeyInfo {
-    pub name: String,
-    /// `ingest` or `read`.
-    pub kind: String,
-    pub created_at: DateTime<Utc>,
-    pub revoked_at: Option<DateTime<Utc>>,
-}
-
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub struct OperatorInfo {
-    pub username: String,
-    /// `viewer` or `admin`.
-    pub role: String,
-    pub created_at: DateTime<Utc>,
-    pub disabled_at: Option<DateTime<Utc>>,
-}
+use vigil_wire::AccessList;
 
 /// Refused unless the signed-in operator is an admin.
 #[server(prefix = "/rpc", endpoint = "access")]

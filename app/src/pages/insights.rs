@@ -6,7 +6,7 @@ use leptos_router::hooks::use_query_map;
 use serde::{Deserialize, Serialize};
 
 use crate::components::{BarChart, TopList};
-use crate::insights::{Ranked, Volume};
+use vigil_wire::{Ranked, Volume};
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct FailureSummary {
@@ -56,7 +56,7 @@ mod ssr {
 
 #[server(prefix = "/rpc")]
 pub async fn failure_insights(query: String) -> Result<FailureSummary, ServerFnError> {
-    use crate::insights::{bucket_seconds, RankBy};
+    use vigil_wire::{bucket_seconds, RankBy};
     let (filter, since, until) =
         ssr::chart_range(&query, Some(crate::filters::Preset::LoginFailures), 3_600)?;
     let width = bucket_seconds((until - since).num_seconds());
@@ -88,7 +88,7 @@ pub async fn failure_insights(query: String) -> Result<FailureSummary, ServerFnE
 
 #[server(prefix = "/rpc")]
 pub async fn explorer_volume(query: String) -> Result<Volume, ServerFnError> {
-    use crate::insights::bucket_seconds;
+    use vigil_wire::bucket_seconds;
     let (filter, since, until) = ssr::chart_range(&query, None, 24 * 3_600)?;
     let width = bucket_seconds((until - since).num_seconds());
     let buckets = crate::backend::backend()?

@@ -8,7 +8,7 @@ mod live_feed;
 mod login;
 mod presets;
 
-pub use access::{read_access, AccessList, AccessPage, KeyInfo, OperatorInfo};
+pub use access::{read_access, AccessPage};
 pub use event_detail::{event_detail, EventDetailPage};
 pub use events_view::search_events;
 pub use insights::{explorer_volume, failure_insights};

@@ -4,8 +4,8 @@ use chrono::{DateTime, Utc};
 use futures::future::BoxFuture;
 use uuid::Uuid;
 use vigil_app::backend::{EventReader, ReadResult};
-use vigil_app::insights::{Bucket, RankBy, Ranked};
-use vigil_app::pages::{AccessList, KeyInfo, OperatorInfo};
+use vigil_wire::{Bucket, RankBy, Ranked};
+use vigil_wire::{AccessList, KeyInfo, OperatorInfo};
 use vigil_wire::{ChainStatus, EventFilter, EventPage, StoredEvent};
 
 use super::{Cursor, EventStore, StorageError};

@@ -3,7 +3,7 @@
 
 use chrono::{DateTime, Utc};
 use sqlx::QueryBuilder;
-use vigil_app::insights::{Bucket, RankBy, Ranked};
+use vigil_wire::{Bucket, RankBy, Ranked};
 use vigil_wire::EventFilter;
 
 use super::query::push_conditions;

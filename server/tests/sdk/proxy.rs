@@ -7,7 +7,7 @@ use std::time::Duration;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::time::Instant;
-use vigil_wire::client::{AuditClient, RetryPolicy};
+use vigil_client::{AuditClient, RetryPolicy};
 
 /// What the proxy does with the n-th connection it accepts.
 #[derive(Clone, Copy, Debug)]

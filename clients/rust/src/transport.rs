@@ -3,7 +3,7 @@
 use reqwest::header::{AUTHORIZATION, CONTENT_TYPE, RETRY_AFTER};
 use std::time::Duration;
 
-use super::error::ErrorBody;
+use super::error::parse_error_body;
 use super::retry::{is_retryable_status, parse_retry_after};
 use super::{AuditClient, ClientError, MAX_BATCH};
 use crate::{EventInput, IngestReceipt, IngestResponse};
@@ -102,7 +102,7 @@ impl AuditClient {
                 Err(e) => Err(self.unexpected(status, format!("not an ingest answer: {e}"))),
             };
         }
-        let error = ErrorBody::parse(status, &text);
+        let error = parse_error_body(status, &text);
         if is_retryable_status(status) {
             return Err(AttemptError::Retry(Transient {
                 status: Some(status),
@@ -115,7 +115,7 @@ impl AuditClient {
                 status,
                 code: error.error,
                 message: error.message,
-                details: error.details,
+                details: error.details.unwrap_or_default(),
             }));
         }
         Err(self.unexpected(status, error.message))

@@ -125,7 +125,7 @@ pub struct ShutDown;
 /// everything still queued: call it before the runtime stops.
 ///
 /// ```no_run
-/// use vigil_wire::client::{AuditClient, BufferConfig, BufferedAuditClient, ClientError};
+/// use vigil_client::{AuditClient, BufferConfig, BufferedAuditClient, ClientError};
 ///
 /// # async fn demo() -> Result<(), Box<dyn std::error::Error>> {
 /// let client = AuditClient::new("http://127.0.0.1:3000", "vigil_…ingest key…")?;

@@ -1,4 +1,4 @@
-//! The Rust client SDK (feature `client`): the seed's `AuditService` calls, sent to Vigil over
+//! Vigil's Rust client SDK: the seed's `AuditService` calls, sent to Vigil over
 //! HTTP with the same wire types the server parses.
 //!
 //! Each seed call is a method with the seed's required arguments; optional ones are chained,
@@ -38,7 +38,12 @@ pub use buffered::{
 };
 pub use builder::AuditClientBuilder;
 pub use call::{BoxFuture, Call, Deliver, IntoEventType, IntoText};
-pub use error::{ClientError, FieldProblem};
+pub use error::ClientError;
+/// The wire types a caller of this SDK meets, so `vigil-client` is the only dependency it needs.
+pub use vigil_wire::{
+    ActionResult, EventInput, EventType, EventTypeError, FieldError, IngestReceipt, IngestResponse,
+    Severity, MAX_EVENTS_PER_REQUEST,
+};
 pub use retry::RetryPolicy;
 
 use reqwest::header::HeaderValue;
@@ -46,17 +51,15 @@ use std::sync::Arc;
 use std::time::Duration;
 use uuid::Uuid;
 
-use crate::{EventInput, IngestReceipt};
-
 /// Most events one request may carry (the server refuses more with a 413).
-pub const MAX_BATCH: usize = 1_000;
+pub const MAX_BATCH: usize = MAX_EVENTS_PER_REQUEST;
 
 /// Sends events to Vigil, one request per call. Cheap to clone: clones share one connection
 /// pool, so keep one in your application state.
 ///
 /// ```no_run
-/// use vigil_wire::client::{AuditClient, ClientError};
-/// use vigil_wire::{ActionResult, Severity};
+/// use vigil_client::{AuditClient, ClientError};
+/// use vigil_client::{ActionResult, Severity};
 ///
 /// # async fn demo() -> Result<(), ClientError> {
 /// let audit = AuditClient::new("http://127.0.0.1:3000", "vigil_…ingest key…")?;

@@ -1,17 +1,6 @@
 //! What can go wrong when sending events, split by what the caller should do about it.
 
-use serde::Deserialize;
-
-/// One problem with one field of a posted event, as the server reports it in a 422.
-#[derive(Clone, Debug, PartialEq, Eq, Deserialize)]
-pub struct FieldProblem {
-    /// Position of the event in the request (0 for a single event).
-    pub index: usize,
-    /// The offending field, e.g. `ip_address`.
-    pub field: String,
-    /// Why the server refused it, e.g. `must be an IPv4 or IPv6 address`.
-    pub reason: String,
-}
+use vigil_wire::{ErrorBody, FieldError};
 
 /// Why events were not stored. Only `Unavailable` is worth trying again later: everything else
 /// needs a change to the event, the key or the configuration.
@@ -28,7 +17,7 @@ pub enum ClientError {
         /// The server's message, for people.
         message: String,
         /// For `invalid_events`: every bad field of every event, by index.
-        details: Vec<FieldProblem>,
+        details: Vec<FieldError>,
     },
     /// Every attempt failed with a timeout, a dropped connection, a 5xx or a 503/429; the
     /// events may or may not be stored, and sending them again (same `event_id`) is safe.
@@ -81,29 +70,16 @@ impl ClientError {
     }
 }
 
-/// The server's error body: `{"error": code, "message": …, "details": [...]}`.
-#[derive(Debug, Default, Deserialize)]
-pub(crate) struct ErrorBody {
-    #[serde(default)]
-    pub error: String,
-    #[serde(default)]
-    pub message: String,
-    #[serde(default)]
-    pub details: Vec<FieldProblem>,
-}
-
-impl ErrorBody {
-    /// Reads an error body, keeping the raw text as the message when it is not Vigil's JSON
-    /// (a proxy's HTML page, say).
-    pub fn parse(status: u16, text: &str) -> ErrorBody {
-        match serde_json::from_str::<ErrorBody>(text) {
-            Ok(body) if !body.error.is_empty() => body,
-            _ => ErrorBody {
-                error: format!("http_{status}"),
-                message: text.chars().take(512).collect(),
-                details: Vec::new(),
-            },
-        }
+/// Reads the server's error body (`{"error": code, "message": …, "details": [...]}`), keeping
+/// the raw text as the message when it is not Vigil's JSON (a proxy's HTML page, say).
+pub(crate) fn parse_error_body(status: u16, text: &str) -> ErrorBody {
+    match serde_json::from_str::<ErrorBody>(text) {
+        Ok(body) if !body.error.is_empty() => body,
+        _ => ErrorBody {
+            error: format!("http_{status}"),
+            message: text.chars().take(512).collect(),
+            details: None,
+        },
     }
 }
 
@@ -113,13 +89,13 @@ mod tests {
 
     #[test]
     fn reads_vigil_error_bodies_and_keeps_foreign_ones_as_text() {
-        let body = ErrorBody::parse(
+        let body = parse_error_body(
             422,
             r#"{"error":"invalid_events","message":"bad","details":[{"index":1,"field":"ip_address","reason":"must be an IPv4 or IPv6 address"}]}"#,
         );
         assert_eq!(body.error, "invalid_events");
-        assert_eq!(body.details[0].index, 1);
-        let foreign = ErrorBody::parse(502, "<html>Bad gateway</html>");
+        assert_eq!(body.details.unwrap()[0].index, 1);
+        let foreign = parse_error_body(502, "<html>Bad gateway</html>");
         assert_eq!(foreign.error, "http_502");
         assert_eq!(foreign.message, "<html>Bad gateway</html>");
     }

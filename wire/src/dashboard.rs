@@ -1,4 +1,5 @@
-//! Aggregates the dashboard draws: event volume over time and the most frequent values.
+//! What the dashboard shows besides events: volume over time, the most frequent values, and who
+//! has access. Shared by the server, which computes them, and the wasm pages, which draw them.
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
@@ -29,6 +30,31 @@ pub struct Ranked {
 pub enum RankBy {
     IpAddress,
     Username,
+}
+
+/// Every API key and operator, without secrets: the admins' Access page.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct AccessList {
+    pub keys: Vec<KeyInfo>,
+    pub operators: Vec<OperatorInfo>,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct KeyInfo {
+    pub name: String,
+    /// `ingest` or `read`.
+    pub kind: String,
+    pub created_at: DateTime<Utc>,
+    pub revoked_at: Option<DateTime<Utc>>,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct OperatorInfo {
+    pub username: String,
+    /// `viewer` or `admin`.
+    pub role: String,
+    pub created_at: DateTime<Utc>,
+    pub disabled_at: Option<DateTime<Utc>>,
 }
 
 /// Chosen so a chart has at most about this many bars, whatever the range.

@@ -15,7 +15,7 @@ use axum::{Json, Router};
 use serde::Deserialize;
 use serde_json::{json, Value};
 use std::net::SocketAddr;
-use vigil_wire::client::{AuditClient, ClientError};
+use vigil_client::{AuditClient, ClientError};
 
 #[derive(Deserialize)]
 struct LoginRequest {

@@ -7,7 +7,7 @@ use tokio::sync::{mpsc, oneshot};
 use tokio::time::Instant;
 
 use super::buffered::{BufferConfig, FailedBatch, FailureHook, ShutdownReport};
-use super::{AuditClient, ClientError, FieldProblem};
+use super::{AuditClient, ClientError, FieldError};
 use crate::EventInput;
 
 /// What the handles send the task, in one queue so a flush or shutdown sees every event
@@ -161,7 +161,7 @@ impl Worker {
                         .into_iter()
                         .filter_map(|d| {
                             let index = refused.iter().position(|(i, _)| *i == d.index)?;
-                            Some(FieldProblem { index, ..d })
+                            Some(FieldError { index, ..d })
                         })
                         .collect();
                     let error = ClientError::Rejected {
