@@ -71,10 +71,10 @@ fn main() -> Result<()> {
     if args.events == 0 || args.clients == 0 || args.batch_clients == 0 {
         bail!("--events, --clients and --batch-clients must be at least 1");
     }
-    if !(1..=vigil_server::ingest::MAX_EVENTS_PER_REQUEST).contains(&args.batch_size) {
+    if !(1..=vigil_wire::MAX_EVENTS_PER_REQUEST).contains(&args.batch_size) {
         bail!(
             "--batch-size must be between 1 and {}",
-            vigil_server::ingest::MAX_EVENTS_PER_REQUEST
+            vigil_wire::MAX_EVENTS_PER_REQUEST
         );
     }
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
@@ -173,7 +173,7 @@ async fn phases(
     let events = mix::events(args.events);
     let parsed = events
         .iter()
-        .map(|event| vigil_server::ingest::parse_event(event.clone(), SOURCE))
+        .map(|event| vigil_server::events::parse_event(event.clone(), SOURCE))
         .collect::<Result<Vec<_>, _>>()
         .map_err(|errors| anyhow!("the mix made an invalid event: {errors:?}"))?;
     let singles = Arc::new(events.iter().map(|e| e.to_string()).collect::<Vec<_>>());

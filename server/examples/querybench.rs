@@ -18,11 +18,11 @@ use clap::Parser;
 use std::future::Future;
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
-use vigil_wire::{bucket_seconds, RankBy};
 use vigil_server::cli::demo_data::{generate, DemoOptions, ATTACKERS};
 use vigil_server::database::{create_database_if_missing, Database};
 use vigil_server::storage::{Cursor, EventStore};
 use vigil_wire::EventFilter;
+use vigil_wire::{bucket_seconds, RankBy};
 
 #[derive(Parser, Debug)]
 #[command(about = "Time the investigator views' queries over demo traffic")]

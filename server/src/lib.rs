@@ -1,18 +1,17 @@
 //! Vigil's server: HTTP ingest, storage, live fan-out, the dashboard's backend and the CLI.
+//! The rooms and the arrows between them are drawn in docs/ARCHITECTURE.md.
 
 pub mod auth;
 pub mod cli;
 pub mod config;
+pub mod cpus;
 pub mod database;
 pub mod embedded_pg;
-pub mod error;
-pub mod export;
+pub mod events;
+pub mod http;
 pub mod ingest;
 pub mod live;
 pub mod maintenance;
-pub mod openapi;
-pub mod read_api;
-pub mod startup;
 pub mod storage;
 pub mod telemetry;
 

@@ -195,7 +195,7 @@ async fn a_writer_whose_head_moved_numbers_again_from_the_new_head() {
         .await;
     assert_eq!(first[0]["seq"], 1);
 
-    let bulk = vigil_server::ingest::parse_event(
+    let bulk = vigil_server::events::parse_event(
         json!({"event_type": "auth.logout", "username": "bulk"}),
         "bulk-load",
     )

@@ -119,7 +119,7 @@ async fn exports_hold_exactly_the_filtered_rows_in_read_api_order() {
     let csv = parse_csv(&e.text(&format!("/api/v1/events/export.csv?{query}")).await);
     assert_eq!(
         csv[0],
-        vigil_server::export::CSV_HEADER
+        vigil_server::http::CSV_HEADER
             .split(',')
             .collect::<Vec<_>>()
     );

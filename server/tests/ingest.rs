@@ -5,7 +5,7 @@ mod common;
 
 use common::TestApp;
 use serde_json::{json, Value};
-use vigil_server::ingest::{session_fingerprint, REDACTED};
+use vigil_server::events::{session_fingerprint, REDACTED};
 use vigil_wire::KNOWN_EVENT_TYPES;
 
 #[tokio::test]

@@ -6,7 +6,7 @@ mod common;
 
 use std::time::Duration;
 use tokio::runtime::{Builder, Runtime};
-use vigil_server::ingest::parse_event;
+use vigil_server::events::parse_event;
 use vigil_server::live::{follow_commits, CatchUp, GroupMessage, LiveHub, HUB_CAPACITY, WINDOW};
 use vigil_server::storage::EventStore;
 use vigil_wire::EventFilter;
@@ -21,13 +21,13 @@ fn a_group_left_behind_by_a_burst_reads_what_it_skipped_and_misses_nothing() {
     let fan_out = Builder::new_current_thread().enable_all().build().unwrap();
     let database = main.block_on(common::fresh_database());
     let store = EventStore::new(database.pool.clone());
-    let hub = LiveHub::on(fan_out.handle().clone());
+    let hub = LiveHub::on(fan_out.handle().clone(), store.clone());
     let failures = EventFilter::from_params([("type", "auth.login.failure")]).unwrap();
     // On the main runtime, as the stream's handler does (the group's database pool starts there).
-    let group = main.block_on(async { hub.group(failures, None, &store) });
+    let group = main.block_on(async { hub.group(failures, None) });
     let (mut receiver, through) = group.subscribe();
     assert_eq!(through, 0);
-    main.spawn(follow_commits(hub.clone(), store.clone()));
+    main.spawn(follow_commits(hub.clone()));
 
     // One append per event, so one hub message per event: more than the hub keeps, and enough
     // skipped matches for several catch-up pages (the last cut where the hub's batches start).

@@ -58,7 +58,7 @@ async fn events_stored_before_the_chain_and_partitions_survive_the_upgrade() {
 
     // New events chain on after the old ones, which sit before the genesis checkpoint.
     let store = EventStore::new(database.pool.clone());
-    let event = vigil_server::ingest::parse_event(
+    let event = vigil_server::events::parse_event(
         serde_json::json!({"event_type": "auth.logout", "username": "new"}),
         "upgrade-test",
     )

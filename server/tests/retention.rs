@@ -13,7 +13,7 @@ fn at(text: &str) -> DateTime<Utc> {
 }
 
 async fn store_received_at(store: &EventStore, received: &str) {
-    let event = vigil_server::ingest::parse_event(
+    let event = vigil_server::events::parse_event(
         json!({"event_type": "auth.login.failure", "username": received}),
         "retention-test",
     )

@@ -18,10 +18,10 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use tokio::time::Instant;
 use uuid::Uuid;
-use vigil_server::ingest::session_fingerprint;
 use vigil_client::{
     AuditClient, BufferConfig, BufferError, BufferedAuditClient, ClientError, RetryPolicy,
 };
+use vigil_server::events::session_fingerprint;
 use vigil_wire::{ActionResult, EventType, IngestReceipt, Severity};
 
 fn fast_retries(max_attempts: u32) -> RetryPolicy {

@@ -39,12 +39,12 @@ pub use buffered::{
 pub use builder::AuditClientBuilder;
 pub use call::{BoxFuture, Call, Deliver, IntoEventType, IntoText};
 pub use error::ClientError;
+pub use retry::RetryPolicy;
 /// The wire types a caller of this SDK meets, so `vigil-client` is the only dependency it needs.
 pub use vigil_wire::{
     ActionResult, EventInput, EventType, EventTypeError, FieldError, IngestReceipt, IngestResponse,
     Severity, MAX_EVENTS_PER_REQUEST,
 };
-pub use retry::RetryPolicy;
 
 use reqwest::header::HeaderValue;
 use std::sync::Arc;

@@ -4,7 +4,8 @@ use anyhow::{bail, Result};
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
-use vigil_server::live::{LiveCpus, FAN_OUT_NICE};
+use vigil_server::config::LiveCpus;
+use vigil_server::live::FAN_OUT_NICE;
 
 use crate::producer::Producer;
 use crate::throughput::{self, Phase, Probe, WithClients};
@@ -116,7 +117,7 @@ pub async fn run(args: &Args, setup: &Setup) -> Result<()> {
         Ok(cpus) => cpus.parse().map_err(anyhow::Error::msg)?,
         Err(_) => LiveCpus::Auto,
     };
-    let fan_out_cpus = vigil_server::live::choose_cpus(choice);
+    let fan_out_cpus = vigil_server::cpus::choose_cpus(choice);
     let beside_runtime = ClientRuntime::start(fan_out_cpus.as_deref(), 0)?;
     // Standing in for browsers on other machines, which take no CPU from ingest: beside the
     // fan-out and at its priority, so they take only what ingest leaves.

@@ -177,7 +177,7 @@ impl ClientRuntime {
             .thread_name("livebench-clients")
             .on_thread_start(move || {
                 if let Some(cpus) = &cpus {
-                    vigil_server::live::pin_current_thread(cpus);
+                    vigil_server::cpus::pin_current_thread(cpus);
                 }
                 // SAFETY: setpriority reads no memory; PRIO_PROCESS 0 is the calling thread.
                 unsafe { libc::setpriority(libc::PRIO_PROCESS, 0, nice) };

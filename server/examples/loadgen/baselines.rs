@@ -8,7 +8,8 @@ use ipnetwork::IpNetwork;
 use sqlx::PgPool;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
-use vigil_server::storage::{EventStore, NewEvent};
+use vigil_server::events::NewEvent;
+use vigil_server::storage::EventStore;
 
 use crate::measure::{drive, PhaseResult};
 

@@ -13,7 +13,7 @@ use tokio::task::JoinHandle;
 use vigil_server::config::ServeArgs;
 use vigil_server::database::Database;
 use vigil_server::embedded_pg::EmbeddedPostgres;
-use vigil_server::startup::Application;
+use vigil_server::http::Application;
 
 use crate::measure::JOB_TIMEOUT;
 

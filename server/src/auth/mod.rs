@@ -1,11 +1,8 @@
-//! Who is calling: bearer keys for producers (ingest) and scripts (read).
+//! Who may call: producer and reader keys (hashed, cached, invalidated across instances) and
+//! operators' passwords and sessions. The HTTP extractors that use them are in `http::extract`.
 
-mod extract;
 mod keys;
 mod sessions;
-mod signin;
 
-pub use extract::{IngestKey, KeyRejection, ReadAccess};
 pub use keys::{generate_key, hash_key, ApiKeys};
-pub use sessions::{hash_password, Operator, Sessions, SESSION_COOKIE};
-pub use signin::{require_operator, router, SELF_SOURCE};
+pub use sessions::{hash_password, Operator, Sessions, SignInFailure, SESSION_COOKIE};

@@ -11,7 +11,8 @@ use std::time::{Duration, Instant};
 use tokio::sync::mpsc;
 
 use crate::config::DemoDataArgs;
-use crate::storage::{EventStore, NewEvent};
+use crate::events::NewEvent;
+use crate::storage::EventStore;
 use traffic::Traffic;
 
 /// The `source` of every generated event, so demo rows can be told apart (or deleted).

@@ -9,7 +9,7 @@ use anyhow::Context;
 
 use crate::config::{Cli, Command, DbCommand, ServeArgs, VerifyArgs};
 use crate::database::Database;
-use crate::startup::Application;
+use crate::http::Application;
 use crate::storage::{EventStore, KeyKind, KeyStore, OperatorStore};
 
 pub async fn run(cli: Cli) -> anyhow::Result<()> {

@@ -15,7 +15,8 @@ use crate::storage::{EventStore, StorageError, EVENTS_CHANNEL};
 const CATCH_UP_PAGE: i64 = 1_000;
 
 /// Runs for the life of the process: listen, catch up, follow; on any error start over.
-pub async fn follow_commits(hub: LiveHub, store: EventStore) {
+pub async fn follow_commits(hub: LiveHub) {
+    let store = hub.store().clone();
     // The next seq to publish; unknown until the first successful read of the head.
     let mut next: Option<i64> = None;
     loop {

@@ -50,7 +50,7 @@ impl Follower {
             if behind {
                 if let Err(err) = self.replay(sink, &mut delivered).await {
                     // The client resumes from here once the database is back.
-                    let resync = super::to_json(&LiveMessage::Resync { after: delivered });
+                    let resync = to_json(&LiveMessage::Resync { after: delivered });
                     let _ = write(sink, vec![resync.into()]).await;
                     return Err(err);
                 }
@@ -89,7 +89,7 @@ impl Follower {
                     delivered = delivered.max(through);
                 }
                 // `delivered`, not the newest seq: a client may resume from a heartbeat's seq.
-                frames.push(super::to_json(&LiveMessage::Heartbeat { seq: delivered }).into());
+                frames.push(to_json(&LiveMessage::Heartbeat { seq: delivered }).into());
             }
             write(sink, frames).await?;
         }
@@ -115,7 +115,7 @@ impl Follower {
                     let message = LiveMessage::Event {
                         event: Box::new(event),
                     };
-                    super::to_json(&message).into()
+                    to_json(&message).into()
                 })
                 .collect();
             self.hub.work.add(frames.len());
@@ -190,4 +190,8 @@ async fn write(sink: &mut Sink, frames: Vec<Utf8Bytes>) -> Result<(), Ended> {
         Ok(Err(_)) => Err("the client went away"),
         Err(_) => Err("the client stopped reading"),
     }
+}
+
+fn to_json(message: &LiveMessage) -> String {
+    serde_json::to_string(message).expect("live messages always serialise")
 }

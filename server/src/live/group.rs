@@ -14,8 +14,9 @@ use tokio::sync::broadcast::error::RecvError;
 use tokio::sync::{broadcast, oneshot};
 use vigil_wire::EventFilter;
 
-use super::{frames, CatchUp, FanOutWork, LiveBatch, LiveHub, EVENTS_PER_MESSAGE, HUB_CAPACITY};
-use crate::storage::{EventStore, StorageError};
+use super::{frames, CatchUp, LiveBatch, LiveHub, EVENTS_PER_MESSAGE, HUB_CAPACITY};
+use crate::cpus::FanOutWork;
+use crate::storage::StorageError;
 
 /// Events per database read when a group catches up.
 const CATCH_UP_PAGE: u32 = 500;
@@ -75,19 +76,14 @@ impl LiveHub {
     /// The group following `filter` (`fingerprint`: its session id's fingerprint), started if
     /// nobody follows it yet; it reads what it falls behind on from `store`'s database, through
     /// the hub's catch-up reads.
-    pub fn group(
-        &self,
-        filter: EventFilter,
-        fingerprint: Option<String>,
-        store: &EventStore,
-    ) -> Arc<FilterGroup> {
+    pub fn group(&self, filter: EventFilter, fingerprint: Option<String>) -> Arc<FilterGroup> {
         let key = serde_json::to_string(&filter).expect("filters serialise");
         let mut groups = self.groups.lock().expect("groups lock");
         if let Some(group) = groups.get(&key).and_then(Weak::upgrade) {
             return group;
         }
         groups.retain(|_, group| group.strong_count() > 0);
-        let group = self.start_group(key.clone(), filter, fingerprint, self.catch_up(store));
+        let group = self.start_group(key.clone(), filter, fingerprint, self.catch_up());
         groups.insert(key, Arc::downgrade(&group));
         group
     }
@@ -231,26 +227,21 @@ impl Matcher {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::events::NewEvent;
+    use crate::live::tests::unreachable_store;
     use std::time::Duration;
 
     fn event(seq: i64, event_type: &str) -> vigil_wire::StoredEvent {
-        let json = serde_json::json!({"event_type": event_type, "username": "u"});
-        crate::ingest::parse_event(json, "test")
-            .unwrap()
-            .stored(seq, Utc::now())
+        NewEvent {
+            username: Some("u".into()),
+            ..NewEvent::of_type(event_type, "test")
+        }
+        .stored(seq, Utc::now())
     }
 
-    /// A hub whose matchers run on the test's runtime, and a store whose database is never
-    /// there.
-    fn hub_and_unreachable_store() -> (LiveHub, EventStore) {
-        let pool = sqlx::postgres::PgPoolOptions::new()
-            .acquire_timeout(Duration::from_millis(200))
-            .connect_lazy("postgres://vigil@127.0.0.1:1/nowhere")
-            .expect("a lazy pool");
-        (
-            LiveHub::on(tokio::runtime::Handle::current()),
-            EventStore::new(pool),
-        )
+    /// A hub whose matchers run on the test's runtime, over a database that is never there.
+    fn hub_on_unreachable_store() -> LiveHub {
+        LiveHub::on(tokio::runtime::Handle::current(), unreachable_store())
     }
 
     fn filter(query: &str) -> EventFilter {
@@ -261,10 +252,10 @@ mod tests {
 
     #[tokio::test]
     async fn connections_on_one_filter_share_a_matcher_that_stops_with_the_last() {
-        let (hub, store) = hub_and_unreachable_store();
-        let failures = hub.group(filter("type=auth.login.failure"), None, &store);
-        let again = hub.group(filter("type=auth.login.failure"), None, &store);
-        let everything = hub.group(EventFilter::default(), None, &store);
+        let hub = hub_on_unreachable_store();
+        let failures = hub.group(filter("type=auth.login.failure"), None);
+        let again = hub.group(filter("type=auth.login.failure"), None);
+        let everything = hub.group(EventFilter::default(), None);
         assert!(Arc::ptr_eq(&failures, &again));
         assert!(!Arc::ptr_eq(&failures, &everything));
         assert_eq!(
@@ -282,7 +273,7 @@ mod tests {
         tokio::time::timeout(Duration::from_secs(5), stopped)
             .await
             .expect("the matchers stop once nobody follows their filter");
-        let fresh = hub.group(filter("type=auth.login.failure"), None, &store);
+        let fresh = hub.group(filter("type=auth.login.failure"), None);
         assert_eq!(
             hub.sender.receiver_count(),
             1,
@@ -301,8 +292,8 @@ mod tests {
     /// (With the database there, it reads what it skipped itself: `tests/live_groups.rs`.)
     #[tokio::test]
     async fn a_matcher_that_lags_the_hub_reports_a_gap() {
-        let (hub, store) = hub_and_unreachable_store();
-        let group = hub.group(EventFilter::default(), None, &store);
+        let hub = hub_on_unreachable_store();
+        let group = hub.group(EventFilter::default(), None);
         let (mut receiver, _) = group.subscribe();
         // The test's runtime has one thread: the matcher runs only once this test awaits.
         let published = HUB_CAPACITY as i64 + 10;
@@ -329,8 +320,8 @@ mod tests {
 
     #[tokio::test]
     async fn a_group_sends_only_matches_and_moves_past_the_rest() {
-        let (hub, store) = hub_and_unreachable_store();
-        let group = hub.group(filter("type=auth.login.failure"), None, &store);
+        let hub = hub_on_unreachable_store();
+        let group = hub.group(filter("type=auth.login.failure"), None);
         let (mut receiver, through) = group.subscribe();
         assert_eq!(through, 0);
         hub.publish(vec![

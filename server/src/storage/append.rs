@@ -18,14 +18,26 @@ use uuid::Uuid;
 use vigil_wire::{IngestReceipt, StoredEvent};
 
 use super::bulk::CopyRows;
-use super::chain::{self, ChainLink, Hash};
+use super::chain;
 use super::events::EVENT_COLUMNS;
-use super::writer::Staging;
-use super::{EventStore, NewEvent, StorageError};
+use super::{EventStore, StorageError};
+use crate::events::chain::{ChainLink, Hash};
+use crate::events::NewEvent;
 
 /// The NOTIFY channel that carries `"<first seq> <last seq> <stage token>"` for each committed
 /// append (without the token for bulk appends).
 pub const EVENTS_CHANNEL: &str = "vigil_events";
+
+/// Where the writer shows events about to be committed, so that whoever follows the NOTIFYs
+/// (the live hub) can publish them without reading them back. A stage is identified by the
+/// append's first seq and a token its NOTIFY carries, so events staged for a range another
+/// writer won are never mistaken for that writer's.
+pub trait Staging: Send + Sync {
+    /// Keeps `events` (in seq order, not empty); the token goes into their NOTIFY.
+    fn stage(&self, events: &[Arc<StoredEvent>]) -> u64;
+    /// Forgets a stage whose append did not commit.
+    fn unstage(&self, first_seq: i64, token: u64);
+}
 
 /// The outcome of one append.
 #[derive(Debug)]
@@ -73,7 +85,7 @@ impl EventStore {
     /// be committed (and returns the token their NOTIFY will carry), and told of those that were
     /// not.
     #[tracing::instrument(skip_all, fields(rows = events.len()))]
-    pub(super) async fn append(
+    pub async fn append(
         conn: &mut sqlx::PgConnection,
         events: &[&NewEvent],
         head: &mut Option<ChainLink>,

@@ -8,10 +8,10 @@ use sqlx::{PgPool, Postgres, QueryBuilder};
 use tokio::sync::mpsc;
 use vigil_wire::{EventFilter, StoredEvent};
 
-use super::chain::{to_hex, Hash};
 use super::events::{EventRow, EVENT_COLUMNS};
 use super::query::push_conditions;
 use super::{EventStore, StorageError};
+use crate::events::chain::{to_hex, Hash};
 
 /// Rows read ahead of a slow client: enough to keep the database busy, small enough to stay flat.
 const READ_AHEAD: usize = 256;
@@ -208,7 +208,7 @@ mod tests {
         assert_eq!(buf, b"a\\tb\\nc\\rd\\\\e");
 
         let value = serde_json::json!({"event_type": "auth.login.failure", "username": "x\ty"});
-        let event = crate::ingest::parse_event(value, "demo-data").unwrap();
+        let event = crate::events::parse_event(value, "demo-data").unwrap();
         let stored = event.stored(42, DateTime::from_timestamp(1_700_000_000, 0).unwrap());
         let mut rows = CopyRows::default();
         rows.push(&stored, &[0xab; 32]);

@@ -1,80 +1,13 @@
 //! Writing and reading rows of the `events` table.
 
-use chrono::{DateTime, SubsecRound, Utc};
+use chrono::{DateTime, Utc};
 use ipnetwork::IpNetwork;
-use std::net::IpAddr;
 use uuid::Uuid;
-use vigil_wire::{ActionResult, Category, EventType, Severity, StoredEvent};
+use vigil_wire::{Category, EventType, StoredEvent};
 
-use super::chain::{self, ChainLink};
+use super::chain;
 use super::{EventStore, StorageError};
-
-/// A validated event ready to insert: it can only be built by the ingest parser.
-#[derive(Clone, Debug, PartialEq)]
-pub struct NewEvent {
-    pub id: Uuid,
-    /// The producer chose `id` (its `event_id`), so it may repeat; ids Vigil generates (UUIDv7,
-    /// 74 random bits) are new by construction and skip the duplicate check.
-    pub id_from_producer: bool,
-    pub event_type: EventType,
-    pub action: String,
-    pub action_result: ActionResult,
-    pub severity: Severity,
-    pub user_id: Option<String>,
-    pub username: Option<String>,
-    pub ip_address: Option<IpAddr>,
-    pub user_agent: Option<String>,
-    pub session_fingerprint: Option<String>,
-    pub mfa_used: Option<bool>,
-    pub reason: Option<String>,
-    pub error_message: Option<String>,
-    pub token_type: Option<String>,
-    pub expires_at: Option<DateTime<Utc>>,
-    pub client_id: Option<String>,
-    pub scope: Option<String>,
-    pub forced: Option<bool>,
-    pub api_key_id: Option<String>,
-    pub api_key_name: Option<String>,
-    pub event_data: serde_json::Value,
-    pub occurred_at: Option<DateTime<Utc>>,
-    pub source: String,
-}
-
-impl NewEvent {
-    /// The event as it is stored with `seq`, received at `received_at` (already whole
-    /// microseconds). Times keep whole microseconds, as PostgreSQL does, so the chain hash
-    /// computed here is the one a reader recomputes from the row.
-    pub fn stored(&self, seq: i64, received_at: DateTime<Utc>) -> StoredEvent {
-        StoredEvent {
-            seq,
-            id: self.id,
-            event_type: self.event_type.as_str().to_owned(),
-            category: self.event_type.category(),
-            action: self.action.clone(),
-            action_result: self.action_result,
-            severity: self.severity,
-            user_id: self.user_id.clone(),
-            username: self.username.clone(),
-            ip_address: self.ip_address,
-            user_agent: self.user_agent.clone(),
-            session_fingerprint: self.session_fingerprint.clone(),
-            mfa_used: self.mfa_used,
-            reason: self.reason.clone(),
-            error_message: self.error_message.clone(),
-            token_type: self.token_type.clone(),
-            expires_at: self.expires_at.map(|t| t.trunc_subsecs(6)),
-            client_id: self.client_id.clone(),
-            scope: self.scope.clone(),
-            forced: self.forced,
-            api_key_id: self.api_key_id.clone(),
-            api_key_name: self.api_key_name.clone(),
-            event_data: self.event_data.clone(),
-            occurred_at: self.occurred_at.map_or(received_at, |t| t.trunc_subsecs(6)),
-            received_at,
-            source: self.source.clone(),
-        }
-    }
-}
+use crate::events::chain::ChainLink;
 
 /// Column list shared by every read, so rows always map the same way.
 pub(super) const EVENT_COLUMNS: &str =

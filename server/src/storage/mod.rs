@@ -2,8 +2,7 @@
 
 mod append;
 mod bulk;
-pub mod chain;
-mod dashboard;
+mod chain;
 mod events;
 mod keys;
 mod operators;
@@ -11,14 +10,11 @@ pub mod partitions;
 mod query;
 mod stats;
 mod verify;
-mod writer;
 
-pub use append::{Appended, EVENTS_CHANNEL};
-pub use events::NewEvent;
+pub use append::{Appended, Staging, EVENTS_CHANNEL};
 pub use keys::{ActiveKey, ApiKeyRecord, CreateKeyError, KeyKind, KeyStore, KEY_CHANGES_CHANNEL};
 pub use operators::{OperatorRecord, OperatorStore, Role};
 pub use query::Cursor;
-pub use writer::{EventWriter, Staging, WriteError, WriterConfig};
 
 use sqlx::PgPool;
 use std::sync::Arc;

@@ -8,7 +8,7 @@ use vigil_wire::{EventFilter, EventPage, StoredEvent};
 
 use super::events::{EventRow, EVENT_COLUMNS};
 use super::{EventStore, StorageError};
-use crate::ingest::session_fingerprint;
+use crate::events::session_fingerprint;
 
 /// Where the previous page ended: its last row's time and seq (ties in time broken by seq).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

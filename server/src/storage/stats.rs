@@ -3,8 +3,8 @@
 
 use chrono::{DateTime, Utc};
 use sqlx::QueryBuilder;
-use vigil_wire::{Bucket, RankBy, Ranked};
 use vigil_wire::EventFilter;
+use vigil_wire::{Bucket, RankBy, Ranked};
 
 use super::query::push_conditions;
 use super::{EventStore, StorageError};

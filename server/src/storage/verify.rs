@@ -3,9 +3,10 @@
 use futures::TryStreamExt;
 use vigil_wire::{ChainStatus, ChainVerification};
 
-use super::chain::{self, to_hex, ChainLink};
+use super::chain;
 use super::events::{EventRow, EVENT_COLUMNS};
 use super::{EventStore, StorageError};
+use crate::events::chain::{to_hex, ChainLink};
 
 #[derive(sqlx::FromRow)]
 struct ChainedRow {

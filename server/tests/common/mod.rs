@@ -13,8 +13,8 @@ use vigil_server::auth::hash_password;
 use vigil_server::config::ServeArgs;
 use vigil_server::database::{create_database_if_missing, Database};
 use vigil_server::embedded_pg::EmbeddedPostgres;
+use vigil_server::http::Application;
 use vigil_server::live::LiveHub;
-use vigil_server::startup::Application;
 use vigil_server::storage::{KeyKind, KeyStore, OperatorStore, Role};
 
 /// Creates a key the way `vigil keys create` does.

@@ -8,8 +8,8 @@ use serde_json::{json, Value};
 use std::f64::consts::TAU;
 
 use super::{DemoOptions, SOURCE};
-use crate::ingest::parse_event;
-use crate::storage::NewEvent;
+use crate::events::parse_event;
+use crate::events::NewEvent;
 
 pub const USERS: u32 = 50_000;
 /// Documentation ranges (203.0.113.0/24, 2001:db8:bad::/48): demo attackers never name a real host.

@@ -8,10 +8,11 @@ use sqlx::{Connection, PgConnection, Postgres};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 use tokio::sync::{mpsc, oneshot, OwnedSemaphorePermit, Semaphore};
-use vigil_wire::{IngestReceipt, StoredEvent};
+use vigil_wire::IngestReceipt;
 
-use super::{EventStore, NewEvent, StorageError};
-use crate::live::{LiveHub, WriterCpus};
+use crate::cpus::{FanOutWork, WriterCpus};
+use crate::events::NewEvent;
+use crate::storage::{EventStore, Staging, StorageError};
 
 /// Limits of the writer; the defaults suit a small machine.
 #[derive(Clone, Copy, Debug)]
@@ -61,8 +62,15 @@ pub struct EventWriter {
 }
 
 impl EventWriter {
-    /// Starts the writer task; committed events are staged in `hub` for its feed to publish.
-    pub fn spawn(store: EventStore, hub: LiveHub, config: WriterConfig) -> Self {
+    /// Starts the writer task. Events about to be committed are shown to `staging` (the live
+    /// hub, for its feed to publish); `fan_out` tells the writer when to keep off the CPUs the
+    /// live fan-out runs on.
+    pub fn spawn(
+        store: EventStore,
+        staging: Arc<dyn Staging>,
+        fan_out: FanOutWork,
+        config: WriterConfig,
+    ) -> Self {
         let (jobs, receiver) = mpsc::unbounded_channel();
         // Its own thread, runtime and connection: when PostgreSQL answers, the writer runs at
         // once instead of queueing behind the request tasks it is about to answer (measured:
@@ -78,7 +86,7 @@ impl EventWriter {
                 runtime.block_on(async move {
                     // Opened here, so its connection belongs to this runtime.
                     let own = store.with_own_pool(1);
-                    run_writer(own.pool(), hub, receiver, config).await;
+                    run_writer(own.pool(), &*staging, &fan_out, receiver, config).await;
                     own.pool().close().await;
                 })
             })
@@ -112,20 +120,10 @@ impl EventWriter {
     }
 }
 
-/// Where the writer shows events about to be committed, so that whoever follows the NOTIFYs
-/// (the live hub) can publish them without reading them back. A stage is identified by the
-/// append's first seq and a token its NOTIFY carries, so events staged for a range another
-/// writer won are never mistaken for that writer's.
-pub trait Staging: Send + Sync {
-    /// Keeps `events` (in seq order, not empty); the token goes into their NOTIFY.
-    fn stage(&self, events: &[Arc<StoredEvent>]) -> u64;
-    /// Forgets a stage whose append did not commit.
-    fn unstage(&self, first_seq: i64, token: u64);
-}
-
 async fn run_writer(
     pool: &sqlx::PgPool,
-    hub: LiveHub,
+    staging: &dyn Staging,
+    fan_out: &FanOutWork,
     mut receiver: mpsc::UnboundedReceiver<WriteJob>,
     config: WriterConfig,
 ) {
@@ -134,7 +132,7 @@ async fn run_writer(
     let mut connection = HeldConnection::default();
     let mut cpus = WriterCpus::default();
     while let Some(first) = receiver.recv().await {
-        cpus.follow(hub.fan_out_work());
+        cpus.follow(fan_out);
         // One group at a time: appends serialise on the chain head anyway (across instances
         // too), and while this one commits the next group gathers in the channel. (Sending the
         // next group before this one commits, on a second connection, was measured: slower,
@@ -142,7 +140,7 @@ async fn run_writer(
         let group = gather(first, &mut receiver, config.max_rows_per_commit);
         let events: Vec<&NewEvent> = group.iter().flat_map(|job| &job.events).collect();
         let appended = match connection.get(pool).await {
-            Ok(conn) => EventStore::append(conn, &events, &mut head, &hub).await,
+            Ok(conn) => EventStore::append(conn, &events, &mut head, staging).await,
             Err(err) => Err(err),
         };
         match appended {

@@ -1,17 +1,5 @@
-//! Which CPUs the fan-out runs on (`--live-cpus`).
-//!
-//! Ingest's ceiling is one database backend inserting and committing in seq order (the hash
-//! chain needs that order), so ingest is as fast as that backend's share of one core. A lower
-//! priority alone did not protect it: at nice 10 the fan-out still ran on both cores between
-//! the backend's turns, and with 200 receiving streams on a 2-core machine ingest lost 40–46%
-//! (livebench). Confined to the upper half of the CPUs, the fan-out leaves the lower half to
-//! ingest, and ingest's writer thread keeps to that half while the fan-out is busy
-//! (`runtime::WriterCpus`): it takes turns with that backend, and on the fan-out's core its
-//! turns waited. With both, and the benchmark's clients beside the fan-out at its priority
-//! (standing in for browsers on other machines), ingest is within 10% of its rate without
-//! clients: −0.1% and −0.5% (two runs, each the mean of three 10 s floods), +7.9% (the mean of
-//! two 30 s floods). The price: in a flood the stream falls behind and catches up afterwards,
-//! from the database when it is far behind.
+//! `--live-cpus`: which CPUs the live fan-out runs on. Why it is confined at all is in
+//! `cpus.rs` and docs/BENCHMARKS.md.
 
 use std::fmt;
 use std::str::FromStr;
@@ -92,52 +80,6 @@ impl fmt::Display for LiveCpus {
     }
 }
 
-/// The CPUs the calling thread may run on (all of them where this cannot be asked).
-pub fn allowed() -> Vec<usize> {
-    #[cfg(target_os = "linux")]
-    {
-        // SAFETY: the set is a plain bit array the kernel fills; its size is passed along.
-        unsafe {
-            let mut set: libc::cpu_set_t = std::mem::zeroed();
-            let size = std::mem::size_of::<libc::cpu_set_t>();
-            if libc::sched_getaffinity(0, size, &mut set) == 0 {
-                return (0..libc::CPU_SETSIZE as usize)
-                    .filter(|&cpu| libc::CPU_ISSET(cpu, &set))
-                    .collect();
-            }
-        }
-    }
-    (0..std::thread::available_parallelism().map_or(1, usize::from)).collect()
-}
-
-/// The CPUs of `allowed` not in `taken`; `None` if there are none.
-pub fn all_but(allowed: &[usize], taken: &[usize]) -> Option<Vec<usize>> {
-    let rest: Vec<usize> = (allowed.iter().copied())
-        .filter(|cpu| !taken.contains(cpu))
-        .collect();
-    (!rest.is_empty()).then_some(rest)
-}
-
-/// Confines the calling thread to `cpus`; false if the kernel refused.
-pub fn pin_current_thread(cpus: &[usize]) -> bool {
-    #[cfg(target_os = "linux")]
-    {
-        // SAFETY: as above; 0 names the calling thread.
-        unsafe {
-            let mut set: libc::cpu_set_t = std::mem::zeroed();
-            for &cpu in cpus {
-                libc::CPU_SET(cpu, &mut set);
-            }
-            libc::sched_setaffinity(0, std::mem::size_of::<libc::cpu_set_t>(), &set) == 0
-        }
-    }
-    #[cfg(not(target_os = "linux"))]
-    {
-        let _ = cpus;
-        false
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -164,32 +106,11 @@ mod tests {
     }
 
     #[test]
-    fn what_the_fan_out_leaves_is_the_rest() {
-        assert_eq!(all_but(&[0, 1], &[1]), Some(vec![0]));
-        assert_eq!(all_but(&[0, 1, 2, 3], &[2, 3, 7]), Some(vec![0, 1]));
-        assert_eq!(all_but(&[0, 1], &[0, 1]), None);
-    }
-
-    #[test]
     fn bad_lists_say_what_is_wrong() {
         assert!("auto".parse::<LiveCpus>().is_ok());
         let err = "1,x".parse::<LiveCpus>().unwrap_err();
         assert!(err.contains("`x`"), "{err}");
         let err = "3-1".parse::<LiveCpus>().unwrap_err();
         assert!(err.contains("backwards"), "{err}");
-    }
-
-    #[test]
-    fn a_thread_pinned_to_one_allowed_cpu_reports_only_it() {
-        let allowed = allowed();
-        assert!(!allowed.is_empty());
-        let last = *allowed.last().unwrap();
-        let seen = std::thread::spawn(move || {
-            assert!(pin_current_thread(&[last]));
-            super::allowed()
-        })
-        .join()
-        .unwrap();
-        assert_eq!(seen, vec![last]);
     }
 }

@@ -5,28 +5,19 @@ use axum::extract::{ConnectInfo, Request, State};
 use axum::http::{header, HeaderMap, StatusCode};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Redirect, Response};
-use axum::routing::post;
-use axum::{Form, Router};
+use axum::Form;
 use serde::Deserialize;
+use serde_json::json;
 use std::net::SocketAddr;
 
-use super::sessions::{Operator, Sessions};
-use crate::error::ApiError;
-use crate::ingest::parse_event;
-use crate::startup::AppState;
-use crate::storage::{EventWriter, Role};
-
-/// The `source` of the events Vigil records about its own sign-ins.
-pub const SELF_SOURCE: &str = "vigil";
-
-pub fn router() -> Router<AppState> {
-    Router::new()
-        .route("/auth/login", post(sign_in))
-        .route("/auth/logout", post(sign_out))
-}
+use super::ApiError;
+use crate::auth::{Operator, Sessions};
+use crate::events::{clip, NewEvent, SELF_SOURCE};
+use crate::ingest::EventWriter;
+use crate::storage::Role;
 
 #[derive(Deserialize)]
-struct SignInForm {
+pub struct SignInForm {
     username: String,
     password: String,
     #[serde(default)]
@@ -43,7 +34,7 @@ fn safe_next(next: &str) -> &str {
 }
 
 #[tracing::instrument(skip_all, fields(username = %form.username))]
-async fn sign_in(
+pub async fn sign_in(
     State(sessions): State<Sessions>,
     State(writer): State<EventWriter>,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
@@ -53,27 +44,21 @@ async fn sign_in(
     let outcome = sessions.sign_in(&form.username, &form.password).await?;
     let user_agent = headers
         .get(header::USER_AGENT)
-        .and_then(|v| v.to_str().ok())
-        .map(str::to_owned);
+        .and_then(|v| v.to_str().ok());
     let (event_type, reason) = match &outcome {
         Ok(_) => ("auth.login.success", None),
-        Err(failure) => ("auth.login.failure", Some(failure.reason())),
+        Err(failure) => ("auth.login.failure", Some(failure.reason().to_owned())),
     };
     // Vigil audits itself: brute force against the dashboard shows up in its own failures view.
-    let event = serde_json::json!({
-        "event_type": event_type,
-        "username": form.username.chars().take(256).collect::<String>(),
-        "ip_address": peer.ip().to_string(),
-        "user_agent": user_agent.map(|ua| ua.chars().take(1024).collect::<String>()),
-        "reason": reason,
-        "event_data": {"target": "dashboard"},
-    });
-    match parse_event(event, SELF_SOURCE) {
-        Ok(event) => {
-            writer.write(vec![event]).await?;
-        }
-        Err(problems) => tracing::warn!(?problems, "could not record a sign-in event"),
-    }
+    let event = NewEvent {
+        username: Some(clip("username", &form.username)),
+        ip_address: Some(peer.ip()),
+        user_agent: user_agent.map(|ua| clip("user_agent", ua)),
+        reason,
+        event_data: json!({"target": "dashboard"}),
+        ..NewEvent::of_type(event_type, SELF_SOURCE)
+    };
+    writer.write(vec![event]).await?;
     let next = safe_next(&form.next);
     Ok(match outcome {
         Ok((_, token)) => {
@@ -102,7 +87,7 @@ fn forwarded_https(headers: &HeaderMap) -> bool {
         .is_some_and(|v| v.eq_ignore_ascii_case("https"))
 }
 
-async fn sign_out(
+pub async fn sign_out(
     State(sessions): State<Sessions>,
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {

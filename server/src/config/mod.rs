@@ -1,11 +1,13 @@
 //! Command line and environment configuration (clap): every flag has an env fallback.
 
+mod live_cpus;
+
+pub use live_cpus::LiveCpus;
+
 use clap::{Args, Parser, Subcommand};
 use std::fmt;
 use std::net::SocketAddr;
 use std::path::PathBuf;
-
-use crate::live::LiveCpus;
 
 #[derive(Parser, Debug)]
 #[command(

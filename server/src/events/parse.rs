@@ -1,41 +1,16 @@
 //! Parsing one posted JSON object into a `NewEvent`, collecting every field's problem at once.
 
 use chrono::{DateTime, Utc};
-use serde::Serialize;
 use serde_json::{Map, Value};
 use std::net::IpAddr;
 use uuid::Uuid;
-use vigil_wire::{ActionResult, EventType, Severity};
+use vigil_wire::{ActionResult, EventType, FieldError, Severity};
 
 use super::sensitive::{redact, session_fingerprint};
-use crate::storage::NewEvent;
-
-/// One problem with one field of a posted event.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, utoipa::ToSchema)]
-pub struct FieldError {
-    /// Position of the event in the request (0 for a single object).
-    pub index: usize,
-    pub field: String,
-    pub reason: String,
-}
-
-impl FieldError {
-    fn new(field: &str, reason: impl Into<String>) -> Self {
-        FieldError {
-            index: 0,
-            field: field.to_owned(),
-            reason: reason.into(),
-        }
-    }
-
-    /// The same problem, for the event at `index` of a batch.
-    pub fn at(self, index: usize) -> Self {
-        FieldError { index, ..self }
-    }
-}
+use super::NewEvent;
 
 /// Every top-level field a producer may send, with the longest text it may carry.
-const TEXT_FIELDS: [(&str, usize); 12] = [
+pub(super) const TEXT_FIELDS: [(&str, usize); 12] = [
     ("action", 128),
     ("user_id", 256),
     ("username", 256),

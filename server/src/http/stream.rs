@@ -1,25 +1,15 @@
 //! `GET /api/v1/stream`: a WebSocket that forwards the hub's events, one JSON text frame each.
 
 use axum::extract::ws::{Message, WebSocket, WebSocketUpgrade};
-use axum::extract::{RawQuery, State};
+use axum::extract::State;
 use axum::response::Response;
-use axum::routing::get;
-use axum::Router;
 use futures::{SinkExt, StreamExt};
 use vigil_wire::LiveMessage;
 
-use super::follower::Follower;
-use super::LiveHub;
-use crate::auth::ReadAccess;
-use crate::error::ApiError;
-use crate::ingest::session_fingerprint;
-use crate::read_api::{parse_query, FilterParams};
-use crate::startup::AppState;
-use crate::storage::EventStore;
-
-pub fn router() -> Router<AppState> {
-    Router::new().route("/api/v1/stream", get(upgrade))
-}
+use super::events::FilterParams;
+use super::extract::{ReadAccess, StreamQuery};
+use super::ApiError;
+use crate::live::{Follower, LiveHub};
 
 /// Documents the stream for OpenAPI readers; the handler is `upgrade`.
 #[utoipa::path(get, path = "/api/v1/stream", tag = "live", params(
@@ -35,22 +25,13 @@ pub fn stream_doc() {}
 /// query string takes the read API's filters (`type`, `user`, `ip`, …), applied here on the
 /// server, so a client receives only the events it asked for, and `after=<seq>` to replay what
 /// it missed first. A bad parameter refuses the upgrade with a 422 naming it.
-async fn upgrade(
+pub async fn upgrade(
     _reader: ReadAccess,
-    RawQuery(query): RawQuery,
     ws: WebSocketUpgrade,
+    StreamQuery { filter, after }: StreamQuery,
     State(hub): State<LiveHub>,
-    State(store): State<EventStore>,
 ) -> Result<Response, ApiError> {
-    let (filter, _, _) = parse_query(query.as_deref())?;
-    let after = parse_after(query.as_deref())?;
-    let fingerprint = filter.session.as_deref().map(session_fingerprint);
-    let follower = Follower {
-        group: hub.group(filter.clone(), fingerprint, &store),
-        catch_up: hub.catch_up(&store),
-        hub,
-        filter,
-    };
+    let follower = hub.follow(filter);
     // Clients only listen, so the read buffer can be small: idle connections stay cheap.
     let ws = ws
         .read_buffer_size(4 * 1024)
@@ -60,29 +41,10 @@ async fn upgrade(
     Ok(ws.on_upgrade(move |socket| serve_socket(socket, follower, after)))
 }
 
-/// `after=<seq>`: a non-negative integer.
-fn parse_after(query: Option<&str>) -> Result<Option<i64>, ApiError> {
-    let value = form_urlencoded::parse(query.unwrap_or("").as_bytes())
-        .find(|(name, value)| name == "after" && !value.is_empty())
-        .map(|(_, value)| value.into_owned());
-    value
-        .map(|v| {
-            v.trim()
-                .parse::<i64>()
-                .ok()
-                .filter(|seq| *seq >= 0)
-                .ok_or_else(|| ApiError::InvalidParameter {
-                    param: "after".into(),
-                    reason: "must be a seq (a non-negative integer)".into(),
-                })
-        })
-        .transpose()
-}
-
 /// A send task and a receive task; whichever ends first ends the other.
 async fn serve_socket(socket: WebSocket, follower: Follower, after: Option<i64>) {
     let (mut sink, mut stream) = socket.split();
-    let fan_out = follower.hub.fan_out.clone();
+    let fan_out = follower.hub.fan_out_handle().clone();
     // The sender runs where the fan-out does, below ingest's priority; the receiver only
     // notices the close.
     let mut send_task = fan_out.spawn(async move {
@@ -103,8 +65,4 @@ async fn serve_socket(socket: WebSocket, follower: Follower, after: Option<i64>)
         _ = &mut send_task => receive_task.abort(),
         _ = &mut receive_task => send_task.abort(),
     }
-}
-
-pub(super) fn to_json(message: &LiveMessage) -> String {
-    serde_json::to_string(message).expect("live messages always serialise")
 }

@@ -3,19 +3,16 @@
 //! however many match.
 
 use axum::body::{Body, Bytes};
-use axum::extract::{RawQuery, State};
+use axum::extract::State;
 use axum::http::header;
 use axum::response::{IntoResponse, Response};
-use axum::routing::get;
-use axum::Router;
 use chrono::{DateTime, SecondsFormat, Utc};
 use futures::StreamExt;
-use vigil_wire::StoredEvent;
+use vigil_wire::{ErrorBody, EventFilter, StoredEvent};
 
-use crate::auth::ReadAccess;
-use crate::error::{ApiError, ErrorBody};
-use crate::read_api::{parse_query, FilterParams};
-use crate::startup::AppState;
+use super::events::FilterParams;
+use super::extract::{ExportQuery, ReadAccess};
+use super::ApiError;
 use crate::storage::EventStore;
 
 /// Rows encoded into one body chunk when several are ready at once.
@@ -26,12 +23,6 @@ pub const CSV_HEADER: &str = "seq,id,occurred_at,received_at,event_type,category
     action_result,severity,user_id,username,ip_address,user_agent,session_fingerprint,mfa_used,\
     reason,error_message,token_type,expires_at,client_id,scope,forced,api_key_id,api_key_name,\
     source,event_data";
-
-pub fn router() -> Router<AppState> {
-    Router::new()
-        .route("/api/v1/events/export.csv", get(export_csv))
-        .route("/api/v1/events/export.ndjson", get(export_ndjson))
-}
 
 #[derive(Clone, Copy)]
 enum Format {
@@ -59,9 +50,9 @@ enum Format {
 pub async fn export_csv(
     State(store): State<EventStore>,
     reader: ReadAccess,
-    RawQuery(query): RawQuery,
+    ExportQuery(filter): ExportQuery,
 ) -> Result<Response, ApiError> {
-    export(store, query, Format::Csv).await
+    export(store, filter, Format::Csv).await
 }
 
 /// Every matching event as NDJSON (one `StoredEvent` per line), newest first.
@@ -84,9 +75,9 @@ pub async fn export_csv(
 pub async fn export_ndjson(
     State(store): State<EventStore>,
     reader: ReadAccess,
-    RawQuery(query): RawQuery,
+    ExportQuery(filter): ExportQuery,
 ) -> Result<Response, ApiError> {
-    export(store, query, Format::Ndjson).await
+    export(store, filter, Format::Ndjson).await
 }
 
 /// Validates the query and takes a connection before answering, so a bad parameter is still a
@@ -94,17 +85,9 @@ pub async fn export_ndjson(
 /// cut the body short (logged; the client sees a truncated chunked body, not a clean end).
 async fn export(
     store: EventStore,
-    query: Option<String>,
+    filter: EventFilter,
     format: Format,
 ) -> Result<Response, ApiError> {
-    // Paging means nothing for an export: drop `limit` and `cursor` so a copied page URL works.
-    let filter_only: String = form_urlencoded::Serializer::new(String::new())
-        .extend_pairs(
-            form_urlencoded::parse(query.as_deref().unwrap_or("").as_bytes())
-                .filter(|(name, _)| name != "limit" && name != "cursor"),
-        )
-        .finish();
-    let (filter, _, _) = parse_query(Some(&filter_only))?;
     let now = Utc::now();
     let header = match format {
         Format::Csv => Some(format!("{CSV_HEADER}\r\n")),

@@ -1,14 +1,35 @@
-//! The dashboard's read access: `EventStore` behind the app's `EventReader` trait.
+//! The dashboard: the Leptos pages and server functions, mounted with the backend they read
+//! through (`EventStore` behind the app's `EventReader` trait).
 
+use axum::Router;
 use chrono::{DateTime, Utc};
 use futures::future::BoxFuture;
+use leptos::prelude::provide_context;
+use leptos_axum::{generate_route_list, LeptosRoutes};
+use std::sync::Arc;
 use uuid::Uuid;
-use vigil_app::backend::{EventReader, ReadResult};
-use vigil_wire::{Bucket, RankBy, Ranked};
-use vigil_wire::{AccessList, KeyInfo, OperatorInfo};
-use vigil_wire::{ChainStatus, EventFilter, EventPage, StoredEvent};
+use vigil_app::backend::{Backend, EventReader, ReadResult};
+use vigil_app::{shell, App};
+use vigil_wire::{
+    AccessList, Bucket, ChainStatus, EventFilter, EventPage, KeyInfo, OperatorInfo, RankBy, Ranked,
+    StoredEvent,
+};
 
-use super::{Cursor, EventStore, StorageError};
+use super::AppState;
+use crate::storage::{Cursor, EventStore, KeyStore, OperatorStore, StorageError};
+
+/// Adds the pages, their server functions and the site's assets to `router`.
+pub fn mount(router: Router<AppState>, state: &AppState) -> Router<AppState> {
+    let routes = generate_route_list(App);
+    let backend = Backend(Arc::new(state.store.clone()));
+    let provide_backend = move || provide_context(backend.clone());
+    let options = state.leptos_options.clone();
+    router
+        .leptos_routes_with_context(state, routes, provide_backend, move || {
+            shell(options.clone())
+        })
+        .fallback(leptos_axum::file_and_error_handler::<AppState, _>(shell))
+}
 
 /// Logs the detail; the page shows only that reading failed.
 fn shown(err: StorageError) -> String {
@@ -19,11 +40,11 @@ fn shown(err: StorageError) -> String {
 impl EventReader for EventStore {
     fn access(&self) -> BoxFuture<'_, ReadResult<AccessList>> {
         Box::pin(async move {
-            let keys = super::KeyStore::new(self.pool.clone())
+            let keys = KeyStore::new(self.pool().clone())
                 .list()
                 .await
                 .map_err(shown)?;
-            let operators = super::OperatorStore::new(self.pool.clone())
+            let operators = OperatorStore::new(self.pool().clone())
                 .list()
                 .await
                 .map_err(shown)?;

@@ -1,18 +1,15 @@
 //! `GET /api/v1/openapi.json`: the API described from the very types the server parses and
 //! answers with (utoipa), so the document cannot drift from the code.
 
-use axum::routing::get;
-use axum::{Json, Router};
+use axum::Json;
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 use vigil_wire::{
-    ActionResult, Category, ChainStatus, ChainVerification, EventInput, EventPage, IngestReceipt,
-    IngestResponse, LiveMessage, Severity, StoredEvent,
+    ActionResult, Category, ChainStatus, ChainVerification, ErrorBody, EventInput, EventPage,
+    FieldError, IngestReceipt, IngestResponse, LiveMessage, Severity, StoredEvent,
 };
 
-use crate::error::ErrorBody;
-use crate::ingest::{EventBatch, FieldError};
-use crate::startup::AppState;
+use super::ingest::EventBatch;
 
 #[derive(OpenApi)]
 #[openapi(
@@ -21,14 +18,14 @@ use crate::startup::AppState;
         description = "Live audit service for authentication events: ingest, live stream, health."
     ),
     paths(
-        crate::ingest::post_events,
-        crate::read_api::list_events,
-        crate::read_api::get_event,
-        crate::read_api::get_chain,
-        crate::export::export_csv,
-        crate::export::export_ndjson,
-        crate::startup::healthz,
-        crate::live::stream_doc
+        super::ingest::post_events,
+        super::events::list_events,
+        super::events::get_event,
+        super::events::get_chain,
+        super::export::export_csv,
+        super::export::export_ndjson,
+        super::health::healthz,
+        super::stream::stream_doc
     ),
     components(schemas(
         EventInput, EventBatch, EventPage, IngestResponse, IngestReceipt, StoredEvent, LiveMessage,
@@ -52,11 +49,9 @@ impl Modify for BearerKeys {
     }
 }
 
-pub fn router() -> Router<AppState> {
-    Router::new().route(
-        "/api/v1/openapi.json",
-        get(|| async { Json(ApiDoc::openapi()) }),
-    )
+/// `GET /api/v1/openapi.json`: anyone may read it.
+pub async fn document() -> Json<utoipa::openapi::OpenApi> {
+    Json(ApiDoc::openapi())
 }
 
 #[cfg(test)]

@@ -3,10 +3,9 @@
 use axum::http::{header, HeaderMap};
 use serde_json::Value;
 
-use crate::error::ApiError;
+use vigil_wire::MAX_EVENTS_PER_REQUEST;
 
-/// Most events one request may carry; larger loads are split by the client.
-pub const MAX_EVENTS_PER_REQUEST: usize = 1_000;
+use super::ApiError;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum BodyFormat {

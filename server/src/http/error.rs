@@ -1,13 +1,13 @@
 //! The HTTP boundary's error: every client error says what and which field; internal failures are
 //! logged and shown to the client only as a plain 500 or 503.
 
-use axum::http::{header, StatusCode};
+use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
-use serde::Serialize;
+use vigil_wire::{ErrorBody, FieldError, MAX_EVENTS_PER_REQUEST};
 
-use crate::ingest::{FieldError, MAX_EVENTS_PER_REQUEST};
-use crate::storage::{StorageError, WriteError};
+use crate::ingest::WriteError;
+use crate::storage::{KeyKind, StorageError};
 
 #[derive(Debug, thiserror::Error)]
 pub enum ApiError {
@@ -31,6 +31,15 @@ pub enum ApiError {
     UnsupportedMediaType(String),
     #[error("invalid parameter `{param}`: {reason}")]
     InvalidParameter { param: String, reason: String },
+    #[error("missing `Authorization: Bearer <key>` header (or, for reading, a dashboard session)")]
+    MissingCredentials,
+    #[error("the Authorization header must be `Bearer <key>`")]
+    MalformedAuthorization,
+    #[error("unknown or revoked key")]
+    UnknownKey,
+    /// A valid key of the other kind: `expected` names the kind this route needs.
+    #[error("{}", wrong_kind_message(*.expected))]
+    WrongKeyKind { expected: KeyKind },
     #[error("no such event")]
     NotFound,
     #[error("ingest is saturated; retry shortly")]
@@ -41,15 +50,11 @@ pub enum ApiError {
     Internal(String),
 }
 
-/// Every error answer: a stable code, a message for people, and per-field details when the
-/// request held invalid events.
-#[derive(Serialize, utoipa::ToSchema)]
-pub struct ErrorBody {
-    #[schema(example = "invalid_events")]
-    pub error: &'static str,
-    pub message: String,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub details: Option<Vec<FieldError>>,
+fn wrong_kind_message(expected: KeyKind) -> &'static str {
+    match expected {
+        KeyKind::Ingest => "this key may not post events; use an ingest key",
+        KeyKind::Read => "this key may not read events; use a read key (vigil keys create --read)",
+    }
 }
 
 impl ApiError {
@@ -67,6 +72,10 @@ impl ApiError {
             ApiError::InvalidParameter { .. } => {
                 (StatusCode::UNPROCESSABLE_ENTITY, "invalid_parameter")
             }
+            ApiError::MissingCredentials
+            | ApiError::MalformedAuthorization
+            | ApiError::UnknownKey => (StatusCode::UNAUTHORIZED, "unauthorized"),
+            ApiError::WrongKeyKind { .. } => (StatusCode::FORBIDDEN, "forbidden"),
             ApiError::NotFound => (StatusCode::NOT_FOUND, "not_found"),
             ApiError::Busy => (StatusCode::SERVICE_UNAVAILABLE, "busy"),
             ApiError::Unavailable => (StatusCode::SERVICE_UNAVAILABLE, "unavailable"),
@@ -108,15 +117,17 @@ impl IntoResponse for ApiError {
             _ => None,
         };
         let body = ErrorBody {
-            error: code,
+            error: code.to_owned(),
             message,
             details,
         };
         let mut response = (status, Json(body)).into_response();
+        let headers = response.headers_mut();
         if status == StatusCode::SERVICE_UNAVAILABLE {
-            response
-                .headers_mut()
-                .insert(header::RETRY_AFTER, header::HeaderValue::from_static("1"));
+            headers.insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
+        }
+        if status == StatusCode::UNAUTHORIZED {
+            headers.insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
         }
         response
     }

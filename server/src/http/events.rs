@@ -1,31 +1,17 @@
 //! The read API: `GET /api/v1/events` (filtered, newest first, keyset-paged) and
-//! `GET /api/v1/events/{id}`, for scripts holding a read key.
+//! `GET /api/v1/events/{id}`, for scripts holding a read key and signed-in operators.
 
-use axum::extract::{Path, RawQuery, State};
-use axum::routing::get;
-use axum::{Json, Router};
+use axum::extract::{Path, State};
+use axum::Json;
 use uuid::Uuid;
-use vigil_wire::{ChainStatus, EventFilter, EventPage, StoredEvent};
+use vigil_wire::{ChainStatus, ErrorBody, EventPage, StoredEvent};
 
-use crate::auth::ReadAccess;
-use crate::error::{ApiError, ErrorBody};
-use crate::startup::AppState;
-use crate::storage::{Cursor, EventStore};
-
-/// Page size when the client does not say.
-const DEFAULT_LIMIT: u32 = 50;
-/// Largest page a client may ask for.
-pub const MAX_LIMIT: u32 = 500;
-
-pub fn router() -> Router<AppState> {
-    Router::new()
-        .route("/api/v1/events", get(list_events))
-        .route("/api/v1/events/{id}", get(get_event))
-        .route("/api/v1/chain", get(get_chain))
-}
+use super::extract::{FilterQuery, ReadAccess};
+use super::ApiError;
+use crate::storage::EventStore;
 
 /// The filter parameters of every read endpoint, for the OpenAPI document (the handlers parse
-/// them with `EventFilter::from_params`, which also accepts repeated `type`).
+/// them with `EventFilter::from_params` in `FilterQuery`, which also accepts repeated `type`).
 #[derive(utoipa::IntoParams)]
 #[into_params(parameter_in = Query)]
 #[allow(dead_code)] // documentation only
@@ -54,44 +40,6 @@ pub struct FilterParams {
     until: Option<String>,
 }
 
-/// The filter and page a query string asks for.
-pub fn parse_query(raw: Option<&str>) -> Result<(EventFilter, Option<Cursor>, u32), ApiError> {
-    let pairs: Vec<(String, String)> = form_urlencoded::parse(raw.unwrap_or("").as_bytes())
-        .into_owned()
-        .collect();
-    let filter = EventFilter::from_params(pairs.iter().map(|(k, v)| (k.as_str(), v.as_str())))
-        .map_err(|e| ApiError::InvalidParameter {
-            param: e.param,
-            reason: e.reason,
-        })?;
-    let mut cursor = None;
-    let mut limit = DEFAULT_LIMIT;
-    for (name, value) in &pairs {
-        match name.as_str() {
-            "cursor" if !value.is_empty() => {
-                cursor = Some(
-                    Cursor::decode(value).ok_or_else(|| ApiError::InvalidParameter {
-                        param: "cursor".into(),
-                        reason: "is not a cursor this server issued".into(),
-                    })?,
-                );
-            }
-            "limit" => {
-                limit = value
-                    .parse()
-                    .ok()
-                    .filter(|l| (1..=MAX_LIMIT).contains(l))
-                    .ok_or_else(|| ApiError::InvalidParameter {
-                        param: "limit".into(),
-                        reason: format!("must be 1 to {MAX_LIMIT}"),
-                    })?;
-            }
-            _ => {}
-        }
-    }
-    Ok((filter, cursor, limit))
-}
-
 /// Events matching the filter, newest first.
 #[utoipa::path(
     get,
@@ -114,9 +62,13 @@ pub fn parse_query(raw: Option<&str>) -> Result<(EventFilter, Option<Cursor>, u3
 pub async fn list_events(
     State(store): State<EventStore>,
     reader: ReadAccess,
-    RawQuery(query): RawQuery,
+    query: FilterQuery,
 ) -> Result<Json<EventPage>, ApiError> {
-    let (filter, cursor, limit) = parse_query(query.as_deref())?;
+    let FilterQuery {
+        filter,
+        cursor,
+        limit,
+    } = query;
     Ok(Json(store.find(&filter, cursor, limit).await?))
 }
 

@@ -1,0 +1,125 @@
+//! Building the application: one `Application::build` shared by the binary and the tests, which
+//! start it on port 0 and read the port back.
+
+use axum::Router;
+use leptos::prelude::LeptosOptions;
+use sqlx::PgPool;
+use std::future::Future;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use tokio::net::TcpListener;
+
+use super::AppState;
+use crate::auth::{ApiKeys, Sessions};
+use crate::config::ServeArgs;
+use crate::ingest::{EventWriter, WriterConfig};
+use crate::live::{self, LiveHub};
+use crate::storage::{EventStore, KeyStore, OperatorStore};
+use crate::{cpus, maintenance};
+
+/// The site options cargo-leptos would pass as LEPTOS_* variables, set here so the binary runs
+/// from the repository root with none of them.
+pub fn leptos_options(config: &ServeArgs) -> LeptosOptions {
+    LeptosOptions::builder()
+        .output_name("vigil")
+        .site_root(config.site_root.to_string_lossy().into_owned())
+        .site_pkg_dir("pkg")
+        .site_addr(config.addr)
+        .env(leptos::config::Env::PROD)
+        .build()
+}
+
+/// A bound listener and its router: tests build one on port 0 and read the port back.
+pub struct Application {
+    listener: TcpListener,
+    router: Router,
+    hub: LiveHub,
+}
+
+impl Application {
+    /// Binds, starts the writer, the live feed and the key-change listener, and builds the router.
+    /// `pool` is the schema owner's; requests are served through the serving role's pool.
+    pub async fn build(config: &ServeArgs, pool: PgPool) -> std::io::Result<Self> {
+        let listener = TcpListener::bind(config.addr).await?;
+        let mut options = leptos_options(config);
+        options.site_addr = listener.local_addr()?;
+        match cpus::choose_cpus(config.live_cpus.clone()) {
+            Some(cpus) => tracing::info!(?cpus, "the live fan-out runs on these CPUs"),
+            None => tracing::info!("the live fan-out runs on any CPU"),
+        }
+        let owner = pool;
+        let pool = crate::database::serving_pool(&owner)
+            .await
+            .map_err(std::io::Error::other)?;
+        let store = EventStore::with_owner(pool.clone(), owner);
+        let hub = LiveHub::new(store.clone());
+        let writer_config = WriterConfig {
+            max_queued_rows: config.ingest_queue,
+            ..WriterConfig::default()
+        };
+        let writer = EventWriter::spawn(
+            store.clone(),
+            Arc::new(hub.clone()),
+            hub.fan_out_work(),
+            writer_config,
+        );
+        tokio::spawn(live::follow_commits(hub.clone()));
+        if config.verify_every_minutes > 0 {
+            let every = std::time::Duration::from_secs(config.verify_every_minutes * 60);
+            tokio::spawn(maintenance::verify_periodically(store.clone(), every));
+        }
+        tokio::spawn(maintenance::keep_partitions(
+            store.clone(),
+            config.retention_days,
+        ));
+        let keys = ApiKeys::new(KeyStore::new(pool.clone()));
+        tokio::spawn(keys.clone().follow_changes());
+        let sessions = Sessions::new(
+            OperatorStore::new(pool),
+            chrono::Duration::hours(config.session_hours.into()),
+        );
+        let state = AppState {
+            leptos_options: options,
+            store,
+            writer,
+            keys,
+            sessions,
+            hub: hub.clone(),
+        };
+        let router = super::router(state, config.max_body_bytes);
+        Ok(Application {
+            listener,
+            router,
+            hub,
+        })
+    }
+
+    /// Its live hub: tests look at what the fan-out counted.
+    pub fn hub(&self) -> LiveHub {
+        self.hub.clone()
+    }
+
+    pub fn local_addr(&self) -> SocketAddr {
+        self.listener
+            .local_addr()
+            .expect("a bound listener has an address")
+    }
+
+    /// Serves until `shutdown` resolves, then closes live streams and drains requests.
+    pub async fn run_until(
+        self,
+        shutdown: impl Future<Output = ()> + Send + 'static,
+    ) -> std::io::Result<()> {
+        let hub = self.hub;
+        // Peer addresses feed the sign-in audit events.
+        let service = self
+            .router
+            .into_make_service_with_connect_info::<SocketAddr>();
+        axum::serve(self.listener, service)
+            .with_graceful_shutdown(async move {
+                shutdown.await;
+                hub.close_all();
+            })
+            .await
+    }
+}

@@ -1,0 +1,71 @@
+//! The HTTP door: the only place that knows axum's state and the whole route table. One file per
+//! surface; each handler parses its request into typed values (`extract`) and hands them to the
+//! rooms below (`ingest`, `live`, `storage`, `auth`), answering errors through `ApiError`.
+
+mod app;
+mod body;
+mod dashboard;
+mod error;
+mod events;
+mod export;
+mod extract;
+mod health;
+mod ingest;
+mod openapi;
+mod session;
+mod stream;
+
+pub use app::{leptos_options, Application};
+pub use error::ApiError;
+pub use export::CSV_HEADER;
+pub use openapi::ApiDoc;
+
+use axum::extract::{DefaultBodyLimit, FromRef};
+use axum::routing::{get, post};
+use axum::{middleware, Router};
+use leptos::prelude::LeptosOptions;
+use tower_http::trace::TraceLayer;
+
+use crate::auth::{ApiKeys, Sessions};
+use crate::ingest::EventWriter;
+use crate::live::LiveHub;
+use crate::storage::EventStore;
+
+/// Everything a handler may need; each takes only the parts it names (`State<EventStore>`, …).
+/// Every part is a cheap handle, so axum's clone per request costs a few reference counts.
+#[derive(Clone, FromRef)]
+pub struct AppState {
+    pub leptos_options: LeptosOptions,
+    pub store: EventStore,
+    pub writer: EventWriter,
+    pub keys: ApiKeys,
+    pub sessions: Sessions,
+    pub hub: LiveHub,
+}
+
+/// The whole HTTP surface: API, live stream, health, sign-in, dashboard pages, server functions,
+/// assets. `max_body_bytes` bounds what one ingest request may send (413 beyond it).
+pub fn router(state: AppState, max_body_bytes: usize) -> Router {
+    let api = Router::new()
+        .route(
+            "/api/v1/events",
+            get(events::list_events)
+                .merge(post(ingest::post_events).layer(DefaultBodyLimit::max(max_body_bytes))),
+        )
+        .route("/api/v1/events/{id}", get(events::get_event))
+        .route("/api/v1/events/export.csv", get(export::export_csv))
+        .route("/api/v1/events/export.ndjson", get(export::export_ndjson))
+        .route("/api/v1/chain", get(events::get_chain))
+        .route("/api/v1/stream", get(stream::upgrade))
+        .route("/api/v1/openapi.json", get(openapi::document))
+        .route("/healthz", get(health::healthz))
+        .route("/auth/login", post(session::sign_in))
+        .route("/auth/logout", post(session::sign_out));
+    dashboard::mount(api, &state)
+        .layer(middleware::from_fn_with_state(
+            state.sessions.clone(),
+            session::require_operator,
+        ))
+        .layer(TraceLayer::new_for_http())
+        .with_state(state)
+}
