@@ -25,22 +25,20 @@ build-release:
 # Clippy per package: `app` must never be built with `ssr` and `hydrate` together.
 lint:
 	cargo fmt --all -- --check
-	cargo clippy -p vigil-wire --all-targets -- -D warnings
-	cargo clippy -p vigil-wire --all-targets --features client -- -D warnings
-	cargo clippy -p vigil-server --all-targets -- -D warnings
+	cargo clippy -p vigil-wire -p vigil-client -p vigil-server -p vigil-bench --all-targets -- -D warnings
 	cargo clippy -p vigil-app --features ssr --all-targets -- -D warnings
 	cargo clippy -p vigil-app --features hydrate --target wasm32-unknown-unknown -- -D warnings
 
 unit:
-	cargo test -p vigil-wire --features client
+	cargo test -p vigil-wire -p vigil-client
 	cargo test -p vigil-app --features ssr
 	cargo test -p vigil-server
 
 # The fault drills at a small scale (full scale by hand: see README, "Proof under faults").
 faults:
-	cargo build -p vigil-server --bin vigil --example faults
-	target/debug/examples/faults crash --kills 3 --events 300
-	target/debug/examples/faults db-restart --restarts 1 --events 300
+	cargo build -p vigil-server --bin vigil -p vigil-bench --bin faults
+	target/debug/faults crash --kills 3 --events 300
+	target/debug/faults db-restart --restarts 1 --events 300
 
 # Schemathesis against /api/v1/openapi.json, 25 generated cases per operation.
 schemathesis:

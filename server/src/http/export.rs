@@ -6,23 +6,17 @@ use axum::body::{Body, Bytes};
 use axum::extract::State;
 use axum::http::header;
 use axum::response::{IntoResponse, Response};
-use chrono::{DateTime, SecondsFormat, Utc};
+use chrono::Utc;
 use futures::StreamExt;
 use vigil_wire::{ErrorBody, EventFilter, StoredEvent};
 
 use super::events::FilterParams;
 use super::extract::{ExportQuery, ReadAccess};
 use super::ApiError;
-use crate::storage::EventStore;
+use crate::storage::{csv_cells, csv_header, EventStore};
 
 /// Rows encoded into one body chunk when several are ready at once.
 const ROWS_PER_CHUNK: usize = 256;
-
-/// The CSV header: every `StoredEvent` field, `event_data` last as compact JSON.
-pub const CSV_HEADER: &str = "seq,id,occurred_at,received_at,event_type,category,action,\
-    action_result,severity,user_id,username,ip_address,user_agent,session_fingerprint,mfa_used,\
-    reason,error_message,token_type,expires_at,client_id,scope,forced,api_key_id,api_key_name,\
-    source,event_data";
 
 #[derive(Clone, Copy)]
 enum Format {
@@ -90,7 +84,7 @@ async fn export(
 ) -> Result<Response, ApiError> {
     let now = Utc::now();
     let header = match format {
-        Format::Csv => Some(format!("{CSV_HEADER}\r\n")),
+        Format::Csv => Some(format!("{}\r\n", csv_header())),
         Format::Ndjson => None,
     };
     let rows = store
@@ -139,49 +133,15 @@ fn encode(format: Format, event: &StoredEvent, out: &mut String) {
     }
 }
 
-/// One event's cells, in `CSV_HEADER` order; `None` is an empty cell.
-fn csv_cells(e: &StoredEvent) -> impl Iterator<Item = Option<String>> {
-    let time = |t: DateTime<Utc>| t.to_rfc3339_opts(SecondsFormat::AutoSi, true);
-    [
-        Some(e.seq.to_string()),
-        Some(e.id.to_string()),
-        Some(time(e.occurred_at)),
-        Some(time(e.received_at)),
-        Some(e.event_type.clone()),
-        Some(e.category.as_str().to_owned()),
-        Some(e.action.clone()),
-        Some(e.action_result.as_str().to_owned()),
-        Some(e.severity.as_str().to_owned()),
-        e.user_id.clone(),
-        e.username.clone(),
-        e.ip_address.map(|ip| ip.to_string()),
-        e.user_agent.clone(),
-        e.session_fingerprint.clone(),
-        e.mfa_used.map(|b| b.to_string()),
-        e.reason.clone(),
-        e.error_message.clone(),
-        e.token_type.clone(),
-        e.expires_at.map(time),
-        e.client_id.clone(),
-        e.scope.clone(),
-        e.forced.map(|b| b.to_string()),
-        e.api_key_id.clone(),
-        e.api_key_name.clone(),
-        Some(e.source.clone()),
-        Some(e.event_data.to_string()),
-    ]
-    .into_iter()
-}
-
 /// One CSV record with its CRLF line end (RFC 4180).
-pub fn csv_record(cells: impl Iterator<Item = Option<String>>) -> String {
+pub fn csv_record<C: AsRef<str>>(cells: impl Iterator<Item = Option<C>>) -> String {
     let mut line = String::new();
     for (i, cell) in cells.enumerate() {
         if i > 0 {
             line.push(',');
         }
         if let Some(cell) = cell {
-            csv_cell(&cell, &mut line);
+            csv_cell(cell.as_ref(), &mut line);
         }
     }
     line.push_str("\r\n");

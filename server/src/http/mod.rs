@@ -17,7 +17,6 @@ mod stream;
 
 pub use app::{leptos_options, Application};
 pub use error::ApiError;
-pub use export::CSV_HEADER;
 pub use openapi::ApiDoc;
 
 use axum::extract::{DefaultBodyLimit, FromRef};

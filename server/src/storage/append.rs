@@ -11,7 +11,7 @@
 //! ingest fast: the writer spends its time committing, not waiting for replies.
 
 use chrono::{DateTime, SubsecRound, Utc};
-use ipnetwork::IpNetwork;
+use sqlx::{Postgres, QueryBuilder};
 use std::collections::HashMap;
 use std::sync::Arc;
 use uuid::Uuid;
@@ -19,7 +19,7 @@ use vigil_wire::{IngestReceipt, StoredEvent};
 
 use super::bulk::CopyRows;
 use super::chain;
-use super::events::EVENT_COLUMNS;
+use super::columns::{column_list, COLUMNS};
 use super::{EventStore, StorageError};
 use crate::events::chain::{ChainLink, Hash};
 use crate::events::NewEvent;
@@ -237,83 +237,26 @@ async fn insert_rows(
     (first, last, token): (i64, i64, u64),
 ) -> Result<bool, StorageError> {
     let (events, hashes) = (&numbered.events, &numbered.hashes);
-    let text = |f: fn(&StoredEvent) -> &Option<String>| -> Vec<Option<&str>> {
-        events.iter().map(|e| f(e).as_deref()).collect()
-    };
-    let flag = |f: fn(&StoredEvent) -> Option<bool>| -> Vec<Option<bool>> {
-        events.iter().map(|e| f(e)).collect()
-    };
-    Ok(sqlx::query(&format!(
-        "with moved as (update chain_head set seq = $28, hash = $29 \
-            where seq = $32 and hash = $33 returning seq), \
-         inserted as (insert into events ({EVENT_COLUMNS}, hash) \
-         select * from unnest($1::bigint[], $2::uuid[], $3::text[], $4::text[], $5::text[], \
-            $6::text[], $7::text[], $8::text[], $9::text[], $10::inet[], $11::text[], $12::text[], \
-            $13::bool[], $14::text[], $15::text[], $16::text[], $17::timestamptz[], $18::text[], \
-            $19::text[], $20::bool[], $21::text[], $22::text[], $23::jsonb[], \
-            $24::timestamptz[], $25::timestamptz[], $26::text[], $27::bytea[]) \
-            where exists (select from moved)) \
-         select pg_notify($30, $31) from moved"
-    ))
-    .bind(events.iter().map(|e| e.seq).collect::<Vec<_>>())
-    .bind(events.iter().map(|e| e.id).collect::<Vec<_>>())
-    .bind(
-        events
-            .iter()
-            .map(|e| e.event_type.as_str())
-            .collect::<Vec<_>>(),
-    )
-    .bind(
-        events
-            .iter()
-            .map(|e| e.category.as_str())
-            .collect::<Vec<_>>(),
-    )
-    .bind(events.iter().map(|e| e.action.as_str()).collect::<Vec<_>>())
-    .bind(
-        events
-            .iter()
-            .map(|e| e.action_result.as_str())
-            .collect::<Vec<_>>(),
-    )
-    .bind(
-        events
-            .iter()
-            .map(|e| e.severity.as_str())
-            .collect::<Vec<_>>(),
-    )
-    .bind(text(|e| &e.user_id))
-    .bind(text(|e| &e.username))
-    .bind(
-        events
-            .iter()
-            .map(|e| e.ip_address.map(IpNetwork::from))
-            .collect::<Vec<_>>(),
-    )
-    .bind(text(|e| &e.user_agent))
-    .bind(text(|e| &e.session_fingerprint))
-    .bind(flag(|e| e.mfa_used))
-    .bind(text(|e| &e.reason))
-    .bind(text(|e| &e.error_message))
-    .bind(text(|e| &e.token_type))
-    .bind(events.iter().map(|e| e.expires_at).collect::<Vec<_>>())
-    .bind(text(|e| &e.client_id))
-    .bind(text(|e| &e.scope))
-    .bind(flag(|e| e.forced))
-    .bind(text(|e| &e.api_key_id))
-    .bind(text(|e| &e.api_key_name))
-    .bind(events.iter().map(|e| &e.event_data).collect::<Vec<_>>())
-    .bind(events.iter().map(|e| e.occurred_at).collect::<Vec<_>>())
-    .bind(events.iter().map(|e| e.received_at).collect::<Vec<_>>())
-    .bind(events.iter().map(|e| e.source.as_str()).collect::<Vec<_>>())
-    .bind(hashes.iter().map(|h| h.as_slice()).collect::<Vec<_>>())
-    .bind(numbered.head.seq)
-    .bind(numbered.head.hash.as_slice())
-    .bind(EVENTS_CHANNEL)
-    .bind(format!("{first} {last} {token}"))
-    .bind(expected.seq)
-    .bind(expected.hash.as_slice())
-    .fetch_optional(&mut *conn)
-    .await?
-    .is_some())
+    let mut sql = QueryBuilder::<Postgres>::new("with moved as (update chain_head set seq = ");
+    sql.push_bind(numbered.head.seq)
+        .push(", hash = ")
+        .push_bind(numbered.head.hash.as_slice())
+        .push(" where seq = ")
+        .push_bind(expected.seq)
+        .push(" and hash = ")
+        .push_bind(expected.hash.as_slice())
+        .push(" returning seq), inserted as (insert into events (")
+        .push(column_list())
+        .push(", hash) select * from unnest(");
+    for column in &COLUMNS {
+        column.value.push_array(&mut sql, events);
+        sql.push(", ");
+    }
+    sql.push_bind(hashes.iter().map(|h| h.as_slice()).collect::<Vec<_>>())
+        .push("::bytea[]) where exists (select from moved)) select pg_notify(")
+        .push_bind(EVENTS_CHANNEL)
+        .push(", ")
+        .push_bind(format!("{first} {last} {token}"))
+        .push(") from moved");
+    Ok(sql.build().fetch_optional(&mut *conn).await?.is_some())
 }

@@ -1,14 +1,15 @@
 //! Bulk paths through the event log: every matching row streamed out (exports) and rows copied in
 //! with `COPY` (demo data), both with memory bounded by a buffer rather than by the table.
 
-use chrono::{DateTime, SecondsFormat, Utc};
+use chrono::{DateTime, Utc};
 use futures::{Stream, StreamExt};
 use sqlx::pool::PoolConnection;
 use sqlx::{PgPool, Postgres, QueryBuilder};
 use tokio::sync::mpsc;
 use vigil_wire::{EventFilter, StoredEvent};
 
-use super::events::{EventRow, EVENT_COLUMNS};
+use super::columns::{column_list, COLUMNS};
+use super::events::EventRow;
 use super::query::push_conditions;
 use super::{EventStore, StorageError};
 use crate::events::chain::{to_hex, Hash};
@@ -62,7 +63,7 @@ async fn send_matching(
     now: DateTime<Utc>,
     tx: &mpsc::Sender<Result<StoredEvent, StorageError>>,
 ) -> Result<(), StorageError> {
-    let mut sql = QueryBuilder::new(format!("select {EVENT_COLUMNS} from events where true"));
+    let mut sql = QueryBuilder::new(format!("select {} from events where true", column_list()));
     push_conditions(&mut sql, filter, now);
     sql.push(" order by occurred_at desc, seq desc");
     let mut rows = sql.build_query_as::<EventRow>().fetch(&mut *conn);
@@ -118,62 +119,22 @@ impl CopyRows {
         conn: &mut sqlx::PgConnection,
     ) -> Result<u64, StorageError> {
         // `push` writes the read column list's fields in its order, then the hash.
-        let statement = format!("copy events ({EVENT_COLUMNS}, hash) from stdin");
+        let statement = format!("copy events ({}, hash) from stdin", column_list());
         let mut copy = conn.copy_in_raw(&statement).await?;
         copy.send(self.buf.as_slice()).await?;
         Ok(copy.finish().await?)
     }
 
-    /// Appends one row.
+    /// Appends one row: every column's text form, then the hash.
     pub(super) fn push(&mut self, e: &StoredEvent, hash: &Hash) {
-        let time = |t: DateTime<Utc>| t.to_rfc3339_opts(SecondsFormat::Micros, true);
-        let flag = |b: bool| if b { "t" } else { "f" };
-        let seq = e.seq.to_string();
-        let id = e.id.to_string();
-        let ip = e.ip_address.map(|ip| ip.to_string());
-        let expires_at = e.expires_at.map(time);
-        let event_data = e.event_data.to_string();
-        let occurred_at = time(e.occurred_at);
-        let received_at = time(e.received_at);
-        let hash = format!("\\x{}", to_hex(hash));
-        let fields: [Option<&str>; 27] = [
-            Some(&seq),
-            Some(&id),
-            Some(&e.event_type),
-            Some(e.category.as_str()),
-            Some(&e.action),
-            Some(e.action_result.as_str()),
-            Some(e.severity.as_str()),
-            e.user_id.as_deref(),
-            e.username.as_deref(),
-            ip.as_deref(),
-            e.user_agent.as_deref(),
-            e.session_fingerprint.as_deref(),
-            e.mfa_used.map(flag),
-            e.reason.as_deref(),
-            e.error_message.as_deref(),
-            e.token_type.as_deref(),
-            expires_at.as_deref(),
-            e.client_id.as_deref(),
-            e.scope.as_deref(),
-            e.forced.map(flag),
-            e.api_key_id.as_deref(),
-            e.api_key_name.as_deref(),
-            Some(&event_data),
-            Some(&occurred_at),
-            Some(&received_at),
-            Some(&e.source),
-            Some(&hash),
-        ];
-        for (i, field) in fields.iter().enumerate() {
-            if i > 0 {
-                self.buf.push(b'\t');
-            }
-            match field {
+        for column in &COLUMNS {
+            match column.value.text(e) {
                 None => self.buf.extend_from_slice(b"\\N"),
-                Some(text) => write_escaped(&mut self.buf, text),
+                Some(text) => write_escaped(&mut self.buf, &text),
             }
+            self.buf.push(b'\t');
         }
+        write_escaped(&mut self.buf, &format!("\\x{}", to_hex(hash)));
         self.buf.push(b'\n');
         self.rows += 1;
     }

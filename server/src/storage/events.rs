@@ -6,15 +6,9 @@ use uuid::Uuid;
 use vigil_wire::{Category, EventType, StoredEvent};
 
 use super::chain;
+use super::columns::column_list;
 use super::{EventStore, StorageError};
 use crate::events::chain::ChainLink;
-
-/// Column list shared by every read, so rows always map the same way.
-pub(super) const EVENT_COLUMNS: &str =
-    "seq, id, event_type, category, action, action_result, severity, \
-    user_id, username, ip_address, user_agent, session_fingerprint, mfa_used, reason, \
-    error_message, token_type, expires_at, client_id, scope, forced, api_key_id, api_key_name, \
-    event_data, occurred_at, received_at, source";
 
 #[derive(sqlx::FromRow)]
 pub(super) struct EventRow {
@@ -100,7 +94,10 @@ impl EventStore {
     /// The newest `limit` events, newest first (by stream order).
     #[tracing::instrument(skip(self))]
     pub async fn recent(&self, limit: i64) -> Result<Vec<StoredEvent>, StorageError> {
-        let sql = format!("select {EVENT_COLUMNS} from events order by seq desc limit $1");
+        let sql = format!(
+            "select {} from events order by seq desc limit $1",
+            column_list()
+        );
         let rows: Vec<EventRow> = sqlx::query_as(&sql)
             .bind(limit)
             .fetch_all(&self.pool)
@@ -110,8 +107,10 @@ impl EventStore {
 
     /// The events with `first <= seq <= last`, in seq order.
     pub async fn seq_range(&self, first: i64, last: i64) -> Result<Vec<StoredEvent>, StorageError> {
-        let sql =
-            format!("select {EVENT_COLUMNS} from events where seq between $1 and $2 order by seq");
+        let sql = format!(
+            "select {} from events where seq between $1 and $2 order by seq",
+            column_list()
+        );
         let rows: Vec<EventRow> = sqlx::query_as(&sql)
             .bind(first)
             .bind(last)
@@ -128,7 +127,7 @@ impl EventStore {
     /// One event by id.
     #[tracing::instrument(skip(self))]
     pub async fn by_id(&self, id: Uuid) -> Result<Option<StoredEvent>, StorageError> {
-        let sql = format!("select {EVENT_COLUMNS} from events where id = $1");
+        let sql = format!("select {} from events where id = $1", column_list());
         let row: Option<EventRow> = sqlx::query_as(&sql)
             .bind(id)
             .fetch_optional(&self.pool)

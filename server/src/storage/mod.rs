@@ -3,6 +3,7 @@
 mod append;
 mod bulk;
 mod chain;
+mod columns;
 mod events;
 mod keys;
 mod operators;
@@ -12,6 +13,7 @@ mod stats;
 mod verify;
 
 pub use append::{Appended, Staging, EVENTS_CHANNEL};
+pub use columns::{csv_cells, csv_header};
 pub use keys::{ActiveKey, ApiKeyRecord, CreateKeyError, KeyKind, KeyStore, KEY_CHANGES_CHANNEL};
 pub use operators::{OperatorRecord, OperatorStore, Role};
 pub use query::Cursor;

@@ -6,7 +6,8 @@ use ipnetwork::IpNetwork;
 use sqlx::{Postgres, QueryBuilder};
 use vigil_wire::{EventFilter, EventPage, StoredEvent};
 
-use super::events::{EventRow, EVENT_COLUMNS};
+use super::columns::column_list;
+use super::events::EventRow;
 use super::{EventStore, StorageError};
 use crate::events::session_fingerprint;
 
@@ -127,7 +128,7 @@ impl EventStore {
         after: Option<Cursor>,
         limit: u32,
     ) -> Result<EventPage, StorageError> {
-        let mut sql = QueryBuilder::new(format!("select {EVENT_COLUMNS} from events where true"));
+        let mut sql = QueryBuilder::new(format!("select {} from events where true", column_list()));
         push_conditions(&mut sql, filter, Utc::now());
         if let Some(cursor) = after {
             sql.push(" and (occurred_at, seq) < (")
@@ -195,7 +196,7 @@ impl EventStore {
         through: Option<i64>,
         limit: u32,
     ) -> Result<Vec<StoredEvent>, StorageError> {
-        let mut sql = QueryBuilder::new(format!("select {EVENT_COLUMNS} from events where true"));
+        let mut sql = QueryBuilder::new(format!("select {} from events where true", column_list()));
         push_conditions(&mut sql, filter, Utc::now());
         sql.push(" and seq > ").push_bind(after);
         if let Some(through) = through {

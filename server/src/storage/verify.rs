@@ -4,7 +4,8 @@ use futures::TryStreamExt;
 use vigil_wire::{ChainStatus, ChainVerification};
 
 use super::chain;
-use super::events::{EventRow, EVENT_COLUMNS};
+use super::columns::column_list;
+use super::events::EventRow;
 use super::{EventStore, StorageError};
 use crate::events::chain::{to_hex, ChainLink};
 
@@ -34,7 +35,8 @@ impl EventStore {
         };
         let head = chain::head(&mut tx).await?;
         let sql = format!(
-            "select {EVENT_COLUMNS}, hash from events where seq > $1 and seq <= $2 order by seq"
+            "select {}, hash from events where seq > $1 and seq <= $2 order by seq",
+            column_list()
         );
         let mut rows = sqlx::query_as::<_, ChainedRow>(&sql)
             .bind(start.seq)

@@ -1,7 +1,7 @@
 //! The tamper-evident chain: `verify` holds over what ingest stored and names the first seq an
 //! outside edit changed or removed; the log refuses updates and deletes.
 
-mod common;
+use crate::common;
 
 use common::TestApp;
 use serde_json::{json, Value};

@@ -1,7 +1,7 @@
 //! `vigil tail`'s client: follows with filters, and resumes across a server restart without
 //! losing or repeating events.
 
-mod common;
+use crate::common;
 
 use clap::Parser;
 use common::TestApp;

@@ -1,6 +1,6 @@
 //! Benchmark load generator: Vigil's ingest measured against COPY and one-row-per-transaction.
 //!
-//! `cargo run --release -p vigil-server --example loadgen -- --help`. Starts PostgreSQL (the
+//! `cargo run --release -p vigil-bench --bin loadgen -- --help`. Starts PostgreSQL (the
 //! embedded cluster, unless DATABASE_URL is set), a fresh database and the real Vigil app on
 //! 127.0.0.1, runs four bounded phases over the same seed event mix, prints a Markdown table, and
 //! stops everything it started.

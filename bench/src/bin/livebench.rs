@@ -2,7 +2,7 @@
 //! instance, and across two), memory per idle connection, and ingest throughput with and without
 //! clients attached.
 //!
-//! `cargo run --release -p vigil-server --example livebench -- --help`. Vigil runs in a child
+//! `cargo run --release -p vigil-bench --bin livebench -- --help`. Vigil runs in a child
 //! process (this program re-executed with `--serve`), so its memory is measured apart from the
 //! clients'; the clients, the child and PostgreSQL share this machine's cores.
 

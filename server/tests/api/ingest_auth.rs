@@ -1,7 +1,7 @@
 //! Producer keys: only an active ingest key may post; every refusal is a JSON 401/403 and stores
 //! nothing.
 
-mod common;
+use crate::common;
 
 use common::{create_key, TestApp};
 use serde_json::Value;

@@ -1,7 +1,7 @@
 //! The live stream as one system: `after=` replay with no gap or duplicate at the seam, several
 //! instances on one database, and clients that fall behind or never read.
 
-mod common;
+use crate::common;
 
 use common::live::{follow, follow_at, next_json, next_seqs};
 use common::TestApp;

@@ -2,12 +2,9 @@
 //! type, fields and defaults; retries after a lost answer store once; 4xx are final;
 //! `Retry-After` is obeyed; the buffered client delivers or reports every event.
 
-#[path = "sdk/buffered.rs"]
 mod buffered;
-mod common;
-#[path = "sdk/proxy.rs"]
+use crate::common;
 mod proxy;
-#[path = "sdk/retries.rs"]
 mod retries;
 
 use chrono::{DateTime, TimeZone, Utc};

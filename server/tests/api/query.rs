@@ -1,7 +1,7 @@
 //! The read API and its query layer: every filter, their combinations, CIDR v4/v6, relative
 //! times, keyset paging with ties in time, and access by read key only.
 
-mod common;
+use crate::common;
 
 use common::{create_key, TestApp};
 use serde_json::{json, Value};

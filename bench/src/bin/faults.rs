@@ -1,6 +1,6 @@
 //! Fault drills: proof that nothing Vigil acknowledged is lost, and nothing is half-stored.
 //!
-//! `cargo run -p vigil-server --example faults -- crash --kills 20 --events 5000` kills a real
+//! `cargo run -p vigil-bench --bin faults -- crash --kills 20 --events 5000` kills a real
 //! `vigil serve` with SIGKILL at random moments under load and restarts it;
 //! `… faults -- db-restart --restarts 3` stops and starts PostgreSQL under load. Producers post
 //! single events and batches with client `event_id`s and retry until acknowledged (or, now and

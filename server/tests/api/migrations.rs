@@ -1,7 +1,7 @@
 //! Upgrading a database that already holds events: nothing is lost on the way to the hash chain
 //! and to monthly partitions, and the old rows sit before the chain's genesis checkpoint.
 
-mod common;
+use crate::common;
 
 use sqlx::migrate::Migrator;
 use sqlx::{Connection, PgConnection};

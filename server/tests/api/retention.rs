@@ -1,7 +1,7 @@
 //! Retention: monthly partitions created ahead of time and dropped whole as the (injected) clock
 //! moves, with the chain still verifiable across a drop.
 
-mod common;
+use crate::common;
 
 use chrono::{DateTime, Duration, Months, Utc};
 use serde_json::json;

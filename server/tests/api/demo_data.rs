@@ -1,7 +1,7 @@
 //! `vigil demo-data`'s generator on a fresh database: the exact count inside the time range, a
 //! realistic mix, failures concentrated on the attacking addresses, and one outcome per seed.
 
-mod common;
+use crate::common;
 
 use chrono::{DateTime, Duration, Timelike, Utc};
 use ipnetwork::IpNetwork;

@@ -2,7 +2,7 @@
 //! at the server (the `EventStore` calls the read API and the dashboard make) over a database of
 //! `vigil demo-data` traffic.
 //!
-//! `cargo run --release -p vigil-server --example querybench -- --events 10000000`. The filled
+//! `cargo run --release -p vigil-bench --bin querybench -- --events 10000000`. The filled
 //! database (`querybench_<events>`) is kept for reruns; `--refill` starts it over.
 
 #[allow(dead_code)]

@@ -1,7 +1,7 @@
 //! Operator sign-in: the dashboard is private, sessions are safe cookies that end on sign-out or
 //! when the operator is disabled, and every sign-in attempt is an audit event of Vigil's own.
 
-mod common;
+use crate::common;
 
 use common::{TestApp, OPERATOR};
 use vigil_server::storage::OperatorStore;

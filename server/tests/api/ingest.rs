@@ -1,7 +1,7 @@
 //! Ingest over real HTTP into a real database: the seed vocabulary, defaults, and every rejection.
 //! What is acknowledged is stored; what is rejected says which field and why, and stores nothing.
 
-mod common;
+use crate::common;
 
 use common::TestApp;
 use serde_json::{json, Value};

@@ -1,6 +1,6 @@
 //! The live stream over a real WebSocket: an event posted after connecting arrives as one message.
 
-mod common;
+use crate::common;
 
 use common::live::{follow, next_json};
 use common::TestApp;

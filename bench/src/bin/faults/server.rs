@@ -69,12 +69,11 @@ impl Vigil {
     }
 }
 
-/// `target/<profile>/vigil`, next to this example's own directory.
+/// `target/<profile>/vigil`, beside this benchmark's own binary.
 fn binary() -> Result<PathBuf> {
     let exe = std::env::current_exe()?;
     let path = exe
         .parent()
-        .and_then(|examples| examples.parent())
         .map(|profile| profile.join("vigil"))
         .context("cannot locate the vigil binary")?;
     anyhow::ensure!(

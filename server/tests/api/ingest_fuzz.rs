@@ -1,7 +1,7 @@
 //! Property test: whatever a client sends to ingest, the answer is never a 5xx and never a panic.
 //! Bodies mix the real field names with random values, shapes, encodings and content types.
 
-mod common;
+use crate::common;
 
 use common::TestApp;
 use proptest::prelude::*;

@@ -2,7 +2,7 @@
 //! so its connections get every match, in order, with no gap for them to fill one by one; and
 //! connections that fall behind their group share the reads of their replay.
 
-mod common;
+use crate::common;
 
 use std::time::Duration;
 use tokio::runtime::{Builder, Runtime};

@@ -1,7 +1,5 @@
-//! Test harness: one embedded PostgreSQL cluster per test binary (vigil's own embedded-cluster
+//! Test harness: one embedded PostgreSQL cluster for the test binary (vigil's own embedded-cluster
 //! code), a fresh database per test, and the real app on port 0.
-
-#![allow(dead_code)] // each test binary uses a different part of the harness
 
 pub mod live;
 

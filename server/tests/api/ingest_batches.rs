@@ -2,7 +2,7 @@
 //! once, concurrent producers are all answered after commit, and overload or database loss is a
 //! quick 503, never a hang, with recovery and no restart.
 
-mod common;
+use crate::common;
 
 use common::TestApp;
 use serde_json::{json, Value};

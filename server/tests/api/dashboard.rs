@@ -1,7 +1,7 @@
 //! The dashboard as the server renders it (no JavaScript): each page shows exactly its filter's
 //! rows, links pivot, the detail page shows everything, and event values are escaped.
 
-mod common;
+use crate::common;
 
 use common::TestApp;
 use serde_json::json;

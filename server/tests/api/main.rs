@@ -1,0 +1,23 @@
+//! Vigil's integration tests, in one binary so the server and Leptos are linked once: each module
+//! starts the real app on port 0 against a fresh database of its own in one embedded cluster.
+
+mod common;
+
+mod chain;
+mod cli;
+mod dashboard;
+mod demo_data;
+mod export;
+mod ingest;
+mod ingest_auth;
+mod ingest_batches;
+mod ingest_fuzz;
+mod live_groups;
+mod live_resume;
+mod live_stream;
+mod migrations;
+mod operators;
+mod query;
+mod retention;
+mod sdk;
+mod tail;
