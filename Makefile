@@ -34,7 +34,7 @@ unit:
 	cargo test -p vigil-app --features ssr
 	cargo test -p vigil-server
 
-# The fault drills at a small scale (full scale by hand: see README, "Proof under faults").
+# The fault drills at a small scale (full scale by hand: see docs/BENCHMARKS.md, "Proof under faults").
 faults:
 	cargo build -p vigil-server --bin vigil -p vigil-bench --bin faults
 	target/debug/faults crash --kills 3 --events 300

@@ -26,6 +26,22 @@ impl Preset {
     }
 }
 
+/// The URL's filter, parsed as the read API parses it: what the pages send their server
+/// functions, so those take an `EventFilter`, never a raw query string.
+pub fn url_filter(query: &str) -> Result<EventFilter, leptos::prelude::ServerFnError> {
+    let pairs = query_pairs(query);
+    EventFilter::from_params(pairs.iter().map(|(k, v)| (k.as_str(), v.as_str())))
+        .map_err(|e| leptos::prelude::ServerFnError::new(e.to_string()))
+}
+
+/// The URL's `cursor` (a `next_cursor` the server issued), if any.
+pub fn url_cursor(query: &str) -> Option<String> {
+    query_pairs(query)
+        .into_iter()
+        .find(|(k, v)| k == "cursor" && !v.is_empty())
+        .map(|(_, v)| v)
+}
+
 /// Parses a query string (with or without `?`) into pairs.
 pub fn query_pairs(query: &str) -> Vec<(String, String)> {
     form_urlencoded::parse(query.trim_start_matches('?').as_bytes())

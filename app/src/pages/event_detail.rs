@@ -3,6 +3,7 @@
 use leptos::prelude::*;
 use leptos_router::hooks::use_params_map;
 use serde::{Deserialize, Serialize};
+use uuid::Uuid;
 use vigil_wire::StoredEvent;
 
 use crate::components::{EventFields, EventTable};
@@ -16,8 +17,9 @@ pub struct EventWithContext {
     pub same_session: Vec<StoredEvent>,
 }
 
+/// The event with `id` and its neighbours, if it exists.
 #[server(prefix = "/rpc")]
-pub async fn event_detail(id: String) -> Result<Option<EventWithContext>, ServerFnError> {
+pub async fn event_detail(id: Uuid) -> Result<Option<EventWithContext>, ServerFnError> {
     use chrono::Duration;
     use vigil_wire::{EventFilter, IpMatch, TimeBound};
 
@@ -26,9 +28,6 @@ pub async fn event_detail(id: String) -> Result<Option<EventWithContext>, Server
     /// Most related events shown per list.
     const RELATED_LIMIT: u32 = 20;
 
-    let Ok(id) = uuid::Uuid::parse_str(&id) else {
-        return Ok(None);
-    };
     let backend = crate::backend::backend()?;
     let Some(event) = backend.0.event(id).await.map_err(ServerFnError::new)? else {
         return Ok(None);
@@ -85,7 +84,13 @@ pub fn EventDetailPage() -> impl IntoView {
     let params = use_params_map();
     let detail = Resource::new(
         move || params.with(|p| p.get("id").unwrap_or_default()),
-        event_detail,
+        // An id that is not a UUID names no event.
+        |id| async move {
+            match Uuid::parse_str(&id) {
+                Ok(id) => event_detail(id).await,
+                Err(_) => Ok(None),
+            }
+        },
     );
     view! {
         <section class="detail">

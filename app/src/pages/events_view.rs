@@ -2,34 +2,28 @@
 //! exactly that filter's rows, links can be shared, and back/forward walk the filter history.
 
 use leptos::prelude::*;
+use leptos::server_fn::codec::Json;
 use leptos_router::hooks::use_query_map;
-use vigil_wire::EventPage;
+use vigil_wire::{EventFilter, EventPage};
 
 use super::insights::{FailureCharts, VolumeChart};
 use crate::components::{FilterForm, LiveTable};
-use crate::filters::{export_hrefs, stream_query, with_cursor, Preset};
+use crate::filters::{export_hrefs, stream_query, url_cursor, url_filter, with_cursor, Preset};
 
-#[server(prefix = "/rpc")]
+/// One page of the events `filter` (narrowed to `preset`'s kinds) matches, after `cursor`.
+#[server(prefix = "/rpc", input = Json)]
 pub async fn search_events(
-    query: String,
+    filter: EventFilter,
+    cursor: Option<String>,
     preset: Option<Preset>,
 ) -> Result<EventPage, ServerFnError> {
-    use crate::filters::query_pairs;
-    use vigil_wire::EventFilter;
-
     /// Rows per page in the dashboard.
     const PAGE_SIZE: u32 = 50;
 
-    let pairs = query_pairs(&query);
-    let mut filter = EventFilter::from_params(pairs.iter().map(|(k, v)| (k.as_str(), v.as_str())))
-        .map_err(|e| ServerFnError::new(e.to_string()))?;
+    let mut filter = filter;
     if let Some(preset) = preset {
         preset.apply(&mut filter);
     }
-    let cursor = pairs
-        .into_iter()
-        .find(|(k, v)| k == "cursor" && !v.is_empty())
-        .map(|(_, v)| v);
     crate::backend::backend()?
         .0
         .search(filter, cursor, PAGE_SIZE)
@@ -47,7 +41,7 @@ pub fn EventsView(
     let query_string = Memo::new(move |_| query.with(|q| q.to_query_string()));
     let page = Resource::new(
         move || query_string.get(),
-        move |q| search_events(q, preset),
+        move |q| async move { search_events(url_filter(&q)?, url_cursor(&q), preset).await },
     );
 
     view! {

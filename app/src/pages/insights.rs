@@ -6,7 +6,9 @@ use leptos_router::hooks::use_query_map;
 use serde::{Deserialize, Serialize};
 
 use crate::components::{BarChart, TopList};
-use vigil_wire::{Ranked, Volume};
+use crate::filters::url_filter;
+use leptos::server_fn::codec::Json;
+use vigil_wire::{EventFilter, Ranked, Volume};
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct FailureSummary {
@@ -21,19 +23,15 @@ mod ssr {
     use leptos::prelude::ServerFnError;
     use vigil_wire::{EventFilter, TimeBound};
 
-    use crate::filters::{query_pairs, Preset};
+    use crate::filters::Preset;
 
-    /// The URL's filter with its time range made explicit (`default_seconds` back from now when
-    /// the reader chose none).
+    /// The filter with its time range made explicit (`default_seconds` back from now when the
+    /// reader chose none).
     pub fn chart_range(
-        query: &str,
+        mut filter: EventFilter,
         preset: Option<Preset>,
         default_seconds: i64,
     ) -> Result<(EventFilter, DateTime<Utc>, DateTime<Utc>), ServerFnError> {
-        let pairs = query_pairs(query);
-        let mut filter =
-            EventFilter::from_params(pairs.iter().map(|(k, v)| (k.as_str(), v.as_str())))
-                .map_err(|e| ServerFnError::new(e.to_string()))?;
         if let Some(preset) = preset {
             preset.apply(&mut filter);
         }
@@ -54,11 +52,12 @@ mod ssr {
     }
 }
 
-#[server(prefix = "/rpc")]
-pub async fn failure_insights(query: String) -> Result<FailureSummary, ServerFnError> {
+/// The failures chart and top lists for `filter` (narrowed to login failures).
+#[server(prefix = "/rpc", input = Json)]
+pub async fn failure_insights(filter: EventFilter) -> Result<FailureSummary, ServerFnError> {
     use vigil_wire::{bucket_seconds, RankBy};
     let (filter, since, until) =
-        ssr::chart_range(&query, Some(crate::filters::Preset::LoginFailures), 3_600)?;
+        ssr::chart_range(filter, Some(crate::filters::Preset::LoginFailures), 3_600)?;
     let width = bucket_seconds((until - since).num_seconds());
     let backend = crate::backend::backend()?;
     let buckets = backend
@@ -86,10 +85,11 @@ pub async fn failure_insights(query: String) -> Result<FailureSummary, ServerFnE
     })
 }
 
-#[server(prefix = "/rpc")]
-pub async fn explorer_volume(query: String) -> Result<Volume, ServerFnError> {
+/// The explorer's volume chart for `filter`.
+#[server(prefix = "/rpc", input = Json)]
+pub async fn explorer_volume(filter: EventFilter) -> Result<Volume, ServerFnError> {
     use vigil_wire::bucket_seconds;
-    let (filter, since, until) = ssr::chart_range(&query, None, 24 * 3_600)?;
+    let (filter, since, until) = ssr::chart_range(filter, None, 24 * 3_600)?;
     let width = bucket_seconds((until - since).num_seconds());
     let buckets = crate::backend::backend()?
         .0
@@ -110,7 +110,10 @@ fn current_query() -> Memo<String> {
 #[component]
 pub fn FailureCharts() -> impl IntoView {
     let query = current_query();
-    let insights = Resource::new(move || query.get(), failure_insights);
+    let insights = Resource::new(
+        move || query.get(),
+        |q| async move { failure_insights(url_filter(&q)?).await },
+    );
     view! {
         <Transition fallback=|| ()>
             {move || Suspend::new(async move {
@@ -131,7 +134,10 @@ pub fn FailureCharts() -> impl IntoView {
 #[component]
 pub fn VolumeChart() -> impl IntoView {
     let query = current_query();
-    let volume = Resource::new(move || query.get(), explorer_volume);
+    let volume = Resource::new(
+        move || query.get(),
+        |q| async move { explorer_volume(url_filter(&q)?).await },
+    );
     view! {
         <Transition fallback=|| ()>
             {move || Suspend::new(async move {

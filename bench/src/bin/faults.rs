@@ -6,7 +6,7 @@
 //! single events and batches with client `event_id`s and retry until acknowledged (or, now and
 //! then, give a failed request up). Afterwards the database must hold every acknowledged event
 //! exactly once, every given-up batch entirely or not at all, nothing else, and an unbroken
-//! chain. `make test` runs both at a small scale; the README has full-scale figures.
+//! chain. `make test` runs both at a small scale; docs/BENCHMARKS.md has full-scale figures.
 
 #[path = "faults/load.rs"]
 mod load;

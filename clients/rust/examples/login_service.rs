@@ -3,7 +3,7 @@
 //! ```sh
 //! KEY=$(vigil keys create --name login-service)
 //! VIGIL_URL=http://127.0.0.1:3000 VIGIL_KEY=$KEY \
-//!   cargo run -p vigil-wire --features client --example login_service
+//!   cargo run -p vigil-client --example login_service
 //! curl -sS localhost:8080/login -H 'content-type: application/json' \
 //!   -d '{"username":"alice","password":"wonderland"}'
 //! ```

@@ -9,7 +9,7 @@ use std::time::Duration;
 use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 use tokio_tungstenite::tungstenite::http::header::AUTHORIZATION;
 use tokio_tungstenite::tungstenite::{self, Message};
-use vigil_wire::{EventFilter, LiveMessage, StoredEvent};
+use vigil_wire::{LiveMessage, StoredEvent};
 
 use crate::config::TailArgs;
 
@@ -48,27 +48,11 @@ pub struct TailClient {
 
 impl TailClient {
     pub fn new(args: &TailArgs) -> anyhow::Result<Self> {
-        let mut params: Vec<(&str, String)> = Vec::new();
-        let mut add = |name, value: &Option<String>| {
-            if let Some(value) = value {
-                params.push((name, value.clone()));
-            }
-        };
-        add("user", &args.user);
-        add("ip", &args.ip);
-        add("result", &args.result);
-        add("severity", &args.severity);
-        add("source", &args.source);
-        add("session", &args.session);
-        add("q", &args.text);
-        if !args.types.is_empty() {
-            params.push(("type", args.types.join(",")));
-        }
         // The server would refuse a bad filter too; checking here names the flag sooner.
-        EventFilter::from_params(params.iter().map(|(k, v)| (*k, v.as_str())))
+        let filter = (args.filter.to_filter())
             .map_err(|e| anyhow::anyhow!("--{}: {}", e.param, e.reason))?;
         let filter_query = form_urlencoded::Serializer::new(String::new())
-            .extend_pairs(&params)
+            .extend_pairs(filter.to_params())
             .finish();
         let base = args.url.trim_end_matches('/');
         let stream_url = match base.split_once("://") {

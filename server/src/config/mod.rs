@@ -8,6 +8,7 @@ use clap::{Args, Parser, Subcommand};
 use std::fmt;
 use std::net::SocketAddr;
 use std::path::PathBuf;
+use vigil_wire::{EventFilter, FilterError};
 
 #[derive(Parser, Debug)]
 #[command(
@@ -65,6 +66,14 @@ pub struct TailArgs {
     /// Replay stored events with a greater seq first.
     #[arg(long)]
     pub after: Option<i64>,
+    #[command(flatten)]
+    pub filter: FilterArgs,
+}
+
+/// The read API's filters as flags, each named as its query parameter, so they map one to one
+/// onto `EventFilter`.
+#[derive(Args, Debug, Clone, Default)]
+pub struct FilterArgs {
     /// user_id or username.
     #[arg(long)]
     pub user: Option<String>,
@@ -89,6 +98,26 @@ pub struct TailArgs {
     /// Text in reason, error_message or user_agent.
     #[arg(long = "q")]
     pub text: Option<String>,
+}
+
+impl FilterArgs {
+    /// The filter, parsed as the server parses it: a bad value names its flag.
+    pub fn to_filter(&self) -> Result<EventFilter, FilterError> {
+        let types = (!self.types.is_empty()).then(|| self.types.join(","));
+        let params = [
+            ("user", &self.user),
+            ("ip", &self.ip),
+            ("type", &types),
+            ("result", &self.result),
+            ("severity", &self.severity),
+            ("source", &self.source),
+            ("session", &self.session),
+            ("q", &self.text),
+        ];
+        EventFilter::from_params(
+            (params.into_iter()).filter_map(|(name, value)| Some((name, value.as_deref()?))),
+        )
+    }
 }
 
 #[derive(Args, Debug, Clone)]

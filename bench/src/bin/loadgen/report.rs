@@ -1,4 +1,4 @@
-//! The report: a Markdown table to paste into the README, the two target ratios, and the
+//! The report: a Markdown table to paste into docs/BENCHMARKS.md, the two target ratios, and the
 //! diagnostics that explain the figures (CPU split, commit grouping, refusals, integrity).
 
 use crate::measure::PhaseResult;
