@@ -4,12 +4,12 @@
 use chrono::{DateTime, Utc};
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
-use serde_json::{json, Value};
+use serde_json::json;
 use std::f64::consts::TAU;
+use vigil_wire::Severity;
 
 use super::{DemoOptions, SOURCE};
-use crate::events::parse_event;
-use crate::events::NewEvent;
+use crate::events::{session_fingerprint, NewEvent};
 
 pub const USERS: u32 = 50_000;
 /// Documentation ranges (203.0.113.0/24, 2001:db8:bad::/48): demo attackers never name a real host.
@@ -127,11 +127,10 @@ impl Traffic {
             .iter()
             .find(|b| b.from <= t && t < b.until)
             .copied();
-        let value = match burst {
+        let mut event = match burst {
             Some(burst) if self.rng.random_bool(ATTACK_SHARE) => self.attack(burst),
             _ => self.normal(t),
         };
-        let mut event = parse_event(value, SOURCE).expect("generated demo events are valid");
         let at = DateTime::from_timestamp_micros((t * 1e6) as i64).expect("a time within range");
         // A UUIDv7 of the event's own time keeps ids time-ordered like ingested ones; the random
         // part is not seeded, so running twice adds rows instead of colliding on ids.
@@ -155,7 +154,7 @@ impl Traffic {
         t.clamp(self.start, self.end)
     }
 
-    fn attack(&mut self, burst: Burst) -> Value {
+    fn attack(&mut self, burst: Burst) -> NewEvent {
         let rng = &mut self.rng;
         let (username, user_id, reason) = match burst.target {
             Some(user) => (name(user), Some(id(user)), "Invalid password"),
@@ -173,19 +172,30 @@ impl Traffic {
             }
         };
         let locked = burst.target.is_some() && rng.random_bool(0.1);
-        json!({
-            "event_type": "auth.login.failure",
-            "username": username,
-            "user_id": user_id,
-            "ip_address": ATTACKERS[burst.attacker],
-            "user_agent": ATTACKER_AGENTS[burst.attacker % ATTACKER_AGENTS.len()],
-            "reason": if locked { "Account locked after repeated failures" } else { reason },
-            "severity": if locked { "error" } else { "warning" },
-            "event_data": {"attempt": rng.random_range(1..6), "method": "password"},
-        })
+        NewEvent {
+            username: Some(username),
+            user_id,
+            ip_address: Some(ATTACKERS[burst.attacker].parse().expect("an address")),
+            user_agent: Some(ATTACKER_AGENTS[burst.attacker % ATTACKER_AGENTS.len()].to_owned()),
+            reason: Some(
+                if locked {
+                    "Account locked after repeated failures"
+                } else {
+                    reason
+                }
+                .to_owned(),
+            ),
+            severity: if locked {
+                Severity::Error
+            } else {
+                Severity::Warning
+            },
+            event_data: json!({"attempt": rng.random_range(1..6), "method": "password"}),
+            ..NewEvent::of_type("auth.login.failure", SOURCE)
+        }
     }
 
-    fn normal(&mut self, t: f64) -> Value {
+    fn normal(&mut self, t: f64) -> NewEvent {
         let rng = &mut self.rng;
         // Skewed towards low numbers: a few busy users, a long tail of occasional ones.
         let user = (1 + (rng.random::<f64>().powi(2) * f64::from(USERS)) as u32).min(USERS);
@@ -193,71 +203,129 @@ impl Traffic {
         let day = (t / DAY) as u64;
         let mobile = rng.random_bool(0.2);
         let kind = pick(rng.random_range(0..1000));
-        let at = |seconds: f64| {
-            DateTime::from_timestamp((t + seconds) as i64, 0).map(|d| d.to_rfc3339())
+        let at = |seconds: f64| DateTime::from_timestamp((t + seconds) as i64, 0);
+        let text = |value: &str| Some(value.to_owned());
+        let session = format!(
+            "sess-{:016x}",
+            mix(traits ^ day.rotate_left(20) ^ u64::from(mobile))
+        );
+        let event = NewEvent {
+            user_id: Some(id(user)),
+            username: Some(name(user)),
+            ip_address: Some(
+                user_ip(traits, mobile.then_some(day))
+                    .parse()
+                    .expect("an address"),
+            ),
+            user_agent: text(if mobile {
+                pick_from(&MOBILE, traits)
+            } else {
+                pick_from(&BROWSERS, traits)
+            }),
+            // Keys act outside any sign-in session.
+            session_fingerprint: (!kind.starts_with("auth.api_key."))
+                .then(|| session_fingerprint(&session)),
+            ..NewEvent::of_type(kind, SOURCE)
         };
-        let mut event = json!({
-            "event_type": kind,
-            "user_id": id(user),
-            "username": name(user),
-            "ip_address": user_ip(traits, mobile.then_some(day)),
-            "user_agent": if mobile { pick_from(&MOBILE, traits) } else { pick_from(&BROWSERS, traits) },
-            "session_id": format!("sess-{:016x}", mix(traits ^ day.rotate_left(20) ^ u64::from(mobile))),
-        });
         let client = pick_from(&OAUTH_CLIENTS, traits >> 7);
         let key = rng.random_range(0..KEY_NAMES.len());
         let method = ["password", "password", "sso", "passkey"][rng.random_range(0..4)];
         let factor = ["totp", "webauthn"][rng.random_range(0..2)];
         let invalid = ["Token expired", "Signature mismatch"][rng.random_range(0..2)];
         let endpoint = ["/api/v2/deployments", "/api/v2/backups", "/api/v2/projects"][key];
-        let extra = match kind {
-            "auth.login.success" => json!({"mfa_used": traits.is_multiple_of(3), "event_data": {
-                "method": method,
-                "country": pick_from(&COUNTRIES, traits >> 11)}}),
-            "auth.login.failure" => json!({"reason": "Invalid password",
-                "event_data": {"attempt": rng.random_range(1..3), "method": "password"}}),
-            "auth.logout" => json!({"forced": rng.random_bool(0.02)}),
-            "auth.token.issued" => json!({"token_type": "access", "expires_at": at(3_600.0),
-                "client_id": "web-app", "scope": "openid profile email"}),
-            "auth.token.refresh" => json!({"token_type": "refresh", "expires_at": at(30.0 * DAY),
-                "client_id": if mobile { "mobile-app" } else { "web-app" }}),
-            "auth.token.revoked" => {
-                json!({"token_type": "refresh", "reason": "Signed out everywhere",
-                "forced": rng.random_bool(0.2)})
-            }
-            "auth.token.validation_failed" => json!({"token_type": "access",
-                "reason": invalid}),
-            "auth.mfa.challenge_success" => {
-                json!({"mfa_used": true, "event_data": {"factor": "totp"}})
-            }
-            "auth.mfa.challenge_failure" => {
-                json!({"mfa_used": true, "reason": "Invalid TOTP code"})
-            }
-            "auth.mfa.enabled" => json!({"event_data": {"factor": factor}}),
-            "auth.mfa.disabled" => json!({"severity": "warning", "event_data": {"factor": "totp"}}),
-            "auth.api_key.used" | "auth.api_key.created" | "auth.api_key.revoked" => json!({
-                "api_key_id": format!("ak_{:012x}", mix(traits ^ key as u64) >> 16),
-                "api_key_name": KEY_NAMES[key],
-                "user_agent": if kind == "auth.api_key.used" { AUTOMATION[key] } else { pick_from(&BROWSERS, traits) },
-                "event_data": {"endpoint": endpoint}}),
-            "auth.password.changed" => json!({"forced": rng.random_bool(0.05)}),
-            "auth.password.reset_requested" => json!({"event_data": {"delivery": "email"}}),
-            "auth.password.reset_completed" => json!({"forced": false}),
-            "auth.oauth.client_registered" => {
-                json!({"client_id": format!("app-{:06x}", rng.random::<u32>() >> 8),
-                "event_data": {"redirect_uri": "https://apps.example.com/callback"}})
-            }
-            _ => json!({"client_id": client, "scope": "openid profile",
-                "event_data": {"redirect_uri": format!("https://{client}.example.com/oauth/callback")}}),
-        };
-        let fields = event.as_object_mut().expect("built as an object");
-        if let Value::Object(extra) = extra {
-            fields.extend(extra);
+        match kind {
+            "auth.login.success" => NewEvent {
+                mfa_used: Some(traits.is_multiple_of(3)),
+                event_data: json!({"method": method, "country": pick_from(&COUNTRIES, traits >> 11)}),
+                ..event
+            },
+            "auth.login.failure" => NewEvent {
+                reason: text("Invalid password"),
+                event_data: json!({"attempt": rng.random_range(1..3), "method": "password"}),
+                ..event
+            },
+            "auth.logout" => NewEvent {
+                forced: Some(rng.random_bool(0.02)),
+                ..event
+            },
+            "auth.token.issued" => NewEvent {
+                token_type: text("access"),
+                expires_at: at(3_600.0),
+                client_id: text("web-app"),
+                scope: text("openid profile email"),
+                ..event
+            },
+            "auth.token.refresh" => NewEvent {
+                token_type: text("refresh"),
+                expires_at: at(30.0 * DAY),
+                client_id: text(if mobile { "mobile-app" } else { "web-app" }),
+                ..event
+            },
+            "auth.token.revoked" => NewEvent {
+                token_type: text("refresh"),
+                reason: text("Signed out everywhere"),
+                forced: Some(rng.random_bool(0.2)),
+                ..event
+            },
+            "auth.token.validation_failed" => NewEvent {
+                token_type: text("access"),
+                reason: text(invalid),
+                ..event
+            },
+            "auth.mfa.challenge_success" => NewEvent {
+                mfa_used: Some(true),
+                event_data: json!({"factor": "totp"}),
+                ..event
+            },
+            "auth.mfa.challenge_failure" => NewEvent {
+                mfa_used: Some(true),
+                reason: text("Invalid TOTP code"),
+                ..event
+            },
+            "auth.mfa.enabled" => NewEvent {
+                event_data: json!({"factor": factor}),
+                ..event
+            },
+            "auth.mfa.disabled" => NewEvent {
+                severity: Severity::Warning,
+                event_data: json!({"factor": "totp"}),
+                ..event
+            },
+            "auth.api_key.used" | "auth.api_key.created" | "auth.api_key.revoked" => NewEvent {
+                api_key_id: Some(format!("ak_{:012x}", mix(traits ^ key as u64) >> 16)),
+                api_key_name: text(KEY_NAMES[key]),
+                user_agent: text(if kind == "auth.api_key.used" {
+                    AUTOMATION[key]
+                } else {
+                    pick_from(&BROWSERS, traits)
+                }),
+                event_data: json!({"endpoint": endpoint}),
+                ..event
+            },
+            "auth.password.changed" => NewEvent {
+                forced: Some(rng.random_bool(0.05)),
+                ..event
+            },
+            "auth.password.reset_requested" => NewEvent {
+                event_data: json!({"delivery": "email"}),
+                ..event
+            },
+            "auth.password.reset_completed" => NewEvent {
+                forced: Some(false),
+                ..event
+            },
+            "auth.oauth.client_registered" => NewEvent {
+                client_id: Some(format!("app-{:06x}", rng.random::<u32>() >> 8)),
+                event_data: json!({"redirect_uri": "https://apps.example.com/callback"}),
+                ..event
+            },
+            _ => NewEvent {
+                client_id: text(client),
+                scope: text("openid profile"),
+                event_data: json!({"redirect_uri": format!("https://{client}.example.com/oauth/callback")}),
+                ..event
+            },
         }
-        if kind.starts_with("auth.api_key.") {
-            fields.remove("session_id"); // keys act outside any sign-in session
-        }
-        event
     }
 }
 
