@@ -63,15 +63,11 @@ pub(super) fn frames(events: impl IntoIterator<Item = StoredEvent>) -> Vec<(i64,
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::events::NewEvent;
+    use crate::live::tests::event_of_type;
     use vigil_wire::LiveMessage;
 
     fn event(seq: i64) -> StoredEvent {
-        NewEvent {
-            username: Some("u".into()),
-            ..NewEvent::of_type("auth.logout", "test")
-        }
-        .stored(seq, chrono::Utc::now())
+        event_of_type(seq, "auth.logout")
     }
 
     #[test]

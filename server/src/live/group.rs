@@ -227,17 +227,8 @@ impl Matcher {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::events::NewEvent;
-    use crate::live::tests::unreachable_store;
+    use crate::live::tests::{event_of_type as event, unreachable_store};
     use std::time::Duration;
-
-    fn event(seq: i64, event_type: &str) -> vigil_wire::StoredEvent {
-        NewEvent {
-            username: Some("u".into()),
-            ..NewEvent::of_type(event_type, "test")
-        }
-        .stored(seq, Utc::now())
-    }
 
     /// A hub whose matchers run on the test's runtime, over a database that is never there.
     fn hub_on_unreachable_store() -> LiveHub {

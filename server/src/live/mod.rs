@@ -180,6 +180,15 @@ impl LiveHub {
 pub(crate) mod tests {
     use super::*;
 
+    /// A stored event of `event_type` by user `u` at `seq`, as the hub would publish it.
+    pub(crate) fn event_of_type(seq: i64, event_type: &str) -> StoredEvent {
+        crate::events::NewEvent {
+            username: Some("u".into()),
+            ..crate::events::NewEvent::of_type(event_type, "test")
+        }
+        .stored(seq, chrono::Utc::now())
+    }
+
     /// A store whose database is never there: for hubs whose tests read nothing back.
     pub(crate) fn unreachable_store() -> EventStore {
         let pool = sqlx::postgres::PgPoolOptions::new()

@@ -60,15 +60,10 @@ impl Staging for LiveHub {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::events::NewEvent;
-    use crate::live::tests::unreachable_store;
+    use crate::live::tests::{event_of_type, unreachable_store};
 
     fn event(seq: i64) -> StoredEvent {
-        NewEvent {
-            username: Some("u".into()),
-            ..NewEvent::of_type("auth.logout", "test")
-        }
-        .stored(seq, chrono::Utc::now())
+        event_of_type(seq, "auth.logout")
     }
 
     /// With nobody subscribed the stream moves on without reading events; a subscriber then
