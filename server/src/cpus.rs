@@ -31,14 +31,10 @@ pub fn fan_out_cpus() -> &'static Option<Vec<usize>> {
 }
 
 /// Where ingest's writer thread runs: off the fan-out's CPUs while the fan-out is busy,
-/// anywhere otherwise. The writer and the database backend it feeds take turns (one prepares
-/// the next group while the other waits for it). On the fan-out's core the writer's turn
-/// waited behind busy fan-out threads, nice 10 or not, while PostgreSQL idled: livebench,
-/// clients standing in for browsers elsewhere, ingest −19.5% with the writer free, +1.9% to
-/// +7.5% with it on the CPUs the fan-out leaves. But when the fan-out has nothing to do, that
-/// only crowds the writer in with the backend and the request handlers: single-event ingest
-/// (loadgen) fell from 18–19k to 14.5–16.6k events/s, and with clients whose filters matched
-/// nothing batched ingest lost 19% instead of 2–7%. Hence the switch, on `FanOutWork`.
+/// anywhere otherwise. The writer and the database backend it feeds take turns, and on the
+/// fan-out's core the writer's turns waited while PostgreSQL idled; kept off it always, it was
+/// crowded in with the backend when the fan-out had nothing to do. Hence the switch, on
+/// `FanOutWork` (figures: docs/BENCHMARKS.md, "Live stream").
 #[derive(Debug, Default)]
 pub struct WriterCpus {
     confined: bool,

@@ -16,11 +16,8 @@ pub mod storage;
 pub mod telemetry;
 
 /// mimalloc rather than glibc's allocator: ingest allocates and frees every event's strings
-/// several times over (parse, number, hash, stage, reply), and the live fan-out frees on its own
-/// threads what ingest allocated. Measured (2026-11-28, loadgen, three alternated runs each):
-/// single-event ingest 16,580 → 17,626 events/s (+6%), batches +1%; in livebench Vigil's CPU per
-/// 1,000 batched events fell from 0.010 to 0.008 s. Its cost: an idle stream connection's RSS
-/// delta read 25 KiB in two runs of three (14 KiB with glibc): it commits memory in larger steps.
-/// Declared in the library so that the benchmarks and tests run on the allocator the binary does.
+/// several times over, and the live fan-out frees on its own threads what ingest allocated
+/// (+6% single-event ingest; docs/BENCHMARKS.md, "Ingest"). Declared in the library so that the
+/// benchmarks and tests run on the allocator the binary does.
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;

@@ -16,13 +16,10 @@ use super::error::{io_err, last_lines, EmbeddedPgError, Result};
 use super::pidfile;
 use super::privileges::Runner;
 
-/// Settings for a log that is mostly appended to. Every event touches nine indexes at scattered
-/// places, so once they outgrow the default 128 MB of shared buffers each insert evicts dirty
-/// pages: measured, sustained batched ingest fell from 26k to 17.5k events/s by about a million
-/// rows, and stays near 24k with 512 MB. And with the default 1 GB `max_wal_size` sustained
-/// ingest forced a checkpoint every 15-20 s (PostgreSQL logged a hint to raise it); after each
-/// one, the first change to every page is logged whole again. The WAL may take up to about
-/// 4 GB of disk.
+/// Settings for a log that is mostly appended to: every event touches nine indexes at scattered
+/// places, which outgrow the default shared buffers, and sustained ingest forced a checkpoint
+/// every 15-20 s with the default `max_wal_size` (docs/BENCHMARKS.md, "The embedded database's
+/// settings"). The WAL may take up to about 4 GB of disk.
 const WRITE_HEAVY: &str = "-c shared_buffers=512MB -c max_wal_size=4GB -c checkpoint_timeout=15min";
 
 /// Name of the cluster's superuser, the role in [`super::EmbeddedPostgres::url`].
