@@ -175,12 +175,16 @@ mod tests {
         rows.push(&stored, &[0xab; 32]);
         let line = String::from_utf8(rows.buf).unwrap();
         let fields: Vec<&str> = line.trim_end_matches('\n').split('\t').collect();
-        assert_eq!(fields.len(), 27);
+        assert_eq!(
+            fields.len(),
+            COLUMNS.len() + 1,
+            "every column, then the hash"
+        );
         assert_eq!(fields[0], "42");
         assert_eq!(fields[8], "x\\ty");
         assert_eq!(fields[7], "\\N", "no user_id");
         assert_eq!(fields[23], "2023-11-14T22:13:20.000000Z");
-        assert_eq!(fields[26], format!("\\\\x{}", "ab".repeat(32)));
+        assert_eq!(fields[COLUMNS.len()], format!("\\\\x{}", "ab".repeat(32)));
         assert_eq!(rows.rows, 1);
     }
 }
