@@ -20,7 +20,8 @@ pub async fn search_events(
     /// Rows per page in the dashboard.
     const PAGE_SIZE: u32 = 50;
 
-    let mut filter = filter;
+    // Deserialised from the client: checked as the read API checks a query.
+    let mut filter = (filter.revalidated()).map_err(|e| ServerFnError::new(e.to_string()))?;
     if let Some(preset) = preset {
         preset.apply(&mut filter);
     }

@@ -28,10 +28,12 @@ mod ssr {
     /// The filter with its time range made explicit (`default_seconds` back from now when the
     /// reader chose none).
     pub fn chart_range(
-        mut filter: EventFilter,
+        filter: EventFilter,
         preset: Option<Preset>,
         default_seconds: i64,
     ) -> Result<(EventFilter, DateTime<Utc>, DateTime<Utc>), ServerFnError> {
+        // Deserialised from the client: checked as the read API checks a query.
+        let mut filter = (filter.revalidated()).map_err(|e| ServerFnError::new(e.to_string()))?;
         if let Some(preset) = preset {
             preset.apply(&mut filter);
         }

@@ -24,9 +24,12 @@ pub struct SignInForm {
     next: String,
 }
 
-/// Only same-site paths: `next` must never send a fresh session to another origin.
+/// Only paths on this origin: `next` must never send a fresh session elsewhere. Browsers drop
+/// tabs and newlines and read `\` as `/`, so `/\t/evil.example` is `//evil.example` to them:
+/// any control character or backslash anywhere refuses it.
 fn safe_next(next: &str) -> &str {
-    if next.starts_with('/') && !next.starts_with("//") && !next.starts_with("/\\") {
+    let plain = !next.chars().any(|c| c.is_control() || c == '\\');
+    if plain && next.starts_with('/') && !next.starts_with("//") {
         next
     } else {
         "/"
@@ -156,6 +159,9 @@ mod tests {
         assert_eq!(safe_next("//evil.example/"), "/");
         assert_eq!(safe_next("/\\evil.example"), "/");
         assert_eq!(safe_next(""), "/");
+        assert_eq!(safe_next("/\t/evil.example"), "/");
+        assert_eq!(safe_next("/\n/evil.example"), "/");
+        assert_eq!(safe_next("/a\\b"), "/");
     }
 
     #[test]

@@ -202,6 +202,9 @@ async fn invalid_parameters_are_named() {
         ("since=yesterday", "since"),
         ("type=Not%20A%20Type", "type"),
         ("result=maybe", "result"),
+        // Overflowed chrono's subtraction and dropped the connection.
+        ("since=4294967295h", "since"),
+        ("until=4294967295w", "until"),
     ] {
         let (status, body) = r.get(&format!("/api/v1/events?{query}")).await;
         assert_eq!(status, 422, "{query}");

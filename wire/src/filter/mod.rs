@@ -123,6 +123,13 @@ impl EventFilter {
         Ok(filter)
     }
 
+    /// The same filter, checked as `from_params` checks a query: for a filter that arrived some
+    /// other way (deserialised from a client), whose values nothing has validated yet.
+    pub fn revalidated(&self) -> Result<Self, FilterError> {
+        let params = self.to_params();
+        EventFilter::from_params(params.iter().map(|(name, value)| (*name, value.as_str())))
+    }
+
     /// The filter as query parameters, in a stable order; `from_params` reads them back.
     pub fn to_params(&self) -> Vec<(&'static str, String)> {
         let mut params = Vec::new();
@@ -216,6 +223,29 @@ fn category_named(name: &str) -> Option<Category> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// What a client deserialised past `from_params` is checked again before use.
+    #[test]
+    fn revalidating_refuses_what_from_params_would() {
+        let valid = EventFilter::from_params([("ip", "10.0.0.0/8"), ("since", "24h")]).unwrap();
+        assert_eq!(valid.revalidated().unwrap(), valid);
+        let wide_prefix = EventFilter {
+            ip: Some(IpMatch {
+                addr: "10.0.0.1".parse().unwrap(),
+                prefix: 200,
+            }),
+            ..EventFilter::default()
+        };
+        assert_eq!(wide_prefix.revalidated().unwrap_err().param, "ip");
+        let far_back = EventFilter {
+            since: Some(TimeBound::Ago {
+                amount: u32::MAX,
+                unit: 'h',
+            }),
+            ..EventFilter::default()
+        };
+        assert_eq!(far_back.revalidated().unwrap_err().param, "since");
+    }
 
     fn parse(query: &[(&str, &str)]) -> Result<EventFilter, FilterError> {
         EventFilter::from_params(query.iter().copied())

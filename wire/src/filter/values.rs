@@ -58,6 +58,10 @@ pub enum TimeBound {
     Ago { amount: u32, unit: char },
 }
 
+/// The furthest back a relative bound may reach: 100 years, in seconds. Beyond it `now - span`
+/// would overflow chrono's range for large enough amounts.
+pub const MAX_AGO_SECONDS: u64 = 100 * 366 * 86_400;
+
 impl TimeBound {
     pub fn parse(raw: &str) -> Result<Self, String> {
         let raw = raw.trim();
@@ -67,6 +71,16 @@ impl TimeBound {
             .filter(|c| matches!(c, 's' | 'm' | 'h' | 'd' | 'w'))
         {
             if let Ok(amount) = raw[..raw.len() - 1].parse::<u32>() {
+                let unit_seconds: u64 = match unit {
+                    's' => 1,
+                    'm' => 60,
+                    'h' => 3_600,
+                    'd' => 86_400,
+                    _ => 7 * 86_400,
+                };
+                if u64::from(amount) * unit_seconds > MAX_AGO_SECONDS {
+                    return Err("must reach back at most 100 years".to_owned());
+                }
                 return Ok(TimeBound::Ago { amount, unit });
             }
         }
@@ -82,15 +96,18 @@ impl TimeBound {
         match *self {
             TimeBound::At(t) => t,
             TimeBound::Ago { amount, unit } => {
-                let amount = i64::from(amount);
-                let span = match unit {
-                    's' => Duration::seconds(amount),
-                    'm' => Duration::minutes(amount),
-                    'h' => Duration::hours(amount),
-                    'd' => Duration::days(amount),
-                    _ => Duration::weeks(amount),
+                let unit_seconds: i64 = match unit {
+                    's' => 1,
+                    'm' => 60,
+                    'h' => 3_600,
+                    'd' => 86_400,
+                    _ => 7 * 86_400,
                 };
-                now - span
+                // Checked: a bound that did not come through `parse` (deserialised) cannot panic.
+                (i64::from(amount).checked_mul(unit_seconds))
+                    .and_then(Duration::try_seconds)
+                    .and_then(|span| now.checked_sub_signed(span))
+                    .unwrap_or(DateTime::<Utc>::MIN_UTC)
             }
         }
     }
@@ -131,6 +148,19 @@ pub(super) fn in_network(ip: IpAddr, net: IpMatch) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn relative_bounds_beyond_a_century_are_refused_and_never_overflow() {
+        let err = TimeBound::parse("4294967295h").unwrap_err();
+        assert!(err.contains("100 years"), "{err}");
+        assert!(TimeBound::parse("36500d").is_ok());
+        let now = Utc::now();
+        let hostile = TimeBound::Ago {
+            amount: u32::MAX,
+            unit: 'w',
+        };
+        assert_eq!(hostile.resolve(now), DateTime::<Utc>::MIN_UTC);
+    }
 
     #[test]
     fn relative_times_resolve_against_now() {
