@@ -80,11 +80,18 @@ pub fn column_list() -> &'static str {
     &LIST
 }
 
-fn column(name: &str) -> &'static Column {
-    COLUMNS
-        .iter()
-        .find(|c| c.name == name)
-        .expect("CSV_ORDER names only columns")
+/// The columns in CSV order, looked up once rather than by name for every cell of every row.
+fn csv_columns() -> &'static [&'static Column] {
+    static ORDERED: LazyLock<Vec<&'static Column>> = LazyLock::new(|| {
+        (CSV_ORDER.iter())
+            .map(|name| {
+                (COLUMNS.iter())
+                    .find(|c| c.name == *name)
+                    .expect("CSV_ORDER names only columns")
+            })
+            .collect()
+    });
+    &ORDERED
 }
 
 /// The CSV header line (without its line end).
@@ -95,10 +102,10 @@ pub fn csv_header() -> String {
 /// One event's CSV cells, in header order; `None` is an empty cell.
 pub fn csv_cells(event: &StoredEvent) -> impl Iterator<Item = Option<Cow<'_, str>>> {
     let time = |t: DateTime<Utc>| t.to_rfc3339_opts(SecondsFormat::AutoSi, true);
-    CSV_ORDER.iter().map(move |name| match column(name).value {
+    csv_columns().iter().map(move |column| match column.value {
         Value::Bool(get) => get(event).map(|b| Cow::Owned(b.to_string())),
         Value::Time(get) => get(event).map(|t| Cow::Owned(time(t))),
-        _ => column(name).value.text(event),
+        _ => column.value.text(event),
     })
 }
 
