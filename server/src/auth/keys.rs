@@ -22,6 +22,14 @@ pub fn generate_key() -> String {
     )
 }
 
+/// Whether `presented` has the form `generate_key` gives: anything else is refused before any
+/// hashing or database lookup.
+pub fn looks_like_key(presented: &str) -> bool {
+    presented
+        .strip_prefix(KEY_PREFIX)
+        .is_some_and(|rest| rest.len() == 40 && rest.bytes().all(|b| b.is_ascii_alphanumeric()))
+}
+
 /// Keys are random and long, so a plain SHA-256 is a safe stored form and fast to check.
 pub fn hash_key(key: &str) -> String {
     Sha256::digest(key.as_bytes())
@@ -34,7 +42,15 @@ pub fn hash_key(key: &str) -> String {
 #[derive(Clone, Debug)]
 pub struct ApiKeys {
     store: KeyStore,
-    cache: Arc<RwLock<HashMap<String, (ActiveKey, Instant)>>>,
+    cache: Arc<RwLock<KeyCache>>,
+}
+
+#[derive(Debug, Default)]
+struct KeyCache {
+    keys: HashMap<String, (ActiveKey, Instant)>,
+    /// Bumped by every invalidation: a lookup that began before one must not cache what it
+    /// read, or a key revoked while it was in flight would be admitted again until the TTL.
+    generation: u64,
 }
 
 impl ApiKeys {
@@ -49,23 +65,29 @@ impl ApiKeys {
     /// created a moment ago works at once.
     pub async fn authenticate(&self, presented: &str) -> Result<Option<ActiveKey>, StorageError> {
         let hash = hash_key(presented);
-        if let Some((key, cached_at)) = self.cache.read().expect("cache lock").get(&hash) {
-            if cached_at.elapsed() < CACHE_TTL {
-                return Ok(Some(key.clone()));
+        let generation = {
+            let cache = self.cache.read().expect("cache lock");
+            if let Some((key, cached_at)) = cache.keys.get(&hash) {
+                if cached_at.elapsed() < CACHE_TTL {
+                    return Ok(Some(key.clone()));
+                }
             }
-        }
+            cache.generation
+        };
         let found = self.store.find_active(&hash).await?;
         if let Some(key) = &found {
-            self.cache
-                .write()
-                .expect("cache lock")
-                .insert(hash, (key.clone(), Instant::now()));
+            let mut cache = self.cache.write().expect("cache lock");
+            if cache.generation == generation {
+                cache.keys.insert(hash, (key.clone(), Instant::now()));
+            }
         }
         Ok(found)
     }
 
     fn forget_all(&self) {
-        self.cache.write().expect("cache lock").clear();
+        let mut cache = self.cache.write().expect("cache lock");
+        cache.keys.clear();
+        cache.generation += 1;
     }
 
     /// Follows key changes from every instance and the CLI; on any change or lost connection the
@@ -105,5 +127,17 @@ mod tests {
         assert_eq!(hash_key(&a), hash_key(&a));
         assert_eq!(hash_key(&a).len(), 64);
         assert_ne!(hash_key(&a), hash_key(&b));
+        assert!(looks_like_key(&a));
+        for bad in [
+            "",
+            "vigil_",
+            "Bearer",
+            "vigil_short",
+            &a[1..],
+            &format!("{a}x"),
+        ] {
+            assert!(!looks_like_key(bad), "{bad}");
+        }
+        assert!(!looks_like_key(&a.replace(&a[10..11], "!")));
     }
 }

@@ -10,8 +10,11 @@ use chrono::{Duration, Utc};
 use super::{generate_key, hash_key};
 use crate::storage::{OperatorStore, Role, StorageError};
 
-/// Name of the session cookie.
+/// Name of the session cookie over plain HTTP.
 pub const SESSION_COOKIE: &str = "vigil_session";
+/// Its name over HTTPS: browsers accept a `__Host-` cookie only if it is `Secure`, for the whole
+/// site and set by this host, so a sibling subdomain cannot plant or overwrite it.
+pub const SECURE_SESSION_COOKIE: &str = "__Host-vigil_session";
 
 /// A signed-in operator, as handlers and pages see them.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -65,11 +68,31 @@ fn decoy_hash() -> &'static str {
 pub struct Sessions {
     store: OperatorStore,
     lifetime: Duration,
+    over_tls: bool,
 }
 
 impl Sessions {
-    pub fn new(store: OperatorStore, lifetime: Duration) -> Self {
-        Sessions { store, lifetime }
+    /// `over_tls`: Vigil's public URL is `https`, so the cookie is `Secure` and `__Host-`.
+    pub fn new(store: OperatorStore, lifetime: Duration, over_tls: bool) -> Self {
+        Sessions {
+            store,
+            lifetime,
+            over_tls,
+        }
+    }
+
+    fn cookie_name(&self) -> &'static str {
+        if self.over_tls {
+            SECURE_SESSION_COOKIE
+        } else {
+            SESSION_COOKIE
+        }
+    }
+
+    /// Whether the request carries a session cookie at all (valid or not): such a request
+    /// speaks with the operator's authority, so it must come from Vigil's own pages.
+    pub fn carries_cookie(&self, headers: &HeaderMap) -> bool {
+        session_token(headers, self.cookie_name()).is_some()
     }
 
     /// Checks the password and opens a session: returns the operator and the raw session token.
@@ -103,48 +126,69 @@ impl Sessions {
 
     /// The operator whose session cookie this request carries, if it is still valid.
     pub async fn operator(&self, headers: &HeaderMap) -> Result<Option<Operator>, StorageError> {
-        let Some(token) = session_token(headers) else {
+        Ok(self.signed_in(headers).await?.map(|(operator, _)| operator))
+    }
+
+    /// The operator and their raw session token, if the request's session is still valid.
+    pub async fn signed_in(
+        &self,
+        headers: &HeaderMap,
+    ) -> Result<Option<(Operator, String)>, StorageError> {
+        let Some(token) = session_token(headers, self.cookie_name()) else {
             return Ok(None);
         };
         Ok(self
+            .by_token(&token)
+            .await?
+            .map(|operator| (operator, token)))
+    }
+
+    /// The operator a session token belongs to, while the session lasts and the operator is
+    /// enabled.
+    pub async fn by_token(&self, token: &str) -> Result<Option<Operator>, StorageError> {
+        Ok(self
             .store
-            .session_operator(&hash_key(&token))
+            .session_operator(&hash_key(token))
             .await?
             .map(|(username, role)| Operator { username, role }))
     }
 
     pub async fn sign_out(&self, headers: &HeaderMap) -> Result<(), StorageError> {
-        match session_token(headers) {
+        match session_token(headers, self.cookie_name()) {
             Some(token) => self.store.end_session(&hash_key(&token)).await,
             None => Ok(()),
         }
     }
 
     /// HttpOnly (no script reads it), SameSite=Strict (no cross-site request carries it), Secure
-    /// when served over TLS.
-    pub fn cookie(&self, token: &str, over_tls: bool) -> HeaderValue {
-        let secure = if over_tls { "; Secure" } else { "" };
-        let max_age = self.lifetime.num_seconds();
-        HeaderValue::from_str(&format!(
-            "{SESSION_COOKIE}={token}; Path=/; HttpOnly; SameSite=Strict; Max-Age={max_age}{secure}"
-        ))
-        .expect("tokens are alphanumeric")
+    /// when Vigil's public URL is `https`.
+    pub fn cookie(&self, token: &str) -> HeaderValue {
+        self.set_cookie(token, self.lifetime.num_seconds())
     }
 
     pub fn clearing_cookie(&self) -> HeaderValue {
-        HeaderValue::from_static("vigil_session=; Path=/; HttpOnly; SameSite=Strict; Max-Age=0")
+        self.set_cookie("", 0)
+    }
+
+    fn set_cookie(&self, token: &str, max_age: i64) -> HeaderValue {
+        let name = self.cookie_name();
+        let secure = if self.over_tls { "; Secure" } else { "" };
+        HeaderValue::from_str(&format!(
+            "{name}={token}; Path=/; HttpOnly; SameSite=Strict; Max-Age={max_age}{secure}"
+        ))
+        .expect("tokens are alphanumeric")
     }
 }
 
 /// The session token from the `Cookie` header.
-fn session_token(headers: &HeaderMap) -> Option<String> {
+fn session_token(headers: &HeaderMap, name: &str) -> Option<String> {
     headers
         .get_all(header::COOKIE)
         .iter()
         .filter_map(|v| v.to_str().ok())
         .flat_map(|v| v.split(';'))
         .filter_map(|pair| pair.trim().split_once('='))
-        .find(|(name, _)| *name == SESSION_COOKIE)
+        .find(|(cookie, _)| *cookie == name)
         .map(|(_, value)| value.to_owned())
         .filter(|v| !v.is_empty())
 }
@@ -169,8 +213,12 @@ mod tests {
             header::COOKIE,
             HeaderValue::from_static("a=1; vigil_session=tok123; b=2"),
         );
-        assert_eq!(session_token(&headers).as_deref(), Some("tok123"));
+        assert_eq!(
+            session_token(&headers, SESSION_COOKIE).as_deref(),
+            Some("tok123")
+        );
+        assert_eq!(session_token(&headers, SECURE_SESSION_COOKIE), None);
         headers.insert(header::COOKIE, HeaderValue::from_static("vigil_session="));
-        assert_eq!(session_token(&headers), None);
+        assert_eq!(session_token(&headers, SESSION_COOKIE), None);
     }
 }

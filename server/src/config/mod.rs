@@ -1,8 +1,10 @@
 //! Command line and environment configuration (clap): every flag has an env fallback.
 
 mod live_cpus;
+mod public_url;
 
 pub use live_cpus::LiveCpus;
+pub use public_url::PublicUrl;
 
 use clap::{Args, Parser, Subcommand};
 use std::fmt;
@@ -227,6 +229,11 @@ pub struct ServeArgs {
     /// `all`, or a list such as `2-3`.
     #[arg(long, env = "VIGIL_LIVE_CPUS", default_value = "auto")]
     pub live_cpus: LiveCpus,
+    /// Vigil's own origin as browsers reach it, e.g. `https://vigil.example.com` behind a TLS
+    /// proxy (default: `http://<--addr>`). Cookie-authenticated requests must come from it; an
+    /// `https` URL makes the session cookie `Secure` and sends HSTS.
+    #[arg(long, env = "VIGIL_PUBLIC_URL")]
+    pub public_url: Option<PublicUrl>,
 }
 
 impl ServeArgs {
@@ -241,6 +248,7 @@ impl ServeArgs {
             verify_every_minutes: 0,
             retention_days: None,
             live_cpus: LiveCpus::Auto,
+            public_url: None,
         }
     }
 }

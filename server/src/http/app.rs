@@ -11,7 +11,7 @@ use tokio::net::TcpListener;
 
 use super::AppState;
 use crate::auth::{ApiKeys, Sessions};
-use crate::config::ServeArgs;
+use crate::config::{PublicUrl, ServeArgs};
 use crate::ingest::{EventWriter, WriterConfig};
 use crate::live::{self, LiveHub};
 use crate::storage::{EventStore, KeyStore, OperatorStore};
@@ -74,9 +74,18 @@ impl Application {
         ));
         let keys = ApiKeys::new(KeyStore::new(pool.clone()));
         tokio::spawn(keys.clone().follow_changes());
+        let origin =
+            (config.public_url.clone()).unwrap_or_else(|| PublicUrl::for_addr(options.site_addr));
+        if config.public_url.is_none() && options.site_addr.ip().is_unspecified() {
+            tracing::warn!(
+                "listening on every address without --public-url: browsers' sign-ins will be \
+                 refused as cross-origin until it names the address they use"
+            );
+        }
         let sessions = Sessions::new(
             OperatorStore::new(pool),
             chrono::Duration::hours(config.session_hours.into()),
+            origin.is_https(),
         );
         let state = AppState {
             leptos_options: options,
@@ -85,6 +94,7 @@ impl Application {
             keys,
             sessions,
             hub: hub.clone(),
+            origin,
         };
         let router = super::router(state, config.max_body_bytes);
         Ok(Application {

@@ -40,6 +40,9 @@ pub enum ApiError {
     /// A valid key of the other kind: `expected` names the kind this route needs.
     #[error("{}", wrong_kind_message(*.expected))]
     WrongKeyKind { expected: KeyKind },
+    /// A request with the operator's authority from a page that is not Vigil's.
+    #[error("cross-origin request refused: {0}")]
+    CrossOrigin(String),
     #[error("no such event")]
     NotFound,
     #[error("ingest is saturated; retry shortly")]
@@ -76,6 +79,7 @@ impl ApiError {
             | ApiError::MalformedAuthorization
             | ApiError::UnknownKey => (StatusCode::UNAUTHORIZED, "unauthorized"),
             ApiError::WrongKeyKind { .. } => (StatusCode::FORBIDDEN, "forbidden"),
+            ApiError::CrossOrigin(_) => (StatusCode::FORBIDDEN, "cross_origin"),
             ApiError::NotFound => (StatusCode::NOT_FOUND, "not_found"),
             ApiError::Busy => (StatusCode::SERVICE_UNAVAILABLE, "busy"),
             ApiError::Unavailable => (StatusCode::SERVICE_UNAVAILABLE, "unavailable"),

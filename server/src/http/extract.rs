@@ -8,7 +8,7 @@ use axum::http::request::Parts;
 use vigil_wire::EventFilter;
 
 use super::ApiError;
-use crate::auth::{ApiKeys, Sessions};
+use crate::auth::{looks_like_key, ApiKeys, Credential, Sessions};
 use crate::storage::{Cursor, KeyKind};
 
 /// Page size when the client does not say.
@@ -36,6 +36,10 @@ fn bearer(parts: &Parts) -> Result<&str, ApiError> {
         .ok_or(ApiError::MalformedAuthorization)?;
     if !scheme.eq_ignore_ascii_case("bearer") || key.trim().is_empty() {
         return Err(ApiError::MalformedAuthorization);
+    }
+    // Not a key Vigil issued: no need to ask the database (or to let garbage queue for it).
+    if !looks_like_key(key.trim()) {
+        return Err(ApiError::UnknownKey);
     }
     Ok(key.trim())
 }
@@ -76,6 +80,8 @@ where
 pub struct ReadAccess {
     /// The key's name or the operator's username.
     pub name: String,
+    /// What it was admitted with, for a stream to re-check.
+    pub credential: Credential,
 }
 
 impl<S> FromRequestParts<S> for ReadAccess
@@ -90,11 +96,13 @@ where
         if parts.headers.contains_key(header::AUTHORIZATION) {
             return Ok(ReadAccess {
                 name: require_key(parts, state, KeyKind::Read).await?,
+                credential: Credential::Key(bearer(parts)?.to_owned()),
             });
         }
-        match Sessions::from_ref(state).operator(&parts.headers).await? {
-            Some(operator) => Ok(ReadAccess {
+        match Sessions::from_ref(state).signed_in(&parts.headers).await? {
+            Some((operator, token)) => Ok(ReadAccess {
                 name: operator.username,
+                credential: Credential::Session(token),
             }),
             None => Err(ApiError::MissingCredentials),
         }

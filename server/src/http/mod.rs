@@ -9,9 +9,11 @@ mod error;
 mod events;
 mod export;
 mod extract;
+mod headers;
 mod health;
 mod ingest;
 mod openapi;
+mod origin;
 mod session;
 mod stream;
 
@@ -26,6 +28,7 @@ use leptos::prelude::LeptosOptions;
 use tower_http::trace::TraceLayer;
 
 use crate::auth::{ApiKeys, Sessions};
+use crate::config::PublicUrl;
 use crate::ingest::EventWriter;
 use crate::live::LiveHub;
 use crate::storage::EventStore;
@@ -40,6 +43,8 @@ pub struct AppState {
     pub keys: ApiKeys,
     pub sessions: Sessions,
     pub hub: LiveHub,
+    /// Vigil's own origin: where cookie-authenticated requests must come from.
+    pub origin: PublicUrl,
 }
 
 /// The whole HTTP surface: API, live stream, health, sign-in, dashboard pages, server functions,
@@ -64,6 +69,14 @@ pub fn router(state: AppState, max_body_bytes: usize) -> Router {
         .layer(middleware::from_fn_with_state(
             state.sessions.clone(),
             session::require_operator,
+        ))
+        .layer(middleware::from_fn_with_state(
+            state.clone(),
+            origin::refuse_cross_origin,
+        ))
+        .layer(middleware::from_fn_with_state(
+            state.origin.clone(),
+            headers::security_headers,
         ))
         .layer(TraceLayer::new_for_http())
         .with_state(state)

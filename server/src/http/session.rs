@@ -65,11 +65,10 @@ pub async fn sign_in(
     let next = safe_next(&form.next);
     Ok(match outcome {
         Ok((_, token)) => {
-            let secure = forwarded_https(&headers);
             let mut response = Redirect::to(next).into_response();
             response
                 .headers_mut()
-                .insert(header::SET_COOKIE, sessions.cookie(&token, secure));
+                .insert(header::SET_COOKIE, sessions.cookie(&token));
             response
         }
         Err(_) => {
@@ -80,14 +79,6 @@ pub async fn sign_in(
             Redirect::to(&format!("/login?{query}")).into_response()
         }
     })
-}
-
-/// Behind a TLS-terminating proxy the cookie must be `Secure`.
-fn forwarded_https(headers: &HeaderMap) -> bool {
-    headers
-        .get("x-forwarded-proto")
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.eq_ignore_ascii_case("https"))
 }
 
 pub async fn sign_out(

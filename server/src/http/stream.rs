@@ -1,15 +1,25 @@
 //! `GET /api/v1/stream`: a WebSocket that forwards the hub's events, one JSON text frame each.
 
-use axum::extract::ws::{Message, WebSocket, WebSocketUpgrade};
+use axum::extract::ws::{close_code, CloseFrame, Message, WebSocket, WebSocketUpgrade};
 use axum::extract::State;
+use axum::http::HeaderMap;
 use axum::response::Response;
 use futures::{SinkExt, StreamExt};
+use std::time::Duration;
 use vigil_wire::LiveMessage;
 
 use super::events::FilterParams;
 use super::extract::{ReadAccess, StreamQuery};
-use super::ApiError;
+use super::{origin, ApiError};
+use crate::auth::{ApiKeys, Credential, Sessions};
+use crate::config::PublicUrl;
 use crate::live::{Follower, LiveHub};
+
+/// How often an open stream re-checks its key or session: a revoked key, a signed-out or
+/// disabled operator or an expired session loses the stream within this long.
+const RECHECK_EVERY: Duration = Duration::from_secs(15);
+/// How long the closing frame may wait for a client that does not read.
+const CLOSE_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// Documents the stream for OpenAPI readers; the handler is `upgrade`.
 #[utoipa::path(get, path = "/api/v1/stream", tag = "live", params(
@@ -24,13 +34,28 @@ pub fn stream_doc() {}
 /// Only readers may follow: a signed-in operator (the dashboard) or a read key (scripts). The
 /// query string takes the read API's filters (`type`, `user`, `ip`, …), applied here on the
 /// server, so a client receives only the events it asked for, and `after=<seq>` to replay what
-/// it missed first. A bad parameter refuses the upgrade with a 422 naming it.
+/// it missed first. A bad parameter refuses the upgrade with a 422 naming it. With the session
+/// cookie, the upgrade must come from Vigil's own origin (403 otherwise): any page may open a
+/// WebSocket, and the browser would attach the cookie.
+#[allow(clippy::too_many_arguments)] // each is one extractor
 pub async fn upgrade(
-    _reader: ReadAccess,
+    reader: ReadAccess,
+    headers: HeaderMap,
+    State(own): State<PublicUrl>,
     ws: WebSocketUpgrade,
     StreamQuery { filter, after }: StreamQuery,
     State(hub): State<LiveHub>,
+    State(keys): State<ApiKeys>,
+    State(sessions): State<Sessions>,
 ) -> Result<Response, ApiError> {
+    if reader.credential.is_session() {
+        origin::require_own(&own, &headers)?;
+    }
+    let access = Access {
+        credential: reader.credential,
+        keys,
+        sessions,
+    };
     let follower = hub.follow(filter);
     // Clients only listen, so the read buffer can be small: idle connections stay cheap.
     let ws = ws
@@ -38,20 +63,54 @@ pub async fn upgrade(
         .max_message_size(64 * 1024)
         .write_buffer_size(16 * 1024)
         .max_write_buffer_size(1024 * 1024);
-    Ok(ws.on_upgrade(move |socket| serve_socket(socket, follower, after)))
+    Ok(ws.on_upgrade(move |socket| serve_socket(socket, follower, after, access)))
+}
+
+/// What admitted a stream, and what to re-check it against.
+struct Access {
+    credential: Credential,
+    keys: ApiKeys,
+    sessions: Sessions,
+}
+
+impl Access {
+    /// Resolves once the credential no longer admits the stream. A database error is not a
+    /// revocation: the next check decides.
+    async fn revoked(&self) -> &'static str {
+        let mut every = tokio::time::interval(RECHECK_EVERY);
+        every.tick().await;
+        loop {
+            every.tick().await;
+            match self.credential.revoked(&self.keys, &self.sessions).await {
+                Ok(Some(reason)) => return reason,
+                Ok(None) => {}
+                Err(err) => tracing::debug!(%err, "cannot re-check a stream's credential"),
+            }
+        }
+    }
 }
 
 /// A send task and a receive task; whichever ends first ends the other.
-async fn serve_socket(socket: WebSocket, follower: Follower, after: Option<i64>) {
+async fn serve_socket(socket: WebSocket, follower: Follower, after: Option<i64>, access: Access) {
     let (mut sink, mut stream) = socket.split();
     let fan_out = follower.hub.fan_out_handle().clone();
     // The sender runs where the fan-out does, below ingest's priority; the receiver only
     // notices the close.
     let mut send_task = fan_out.spawn(async move {
-        if let Err(reason) = follower.run(&mut sink, after).await {
-            tracing::debug!(reason, "live stream ended");
-        }
-        let _ = sink.send(Message::Close(None)).await;
+        let close = tokio::select! {
+            ended = follower.run(&mut sink, after) => {
+                if let Err(reason) = ended {
+                    tracing::debug!(reason, "live stream ended");
+                }
+                None
+            }
+            reason = access.revoked() => Some(CloseFrame {
+                code: close_code::POLICY,
+                reason: reason.into(),
+            }),
+        };
+        // A client that reads nothing would hold this task forever.
+        let _ = tokio::time::timeout(CLOSE_TIMEOUT, sink.send(Message::Close(close))).await;
     });
     let mut receive_task = tokio::spawn(async move {
         // Clients send nothing yet; reading keeps pings answered and notices the close.

@@ -20,4 +20,6 @@ mod operators;
 mod query;
 mod retention;
 mod sdk;
+mod security_access;
+mod security_origin;
 mod tail;
