@@ -1,5 +1,6 @@
 //! Logging setup: human-readable lines on stderr, filtered by `RUST_LOG` (default `info`).
 
+use std::io::IsTerminal;
 use tracing_subscriber::EnvFilter;
 
 pub fn init() {
@@ -9,5 +10,41 @@ pub fn init() {
     let _ = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)
+        // Colours for a terminal only: a log file or journal gets plain text.
+        .with_ansi(std::io::stderr().is_terminal())
         .try_init();
+}
+
+/// Longest attacker-chosen value a log line carries, in characters.
+const UNTRUSTED_MAX_CHARS: usize = 64;
+
+/// A value someone outside chose (a username, a user agent) as a log field: truncated, and
+/// with control characters, quotes and backslashes escaped, so it can neither forge a log line
+/// nor hide behind terminal escape sequences.
+pub fn untrusted(value: &str) -> String {
+    let mut shown: String = (value.chars().take(UNTRUSTED_MAX_CHARS))
+        .flat_map(char::escape_debug)
+        .collect();
+    let more = value.chars().count().saturating_sub(UNTRUSTED_MAX_CHARS);
+    if more > 0 {
+        shown.push_str(&format!("…(+{more} chars)"));
+    }
+    shown
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn untrusted_values_cannot_forge_lines_or_run_escapes() {
+        assert_eq!(untrusted("alice"), "alice");
+        assert_eq!(
+            untrusted("x\n2026-01-01 INFO forged"),
+            "x\\n2026-01-01 INFO forged"
+        );
+        assert_eq!(untrusted("\u{1b}[31mred"), "\\u{1b}[31mred");
+        let long = untrusted(&"a".repeat(1000));
+        assert!(long.starts_with(&"a".repeat(64)) && long.ends_with("…(+936 chars)"));
+    }
 }

@@ -148,24 +148,17 @@ pub fn csv_record<C: AsRef<str>>(cells: impl Iterator<Item = Option<C>>) -> Stri
     line
 }
 
-/// Appends one cell. Text a spreadsheet would read as a formula gets a leading `'` (OWASP's
-/// CSV injection advice), since exported values come from whoever sent the events; then a cell
-/// holding a separator, quote or line break is quoted with its quotes doubled.
+/// Appends one cell, always quoted (quotes doubled): where a spreadsheet's separator is `;`, an
+/// unquoted `x;=1+1` would become two cells, the second a formula. Text a spreadsheet would read
+/// as a formula also gets a leading `'` (OWASP's CSV injection advice), since exported values
+/// come from whoever sent the events.
 fn csv_cell(value: &str, out: &mut String) {
-    let neutralise = value.starts_with(['=', '+', '-', '@', '\t', '\r']);
-    let quote = value.contains([',', '"', '\r', '\n']);
-    if quote {
-        out.push('"');
-    }
-    if neutralise {
+    out.push('"');
+    if value.starts_with(['=', '+', '-', '@', '\t', '\r']) {
         out.push('\'');
     }
-    if quote {
-        out.push_str(&value.replace('"', "\"\""));
-        out.push('"');
-    } else {
-        out.push_str(value);
-    }
+    out.push_str(&value.replace('"', "\"\""));
+    out.push('"');
 }
 
 #[cfg(test)]
@@ -179,11 +172,15 @@ mod tests {
     }
 
     #[test]
-    fn plain_cells_are_left_alone() {
-        assert_eq!(cell("alice"), "alice");
-        assert_eq!(cell("10.0.0.1"), "10.0.0.1");
-        assert_eq!(cell("2001:db8::1"), "2001:db8::1");
-        assert_eq!(cell(""), "");
+    fn every_cell_is_quoted() {
+        assert_eq!(cell("alice"), "\"alice\"");
+        assert_eq!(cell("10.0.0.1"), "\"10.0.0.1\"");
+        assert_eq!(cell(""), "\"\"");
+        assert_eq!(
+            cell("x;=1+1"),
+            "\"x;=1+1\"",
+            "one cell whatever the separator"
+        );
     }
 
     #[test]
@@ -196,22 +193,22 @@ mod tests {
 
     #[test]
     fn formula_starts_are_neutralised() {
-        assert_eq!(cell("=1+2"), "'=1+2");
-        assert_eq!(cell("+1"), "'+1");
-        assert_eq!(cell("-2"), "'-2");
-        assert_eq!(cell("@SUM(A1)"), "'@SUM(A1)");
-        assert_eq!(cell("\tx"), "'\tx");
+        assert_eq!(cell("=1+2"), "\"'=1+2\"");
+        assert_eq!(cell("+1"), "\"'+1\"");
+        assert_eq!(cell("-2"), "\"'-2\"");
+        assert_eq!(cell("@SUM(A1)"), "\"'@SUM(A1)\"");
+        assert_eq!(cell("\tx"), "\"'\tx\"");
         assert_eq!(cell("\rx"), "\"'\rx\"");
         assert_eq!(
             cell("=HYPERLINK(\"http://evil\",\"x\")"),
             "\"'=HYPERLINK(\"\"http://evil\"\",\"\"x\"\")\""
         );
-        assert_eq!(cell("a=b"), "a=b", "only a leading sign is a formula");
+        assert_eq!(cell("a=b"), "\"a=b\"", "only a leading sign is a formula");
     }
 
     #[test]
     fn records_end_in_crlf_and_leave_nulls_empty() {
         let cells = [Some("1".to_owned()), None, Some("x,y".to_owned())];
-        assert_eq!(csv_record(cells.into_iter()), "1,,\"x,y\"\r\n");
+        assert_eq!(csv_record(cells.into_iter()), "\"1\",,\"x,y\"\r\n");
     }
 }

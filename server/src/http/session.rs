@@ -15,6 +15,7 @@ use crate::auth::{Operator, Sessions};
 use crate::events::{clip, NewEvent, SELF_SOURCE};
 use crate::ingest::EventWriter;
 use crate::storage::Role;
+use crate::telemetry::untrusted;
 
 #[derive(Deserialize)]
 pub struct SignInForm {
@@ -36,7 +37,7 @@ fn safe_next(next: &str) -> &str {
     }
 }
 
-#[tracing::instrument(skip_all, fields(username = %form.username))]
+#[tracing::instrument(skip_all, fields(username = %untrusted(&form.username)))]
 pub async fn sign_in(
     State(sessions): State<Sessions>,
     State(writer): State<EventWriter>,
@@ -52,6 +53,11 @@ pub async fn sign_in(
         Ok(_) => ("auth.login.success", None),
         Err(failure) => ("auth.login.failure", Some(failure.reason().to_owned())),
     };
+    tracing::info!(
+        outcome = event_type,
+        user_agent = %user_agent.map(untrusted).unwrap_or_default(),
+        "dashboard sign-in"
+    );
     // Vigil audits itself: brute force against the dashboard shows up in its own failures view.
     let event = NewEvent {
         username: Some(clip("username", &form.username)),

@@ -109,7 +109,7 @@ impl OperatorStore {
             .await?)
     }
 
-    #[tracing::instrument(skip(self))]
+    #[tracing::instrument(skip_all, fields(username = %crate::telemetry::untrusted(username)))]
     pub async fn by_username(
         &self,
         username: &str,

@@ -50,10 +50,16 @@ async fn db_status(data_dir: &Path) -> String {
 /// Starts `vigil serve` and returns it with the URL it printed and, on a fresh data directory,
 /// the first ingest key it created.
 async fn serve(data_dir: &Path) -> (Child, String, Option<String>) {
+    serve_logging_to(data_dir, Stdio::inherit()).await
+}
+
+/// Like `serve`, with its log (stderr) going to `log`.
+async fn serve_logging_to(data_dir: &Path, log: Stdio) -> (Child, String, Option<String>) {
     let mut child = Command::new(VIGIL)
         .args(["serve", "--addr", "127.0.0.1:0", "--data-dir"])
         .arg(data_dir)
         .stdout(Stdio::piped())
+        .stderr(log)
         .kill_on_drop(true)
         .spawn()
         .expect("vigil starts");
@@ -212,4 +218,49 @@ async fn operators_are_managed_from_the_command_line_with_the_password_on_stdin(
             .any(|l| l.starts_with("sam ") && !l.trim_end().ends_with('-')),
         "{listed}"
     );
+}
+
+#[tokio::test]
+async fn hostile_usernames_and_user_agents_are_escaped_and_truncated_in_the_log() {
+    let data_dir = fresh_data_dir("cli-log-escaping");
+    std::fs::create_dir_all(&data_dir).unwrap();
+    let log_path = data_dir.join("serve.log");
+    let log = std::fs::File::create(&log_path).unwrap();
+    let (server, url, _) = serve_logging_to(&data_dir, log.into()).await;
+    let forged = "2026-01-01T00:00:00Z  INFO vigil: admin signed in";
+    let username = format!("mallory\n{forged}\u{1b}[2J{}", "A".repeat(500));
+    let response = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap()
+        .post(format!("{url}/auth/login"))
+        .header(
+            "user-agent",
+            format!("agent\" level=ERROR {}", "B".repeat(500)),
+        )
+        .form(&[("username", username.as_str()), ("password", "x")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 303);
+    terminate(server).await;
+    let log = std::fs::read_to_string(&log_path).unwrap();
+    let line = (log.lines())
+        .find(|line| line.contains("dashboard sign-in"))
+        .unwrap_or_else(|| panic!("the sign-in is logged: {log}"));
+    assert!(line.contains("mallory\\n2026-01-01"), "escaped: {line}");
+    assert!(
+        !log.lines().any(|l| l.starts_with(forged)),
+        "no forged line: {log}"
+    );
+    assert!(!log.contains('\u{1b}'), "no raw escape sequence");
+    assert!(
+        line.contains("user_agent=agent\\\" level=ERROR"),
+        "quotes escaped: {line}"
+    );
+    assert!(
+        !log.contains(&"A".repeat(100)) && !log.contains(&"B".repeat(100)),
+        "truncated"
+    );
+    assert!(line.contains("chars)"), "says it cut: {line}");
 }

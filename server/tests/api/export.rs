@@ -202,6 +202,7 @@ async fn csv_cells_are_quoted_and_formulas_neutralised() {
         "+1",
         "-2",
         "@SUM(A1:A9)",
+        "x;=1+1",
         "plain",
     ];
     let events: Vec<Value> = hostile
@@ -219,6 +220,10 @@ async fn csv_cells_are_quoted_and_formulas_neutralised() {
         text.contains(",\"Smith, \"\"Bobby\"\"\nTables\","),
         "{text}"
     );
+    assert!(
+        text.contains(",\"x;=1+1\",") && text.contains(",\"plain\","),
+        "every text cell is quoted, so a `;` locale cannot split one: {text}"
+    );
     let csv = parse_csv(&text);
     let column = csv[0].iter().position(|c| c == "username").unwrap();
     let names: Vec<&str> = csv[1..].iter().map(|r| r[column].as_str()).collect();
@@ -226,6 +231,7 @@ async fn csv_cells_are_quoted_and_formulas_neutralised() {
         names,
         [
             "plain",
+            "x;=1+1",
             "'@SUM(A1:A9)",
             "'-2",
             "'+1",
