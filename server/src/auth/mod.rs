@@ -4,9 +4,11 @@
 mod credential;
 mod keys;
 mod sessions;
+mod throttle;
 
 pub use credential::Credential;
 pub use keys::{generate_key, hash_key, looks_like_key, ApiKeys};
 pub use sessions::{
     hash_password, Operator, Sessions, SignInFailure, SECURE_SESSION_COOKIE, SESSION_COOKIE,
 };
+pub use throttle::{Bucket, Burst, Limit, SignInThrottle, ThrottleLimits, Throttled};

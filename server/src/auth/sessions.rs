@@ -6,7 +6,12 @@ use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, Salt
 use argon2::Argon2;
 use axum::http::{header, HeaderMap, HeaderValue};
 use chrono::{Duration, Utc};
+use std::net::IpAddr;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
+use tokio::sync::Semaphore;
 
+use super::throttle::{SignInThrottle, ThrottleLimits, Throttled};
 use super::{generate_key, hash_key};
 use crate::storage::{OperatorStore, Role, StorageError};
 
@@ -29,6 +34,10 @@ pub enum SignInFailure {
     UnknownUser,
     WrongPassword,
     Disabled,
+    /// Refused before hashing: too many attempts (counted into a burst, audited once).
+    Throttled(Throttled),
+    /// Refused before hashing: more sign-ins are waiting for a hasher than `MAX_WAITING`.
+    Overloaded,
 }
 
 impl SignInFailure {
@@ -37,7 +46,52 @@ impl SignInFailure {
             SignInFailure::UnknownUser => "unknown operator",
             SignInFailure::WrongPassword => "invalid password",
             SignInFailure::Disabled => "operator disabled",
+            SignInFailure::Throttled(_) => "too many sign-in attempts",
+            SignInFailure::Overloaded => "too many sign-ins at once",
         }
+    }
+
+    /// Whether a password was checked: only then is the attempt an audit event of its own.
+    pub fn was_checked(self) -> bool {
+        !matches!(
+            self,
+            SignInFailure::Throttled(_) | SignInFailure::Overloaded
+        )
+    }
+}
+
+/// Sign-ins waiting for a hasher beyond which new ones are refused at once.
+const MAX_WAITING: usize = 64;
+
+/// Argon2 runs on the blocking pool, at most half the CPUs at a time, so a flood of sign-ins
+/// never holds up the async workers that serve ingest, reads and streams.
+#[derive(Debug)]
+struct Hashers {
+    permits: Semaphore,
+    waiting: AtomicUsize,
+}
+
+impl Hashers {
+    fn new() -> Self {
+        let cpus = std::thread::available_parallelism().map_or(1, |n| n.get());
+        Hashers {
+            permits: Semaphore::new((cpus / 2).max(1)),
+            waiting: AtomicUsize::new(0),
+        }
+    }
+
+    /// None when too many are already waiting.
+    async fn verify(&self, password: &str, stored: String) -> Option<bool> {
+        if self.waiting.fetch_add(1, Ordering::SeqCst) >= MAX_WAITING {
+            self.waiting.fetch_sub(1, Ordering::SeqCst);
+            return None;
+        }
+        let permit = self.permits.acquire().await;
+        self.waiting.fetch_sub(1, Ordering::SeqCst);
+        let _permit = permit.expect("the semaphore is never closed");
+        let password = password.to_owned();
+        let checked = tokio::task::spawn_blocking(move || verify_password(&password, &stored));
+        Some(checked.await.unwrap_or(false))
     }
 }
 
@@ -69,16 +123,30 @@ pub struct Sessions {
     store: OperatorStore,
     lifetime: Duration,
     over_tls: bool,
+    throttle: Arc<SignInThrottle>,
+    hashers: Arc<Hashers>,
 }
 
 impl Sessions {
     /// `over_tls`: Vigil's public URL is `https`, so the cookie is `Secure` and `__Host-`.
-    pub fn new(store: OperatorStore, lifetime: Duration, over_tls: bool) -> Self {
+    pub fn new(
+        store: OperatorStore,
+        lifetime: Duration,
+        over_tls: bool,
+        limits: ThrottleLimits,
+    ) -> Self {
         Sessions {
             store,
             lifetime,
             over_tls,
+            throttle: Arc::new(SignInThrottle::new(limits)),
+            hashers: Arc::new(Hashers::new()),
         }
+    }
+
+    /// The sign-in throttle, whose bursts of refusals the audit trail records.
+    pub fn throttle(&self) -> &SignInThrottle {
+        &self.throttle
     }
 
     fn cookie_name(&self) -> &'static str {
@@ -95,22 +163,34 @@ impl Sessions {
         session_token(headers, self.cookie_name()).is_some()
     }
 
-    /// Checks the password and opens a session: returns the operator and the raw session token.
+    /// Checks the password of a sign-in from `client` and opens a session: returns the operator
+    /// and the raw session token. Throttled attempts are refused before anything is looked up.
     pub async fn sign_in(
         &self,
+        client: IpAddr,
         username: &str,
         password: &str,
     ) -> Result<Result<(Operator, String), SignInFailure>, StorageError> {
-        let Some(record) = self.store.by_username(username).await? else {
-            verify_password(password, decoy_hash());
+        if let Err(throttled) = self.throttle.admit(client, username) {
+            return Ok(Err(SignInFailure::Throttled(throttled)));
+        }
+        let record = self.store.by_username(username).await?;
+        let stored = record
+            .as_ref()
+            .map_or_else(|| decoy_hash().to_owned(), |r| r.password_hash.clone());
+        let Some(matches) = self.hashers.verify(password, stored).await else {
+            return Ok(Err(SignInFailure::Overloaded));
+        };
+        let Some(record) = record else {
             return Ok(Err(SignInFailure::UnknownUser));
         };
-        if !verify_password(password, &record.password_hash) {
+        if !matches {
             return Ok(Err(SignInFailure::WrongPassword));
         }
         if record.disabled_at.is_some() {
             return Ok(Err(SignInFailure::Disabled));
         }
+        self.throttle.succeeded(client, username);
         let token = generate_key();
         self.store
             .create_session(record.id, &hash_key(&token), Utc::now() + self.lifetime)

@@ -7,10 +7,14 @@ pub use live_cpus::LiveCpus;
 pub use public_url::PublicUrl;
 
 use clap::{Args, Parser, Subcommand};
+use ipnetwork::IpNetwork;
 use std::fmt;
 use std::net::SocketAddr;
 use std::path::PathBuf;
+use std::time::Duration;
 use vigil_wire::{EventFilter, FilterError};
+
+use crate::auth::{Bucket, ThrottleLimits};
 
 #[derive(Parser, Debug)]
 #[command(
@@ -234,6 +238,57 @@ pub struct ServeArgs {
     /// `https` URL makes the session cookie `Secure` and sends HSTS.
     #[arg(long, env = "VIGIL_PUBLIC_URL")]
     pub public_url: Option<PublicUrl>,
+    /// Proxies (addresses or CIDR networks, comma-separated) whose `X-Forwarded-For` or
+    /// `Forwarded` header names the client; from anyone else those headers are ignored.
+    #[arg(long, env = "VIGIL_TRUSTED_PROXIES", value_delimiter = ',')]
+    pub trusted_proxies: Vec<IpNetwork>,
+    #[command(flatten)]
+    pub sign_in: SignInArgs,
+}
+
+/// How many sign-in attempts are checked before the rest are refused with 429.
+#[derive(Args, Debug, Clone)]
+pub struct SignInArgs {
+    /// Sign-in attempts one client address may make per minute (all at once, at most).
+    #[arg(long = "sign-in-limit-client", env = "VIGIL_SIGN_IN_LIMIT_CLIENT", default_value_t = 30,
+          value_parser = clap::value_parser!(u32).range(1..=100_000))]
+    pub per_client: u32,
+    /// Sign-in attempts one client address may make against one username per minute.
+    #[arg(long = "sign-in-limit-username", env = "VIGIL_SIGN_IN_LIMIT_USERNAME", default_value_t = 5,
+          value_parser = clap::value_parser!(u32).range(1..=100_000))]
+    pub per_username: u32,
+    /// Refused attempts are audited as one event per burst, once none came for this long.
+    #[arg(
+        long = "sign-in-burst-quiet-seconds",
+        default_value_t = 30,
+        hide = true
+    )]
+    pub burst_quiet_seconds: u64,
+}
+
+impl SignInArgs {
+    pub fn limits(&self) -> ThrottleLimits {
+        let per_minute = |n: u32| Bucket {
+            capacity: n,
+            refill: Duration::from_secs(60) / n,
+        };
+        ThrottleLimits {
+            per_client: per_minute(self.per_client),
+            per_username: per_minute(self.per_username),
+            burst_quiet: Duration::from_secs(self.burst_quiet_seconds),
+            ..ThrottleLimits::default()
+        }
+    }
+}
+
+impl Default for SignInArgs {
+    fn default() -> Self {
+        SignInArgs {
+            per_client: 30,
+            per_username: 5,
+            burst_quiet_seconds: 30,
+        }
+    }
 }
 
 impl ServeArgs {
@@ -249,6 +304,8 @@ impl ServeArgs {
             retention_days: None,
             live_cpus: LiveCpus::Auto,
             public_url: None,
+            trusted_proxies: Vec::new(),
+            sign_in: SignInArgs::default(),
         }
     }
 }
@@ -270,5 +327,22 @@ mod tests {
         .unwrap();
         assert_eq!(cli.database.data_dir, PathBuf::from("/tmp/x"));
         assert!(!format!("{cli:?}").contains("secret"));
+    }
+
+    #[test]
+    fn the_defaults_match_the_documented_limits() {
+        let cli =
+            Cli::try_parse_from(["vigil", "serve", "--trusted-proxies", "10.0.0.0/8,::1"]).unwrap();
+        let Command::Serve(args) = cli.command else {
+            panic!("serve")
+        };
+        assert_eq!(args.trusted_proxies.len(), 2);
+        let limits = args.sign_in.limits();
+        assert_eq!(limits.per_client.capacity, 30);
+        assert_eq!(limits.per_client.refill, Duration::from_secs(2));
+        assert_eq!(limits.per_username.capacity, 5);
+        assert_eq!(limits.per_username.refill, Duration::from_secs(12));
+        let default = ThrottleLimits::default();
+        assert_eq!(default.per_username.refill, limits.per_username.refill);
     }
 }

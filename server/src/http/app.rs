@@ -86,7 +86,12 @@ impl Application {
             OperatorStore::new(pool),
             chrono::Duration::hours(config.session_hours.into()),
             origin.is_https(),
+            config.sign_in.limits(),
         );
+        tokio::spawn(super::session::record_throttled_bursts(
+            sessions.clone(),
+            writer.clone(),
+        ));
         let state = AppState {
             leptos_options: options,
             store,
@@ -95,6 +100,7 @@ impl Application {
             sessions,
             hub: hub.clone(),
             origin,
+            trusted_proxies: super::TrustedProxies::new(config.trusted_proxies.clone()),
         };
         let router = super::router(state, config.max_body_bytes);
         Ok(Application {

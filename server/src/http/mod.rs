@@ -4,6 +4,7 @@
 
 mod app;
 mod body;
+mod client_ip;
 mod dashboard;
 mod error;
 mod events;
@@ -18,6 +19,7 @@ mod session;
 mod stream;
 
 pub use app::{leptos_options, Application};
+pub use client_ip::TrustedProxies;
 pub use error::ApiError;
 pub use openapi::ApiDoc;
 
@@ -45,6 +47,8 @@ pub struct AppState {
     pub hub: LiveHub,
     /// Vigil's own origin: where cookie-authenticated requests must come from.
     pub origin: PublicUrl,
+    /// Whose forwarding headers name the client.
+    pub trusted_proxies: TrustedProxies,
 }
 
 /// The whole HTTP surface: API, live stream, health, sign-in, dashboard pages, server functions,

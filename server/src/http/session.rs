@@ -1,17 +1,18 @@
 //! `POST /auth/login` and `POST /auth/logout` (plain HTML forms, so sign-in works without
 //! JavaScript), and the guard that sends signed-out visitors of the dashboard to `/login`.
 
-use axum::extract::{ConnectInfo, Request, State};
+use axum::extract::{Request, State};
 use axum::http::{header, HeaderMap, StatusCode};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::Form;
 use serde::Deserialize;
 use serde_json::json;
-use std::net::SocketAddr;
+use vigil_wire::Severity;
 
+use super::client_ip::ClientIp;
 use super::ApiError;
-use crate::auth::{Operator, Sessions};
+use crate::auth::{Burst, Operator, Sessions, SignInFailure};
 use crate::events::{clip, NewEvent, SELF_SOURCE};
 use crate::ingest::EventWriter;
 use crate::storage::Role;
@@ -41,11 +42,11 @@ fn safe_next(next: &str) -> &str {
 pub async fn sign_in(
     State(sessions): State<Sessions>,
     State(writer): State<EventWriter>,
-    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    ClientIp(client): ClientIp,
     headers: HeaderMap,
     Form(form): Form<SignInForm>,
 ) -> Result<Response, ApiError> {
-    let outcome = sessions.sign_in(&form.username, &form.password).await?;
+    let outcome = (sessions.sign_in(client, &form.username, &form.password)).await?;
     let user_agent = headers
         .get(header::USER_AGENT)
         .and_then(|v| v.to_str().ok());
@@ -54,14 +55,22 @@ pub async fn sign_in(
         Err(failure) => ("auth.login.failure", Some(failure.reason().to_owned())),
     };
     tracing::info!(
-        outcome = event_type,
+        outcome = reason.as_deref().unwrap_or("signed in"),
+        %client,
         user_agent = %user_agent.map(untrusted).unwrap_or_default(),
         "dashboard sign-in"
     );
+    match outcome {
+        Err(SignInFailure::Throttled(throttled)) => {
+            return Ok(too_many(throttled.retry_after.as_secs() + 1));
+        }
+        Err(SignInFailure::Overloaded) => return Ok(too_many(1)),
+        _ => {}
+    }
     // Vigil audits itself: brute force against the dashboard shows up in its own failures view.
     let event = NewEvent {
         username: Some(clip("username", &form.username)),
-        ip_address: Some(peer.ip()),
+        ip_address: Some(client),
         user_agent: user_agent.map(|ua| clip("user_agent", ua)),
         reason,
         event_data: json!({"target": "dashboard"}),
@@ -85,6 +94,51 @@ pub async fn sign_in(
             Redirect::to(&format!("/login?{query}")).into_response()
         }
     })
+}
+
+/// 429 with `Retry-After`; nothing was looked up or hashed.
+fn too_many(retry_after_seconds: u64) -> Response {
+    (
+        StatusCode::TOO_MANY_REQUESTS,
+        [(header::RETRY_AFTER, retry_after_seconds.to_string())],
+        format!("Too many sign-in attempts. Try again in {retry_after_seconds} s."),
+    )
+        .into_response()
+}
+
+/// Records each burst of throttled sign-ins as one audit event, once it has gone quiet: the
+/// attempts are counted in `event_data`, so a flood costs the database one row per burst.
+pub async fn record_throttled_bursts(sessions: Sessions, writer: EventWriter) {
+    let mut every = tokio::time::interval(sessions.throttle().burst_check_every());
+    loop {
+        every.tick().await;
+        let events: Vec<NewEvent> = (sessions.throttle().finished_bursts(false))
+            .into_iter()
+            .map(burst_event)
+            .collect();
+        if !events.is_empty() {
+            if let Err(err) = writer.write(events).await {
+                tracing::warn!(%err, "could not record throttled sign-ins");
+            }
+        }
+    }
+}
+
+fn burst_event(burst: Burst) -> NewEvent {
+    NewEvent {
+        username: burst.username.as_deref().map(|u| clip("username", u)),
+        ip_address: Some(burst.client),
+        reason: Some("sign-in attempts throttled".to_owned()),
+        severity: Severity::Warning,
+        event_data: json!({
+            "target": "dashboard",
+            "throttled_attempts": burst.attempts,
+            "limit": burst.limit.as_str(),
+            "first_at": burst.first_at,
+            "last_at": burst.last_at,
+        }),
+        ..NewEvent::of_type("auth.login.failure", SELF_SOURCE)
+    }
 }
 
 pub async fn sign_out(

@@ -22,4 +22,5 @@ mod retention;
 mod sdk;
 mod security_access;
 mod security_origin;
+mod security_sign_in;
 mod tail;
