@@ -244,6 +244,36 @@ pub struct ServeArgs {
     pub trusted_proxies: Vec<IpNetwork>,
     #[command(flatten)]
     pub sign_in: SignInArgs,
+    #[command(flatten)]
+    pub connections: ConnectionArgs,
+}
+
+/// What a connection may cost: slow or idle clients are dropped, and their number is capped.
+#[derive(Args, Debug, Clone)]
+pub struct ConnectionArgs {
+    /// Seconds a client has to send a request's header, and to start the next request on a
+    /// kept-alive connection.
+    #[arg(long, env = "VIGIL_HEADER_TIMEOUT_SECONDS", default_value_t = 10,
+          value_parser = clap::value_parser!(u64).range(1..=3600))]
+    pub header_timeout_seconds: u64,
+    /// Seconds a request body may send nothing before the request is cut off.
+    #[arg(long, env = "VIGIL_BODY_TIMEOUT_SECONDS", default_value_t = 30,
+          value_parser = clap::value_parser!(u64).range(1..=3600))]
+    pub body_timeout_seconds: u64,
+    /// Connections open at once, live streams included; more wait in the listen backlog.
+    #[arg(long, env = "VIGIL_MAX_CONNECTIONS", default_value_t = 10_000,
+          value_parser = clap::value_parser!(u64).range(1..=1_000_000))]
+    pub max_connections: u64,
+}
+
+impl Default for ConnectionArgs {
+    fn default() -> Self {
+        ConnectionArgs {
+            header_timeout_seconds: 10,
+            body_timeout_seconds: 30,
+            max_connections: 10_000,
+        }
+    }
 }
 
 /// How many sign-in attempts are checked before the rest are refused with 429.
@@ -306,6 +336,7 @@ impl ServeArgs {
             public_url: None,
             trusted_proxies: Vec::new(),
             sign_in: SignInArgs::default(),
+            connections: ConnectionArgs::default(),
         }
     }
 }

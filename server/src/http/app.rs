@@ -7,8 +7,10 @@ use sqlx::PgPool;
 use std::future::Future;
 use std::net::SocketAddr;
 use std::sync::Arc;
+use std::time::Duration;
 use tokio::net::TcpListener;
 
+use super::serve::ConnectionLimits;
 use super::AppState;
 use crate::auth::{ApiKeys, Sessions};
 use crate::config::{PublicUrl, ServeArgs};
@@ -34,6 +36,7 @@ pub struct Application {
     listener: TcpListener,
     router: Router,
     hub: LiveHub,
+    limits: ConnectionLimits,
 }
 
 impl Application {
@@ -102,11 +105,17 @@ impl Application {
             origin,
             trusted_proxies: super::TrustedProxies::new(config.trusted_proxies.clone()),
         };
-        let router = super::router(state, config.max_body_bytes);
+        let body_timeout = Duration::from_secs(config.connections.body_timeout_seconds);
+        let router = super::router(state, config.max_body_bytes, body_timeout);
         Ok(Application {
             listener,
             router,
             hub,
+            limits: ConnectionLimits {
+                header_timeout: Duration::from_secs(config.connections.header_timeout_seconds),
+                max_connections: usize::try_from(config.connections.max_connections)
+                    .unwrap_or(usize::MAX),
+            },
         })
     }
 
@@ -127,15 +136,10 @@ impl Application {
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> std::io::Result<()> {
         let hub = self.hub;
-        // Peer addresses feed the sign-in audit events.
-        let service = self
-            .router
-            .into_make_service_with_connect_info::<SocketAddr>();
-        axum::serve(self.listener, service)
-            .with_graceful_shutdown(async move {
-                shutdown.await;
-                hub.close_all();
-            })
-            .await
+        let shutdown = async move {
+            shutdown.await;
+            hub.close_all();
+        };
+        super::serve::serve(self.listener, self.router, self.limits, shutdown).await
     }
 }

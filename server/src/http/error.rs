@@ -19,6 +19,8 @@ pub enum ApiError {
     },
     #[error("the body could not be read: {0}")]
     BadBody(String),
+    #[error("the request body stopped arriving; nothing was stored")]
+    BodyTimeout,
     #[error("expected an event object, a non-empty JSON array of events, or NDJSON lines")]
     NotEvents,
     #[error("at most {max} events per request")]
@@ -65,6 +67,7 @@ impl ApiError {
         match self {
             ApiError::MalformedJson { .. } => (StatusCode::BAD_REQUEST, "malformed_json"),
             ApiError::BadBody(_) => (StatusCode::BAD_REQUEST, "bad_body"),
+            ApiError::BodyTimeout => (StatusCode::REQUEST_TIMEOUT, "body_timeout"),
             ApiError::NotEvents => (StatusCode::UNPROCESSABLE_ENTITY, "not_events"),
             ApiError::TooManyEvents { .. } => (StatusCode::PAYLOAD_TOO_LARGE, "too_many_events"),
             ApiError::PayloadTooLarge => (StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large"),

@@ -42,6 +42,7 @@ pub enum EventBatch {
         (status = 201, description = "Committed; one receipt per posted event, in order", body = IngestResponse),
         (status = 400, description = "Malformed JSON (with line and column)", body = ErrorBody),
         (status = 401, description = "Missing, unknown or revoked key", body = ErrorBody),
+        (status = 408, description = "The body stopped arriving; nothing stored", body = ErrorBody),
         (status = 403, description = "The key may not ingest (a read key)", body = ErrorBody),
         (status = 413, description = "Body or batch too large", body = ErrorBody),
         (status = 415, description = "Not JSON or NDJSON", body = ErrorBody),
@@ -58,6 +59,7 @@ pub async fn post_events(
 ) -> Result<(StatusCode, Json<IngestResponse>), ApiError> {
     let body = body.map_err(|rejection| match rejection.status() {
         StatusCode::PAYLOAD_TOO_LARGE => ApiError::PayloadTooLarge,
+        _ if timed_out(&rejection) => ApiError::BodyTimeout,
         _ => ApiError::BadBody(rejection.body_text()),
     })?;
     let values = body::decode_events(&headers, &body)?;
@@ -78,4 +80,16 @@ pub async fn post_events(
         StatusCode::CREATED,
         Json(IngestResponse { events: receipts }),
     ))
+}
+
+/// Whether the body stopped arriving (`--body-timeout-seconds`) rather than being malformed.
+fn timed_out(rejection: &BytesRejection) -> bool {
+    let mut cause: Option<&(dyn std::error::Error + 'static)> = Some(rejection);
+    while let Some(err) = cause {
+        if err.is::<tower_http::timeout::TimeoutError>() {
+            return true;
+        }
+        cause = err.source();
+    }
+    false
 }

@@ -15,6 +15,7 @@ mod health;
 mod ingest;
 mod openapi;
 mod origin;
+mod serve;
 mod session;
 mod stream;
 
@@ -27,6 +28,8 @@ use axum::extract::{DefaultBodyLimit, FromRef};
 use axum::routing::{get, post};
 use axum::{middleware, Router};
 use leptos::prelude::LeptosOptions;
+use std::time::Duration;
+use tower_http::timeout::RequestBodyTimeoutLayer;
 use tower_http::trace::TraceLayer;
 
 use crate::auth::{ApiKeys, Sessions};
@@ -52,8 +55,9 @@ pub struct AppState {
 }
 
 /// The whole HTTP surface: API, live stream, health, sign-in, dashboard pages, server functions,
-/// assets. `max_body_bytes` bounds what one ingest request may send (413 beyond it).
-pub fn router(state: AppState, max_body_bytes: usize) -> Router {
+/// assets. `max_body_bytes` bounds what one ingest request may send (413 beyond it); a body
+/// that sends nothing for `body_timeout` is cut off.
+pub fn router(state: AppState, max_body_bytes: usize, body_timeout: Duration) -> Router {
     let api = Router::new()
         .route(
             "/api/v1/events",
@@ -82,6 +86,7 @@ pub fn router(state: AppState, max_body_bytes: usize) -> Router {
             state.origin.clone(),
             headers::security_headers,
         ))
+        .layer(RequestBodyTimeoutLayer::new(body_timeout))
         .layer(TraceLayer::new_for_http())
         .with_state(state)
 }

@@ -4,12 +4,14 @@ use axum::extract::ws::{close_code, CloseFrame, Message, WebSocket, WebSocketUpg
 use axum::extract::State;
 use axum::http::HeaderMap;
 use axum::response::Response;
+use axum::Extension;
 use futures::{SinkExt, StreamExt};
 use std::time::Duration;
 use vigil_wire::LiveMessage;
 
 use super::events::FilterParams;
 use super::extract::{ReadAccess, StreamQuery};
+use super::serve::ConnectionSlot;
 use super::{origin, ApiError};
 use crate::auth::{ApiKeys, Credential, Sessions};
 use crate::config::PublicUrl;
@@ -47,6 +49,7 @@ pub async fn upgrade(
     State(hub): State<LiveHub>,
     State(keys): State<ApiKeys>,
     State(sessions): State<Sessions>,
+    slot: Option<Extension<ConnectionSlot>>,
 ) -> Result<Response, ApiError> {
     if reader.credential.is_session() {
         origin::require_own(&own, &headers)?;
@@ -55,6 +58,7 @@ pub async fn upgrade(
         credential: reader.credential,
         keys,
         sessions,
+        _slot: slot.map(|Extension(slot)| slot),
     };
     let follower = hub.follow(filter);
     // Clients only listen, so the read buffer can be small: idle connections stay cheap.
@@ -66,11 +70,12 @@ pub async fn upgrade(
     Ok(ws.on_upgrade(move |socket| serve_socket(socket, follower, after, access)))
 }
 
-/// What admitted a stream, and what to re-check it against.
+/// What admitted a stream, what to re-check it against, and its place under the connection cap.
 struct Access {
     credential: Credential,
     keys: ApiKeys,
     sessions: Sessions,
+    _slot: Option<ConnectionSlot>,
 }
 
 impl Access {

@@ -21,6 +21,7 @@ mod query;
 mod retention;
 mod sdk;
 mod security_access;
+mod security_connections;
 mod security_origin;
 mod security_sign_in;
 mod tail;

@@ -1,0 +1,118 @@
+//! Slow and idle clients (issue 17, item 7), over raw sockets: half a header, an idle
+//! keep-alive connection and a trickled body are dropped; connections beyond the cap wait, and
+//! an open WebSocket holds its place.
+
+use crate::common;
+
+use common::TestApp;
+use std::time::Duration;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpStream;
+
+/// Generous: the server's own timeouts in these tests are a second or two.
+const CLOSED_WITHIN: Duration = Duration::from_secs(15);
+
+async fn spawn_strict(max_connections: u64) -> TestApp {
+    TestApp::spawn_with(|args| {
+        args.connections.header_timeout_seconds = 1;
+        args.connections.body_timeout_seconds = 1;
+        args.connections.max_connections = max_connections;
+    })
+    .await
+}
+
+/// Reads until the server closes the connection; returns everything it sent.
+async fn until_closed(stream: &mut TcpStream) -> String {
+    let mut received = Vec::new();
+    let reading = async {
+        let mut buf = [0u8; 4096];
+        loop {
+            match stream.read(&mut buf).await {
+                Ok(0) | Err(_) => break,
+                Ok(n) => received.extend_from_slice(&buf[..n]),
+            }
+        }
+    };
+    tokio::time::timeout(CLOSED_WITHIN, reading)
+        .await
+        .expect("the server closes the connection");
+    String::from_utf8_lossy(&received).into_owned()
+}
+
+#[tokio::test]
+async fn half_sent_headers_are_dropped() {
+    let app = spawn_strict(10_000).await;
+    let mut slow = Vec::new();
+    for _ in 0..100 {
+        let mut stream = TcpStream::connect(app.addr).await.unwrap();
+        stream
+            .write_all(b"GET /healthz HTTP/1.1\r\nHost: vigil\r\nX-Slow: ")
+            .await
+            .unwrap();
+        slow.push(stream);
+    }
+    // A connection that never sends a byte is dropped too.
+    slow.push(TcpStream::connect(app.addr).await.unwrap());
+    for stream in &mut slow {
+        until_closed(stream).await;
+    }
+    let health = app.http.get(app.url("/healthz")).send().await.unwrap();
+    assert_eq!(health.status(), 200);
+}
+
+#[tokio::test]
+async fn an_idle_keep_alive_connection_is_closed() {
+    let app = spawn_strict(10_000).await;
+    let mut stream = TcpStream::connect(app.addr).await.unwrap();
+    stream
+        .write_all(b"GET /healthz HTTP/1.1\r\nHost: vigil\r\n\r\n")
+        .await
+        .unwrap();
+    let received = until_closed(&mut stream).await;
+    assert!(received.starts_with("HTTP/1.1 200"), "{received}");
+}
+
+#[tokio::test]
+async fn a_trickled_body_is_cut_off_and_nothing_is_stored() {
+    let app = spawn_strict(10_000).await;
+    let mut stream = TcpStream::connect(app.addr).await.unwrap();
+    let head = format!(
+        "POST /api/v1/events HTTP/1.1\r\nHost: vigil\r\nAuthorization: Bearer {}\r\n\
+         Content-Type: application/json\r\nContent-Length: 1000\r\n\r\n",
+        app.key
+    );
+    stream.write_all(head.as_bytes()).await.unwrap();
+    stream
+        .write_all(br#"{"event_type": "auth.logout", "#)
+        .await
+        .unwrap();
+    let received = until_closed(&mut stream).await;
+    assert!(received.starts_with("HTTP/1.1 408"), "{received}");
+    assert!(received.contains("body_timeout"), "{received}");
+    assert_eq!(app.event_count().await, 0);
+}
+
+#[tokio::test]
+async fn connections_beyond_the_cap_wait_and_a_websocket_holds_its_place() {
+    let app = TestApp::spawn_with(|args| args.connections.max_connections = 2).await;
+    let mut socket = common::live::follow(&app, "")
+        .await
+        .expect("the stream opens");
+    let idle = TcpStream::connect(app.addr).await.unwrap();
+    let url = app.url("/healthz");
+    let mut waiting = tokio::spawn(async move { reqwest::get(url).await.unwrap().status() });
+    // Not answered while both places are taken (the stream and the idle connection)…
+    let early = tokio::time::timeout(Duration::from_millis(500), &mut waiting).await;
+    assert!(
+        early.is_err(),
+        "a third connection was served beyond a cap of two"
+    );
+    // …and answered once one goes.
+    drop(idle);
+    let status = tokio::time::timeout(CLOSED_WITHIN, waiting)
+        .await
+        .expect("served once a place is free")
+        .unwrap();
+    assert_eq!(status, 200);
+    socket.close(None).await.unwrap();
+}
