@@ -90,6 +90,9 @@ impl Database {
 /// The role `vigil serve` works as (see migrations/0007_serving_role.sql).
 pub const SERVING_ROLE: &str = "vigil_app";
 const SET_SERVING_ROLE: &str = "set role vigil_app";
+/// Every query a request makes is cancelled after this long, so no request holds a connection
+/// for minutes; exports and the chain check lift it for their own statements.
+const SET_INTERACTIVE_TIMEOUT: &str = "set statement_timeout = '30s'";
 
 /// A pool like `owner`'s whose connections act as `SERVING_ROLE`: they can insert and read
 /// events but not update, delete or truncate them. Falls back to `owner` itself (with a
@@ -115,7 +118,8 @@ pub async fn serving_pool(owner: &PgPool) -> Result<PgPool, sqlx::Error> {
         .acquire_timeout(owner.options().get_acquire_timeout())
         .after_connect(|conn, _| {
             Box::pin(async move {
-                sqlx::Executor::execute(conn, SET_SERVING_ROLE).await?;
+                sqlx::Executor::execute(&mut *conn, SET_SERVING_ROLE).await?;
+                sqlx::Executor::execute(&mut *conn, SET_INTERACTIVE_TIMEOUT).await?;
                 Ok(())
             })
         })

@@ -260,6 +260,15 @@ pub struct ConnectionArgs {
     #[arg(long, env = "VIGIL_BODY_TIMEOUT_SECONDS", default_value_t = 30,
           value_parser = clap::value_parser!(u64).range(1..=3600))]
     pub body_timeout_seconds: u64,
+    /// Seconds a response may wait for a client that reads nothing before it is dropped (an
+    /// abandoned export's query is cancelled with it).
+    #[arg(long, env = "VIGIL_SEND_TIMEOUT_SECONDS", default_value_t = 30,
+          value_parser = clap::value_parser!(u64).range(1..=3600))]
+    pub send_timeout_seconds: u64,
+    /// Exports running at once, each on a database connection of its own (429 beyond it).
+    #[arg(long, env = "VIGIL_MAX_EXPORTS", default_value_t = 4,
+          value_parser = clap::value_parser!(u32).range(1..=64))]
+    pub max_exports: u32,
     /// Connections open at once, live streams included; more wait in the listen backlog.
     #[arg(long, env = "VIGIL_MAX_CONNECTIONS", default_value_t = 10_000,
           value_parser = clap::value_parser!(u64).range(1..=1_000_000))]
@@ -271,6 +280,8 @@ impl Default for ConnectionArgs {
         ConnectionArgs {
             header_timeout_seconds: 10,
             body_timeout_seconds: 30,
+            send_timeout_seconds: 30,
+            max_exports: 4,
             max_connections: 10_000,
         }
     }

@@ -95,6 +95,7 @@ impl Application {
             sessions.clone(),
             writer.clone(),
         ));
+        let exports = super::export::ExportBudget::new(&store, config.connections.max_exports);
         let state = AppState {
             leptos_options: options,
             store,
@@ -104,6 +105,7 @@ impl Application {
             hub: hub.clone(),
             origin,
             trusted_proxies: super::TrustedProxies::new(config.trusted_proxies.clone()),
+            exports,
         };
         let body_timeout = Duration::from_secs(config.connections.body_timeout_seconds);
         let router = super::router(state, config.max_body_bytes, body_timeout);
@@ -115,6 +117,7 @@ impl Application {
                 header_timeout: Duration::from_secs(config.connections.header_timeout_seconds),
                 max_connections: usize::try_from(config.connections.max_connections)
                     .unwrap_or(usize::MAX),
+                send_timeout: Duration::from_secs(config.connections.send_timeout_seconds),
             },
         })
     }

@@ -47,6 +47,8 @@ pub enum ApiError {
     CrossOrigin(String),
     #[error("no such event")]
     NotFound,
+    #[error("as many exports as this server runs at once are running; retry shortly")]
+    TooManyExports,
     #[error("ingest is saturated; retry shortly")]
     Busy,
     #[error("the database is unavailable; retry shortly")]
@@ -84,6 +86,7 @@ impl ApiError {
             ApiError::WrongKeyKind { .. } => (StatusCode::FORBIDDEN, "forbidden"),
             ApiError::CrossOrigin(_) => (StatusCode::FORBIDDEN, "cross_origin"),
             ApiError::NotFound => (StatusCode::NOT_FOUND, "not_found"),
+            ApiError::TooManyExports => (StatusCode::TOO_MANY_REQUESTS, "too_many_exports"),
             ApiError::Busy => (StatusCode::SERVICE_UNAVAILABLE, "busy"),
             ApiError::Unavailable => (StatusCode::SERVICE_UNAVAILABLE, "unavailable"),
             ApiError::Internal(_) => (StatusCode::INTERNAL_SERVER_ERROR, "internal"),
@@ -130,7 +133,7 @@ impl IntoResponse for ApiError {
         };
         let mut response = (status, Json(body)).into_response();
         let headers = response.headers_mut();
-        if status == StatusCode::SERVICE_UNAVAILABLE {
+        if status == StatusCode::SERVICE_UNAVAILABLE || status == StatusCode::TOO_MANY_REQUESTS {
             headers.insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
         }
         if status == StatusCode::UNAUTHORIZED {

@@ -8,6 +8,8 @@ use axum::http::header;
 use axum::response::{IntoResponse, Response};
 use chrono::Utc;
 use futures::StreamExt;
+use std::sync::Arc;
+use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 use vigil_wire::{ErrorBody, EventFilter, StoredEvent};
 
 use super::events::FilterParams;
@@ -17,6 +19,30 @@ use crate::storage::{csv_cells, csv_header, EventStore};
 
 /// Rows encoded into one body chunk when several are ready at once.
 const ROWS_PER_CHUNK: usize = 256;
+
+/// Exports' own database connections and places (`--max-exports`): a crowd of exports, or
+/// clients that stop reading them, cannot take the connections that reads, sign-ins and key
+/// checks need. Beyond it, 429.
+#[derive(Clone, Debug)]
+pub struct ExportBudget {
+    store: EventStore,
+    places: Arc<Semaphore>,
+}
+
+impl ExportBudget {
+    pub fn new(store: &EventStore, max: u32) -> Self {
+        ExportBudget {
+            store: store.with_own_pool(max),
+            places: Arc::new(Semaphore::new(max as usize)),
+        }
+    }
+
+    fn take(&self) -> Result<(EventStore, OwnedSemaphorePermit), ApiError> {
+        let place =
+            (self.places.clone().try_acquire_owned()).map_err(|_| ApiError::TooManyExports)?;
+        Ok((self.store.clone(), place))
+    }
+}
 
 #[derive(Clone, Copy)]
 enum Format {
@@ -38,15 +64,16 @@ enum Format {
         (status = 401, description = "Missing or unknown key", body = ErrorBody),
         (status = 403, description = "Not a read key", body = ErrorBody),
         (status = 422, description = "A parameter is invalid (named)", body = ErrorBody),
+        (status = 429, description = "As many exports as the server runs at once are running; retry after `Retry-After`", body = ErrorBody),
     )
 )]
 #[tracing::instrument(skip_all, fields(reader = %reader.name))]
 pub async fn export_csv(
-    State(store): State<EventStore>,
+    State(budget): State<ExportBudget>,
     reader: ReadAccess,
     ExportQuery(filter): ExportQuery,
 ) -> Result<Response, ApiError> {
-    export(store, filter, Format::Csv).await
+    export(budget, filter, Format::Csv).await
 }
 
 /// Every matching event as NDJSON (one `StoredEvent` per line), newest first.
@@ -63,25 +90,28 @@ pub async fn export_csv(
         (status = 401, description = "Missing or unknown key", body = ErrorBody),
         (status = 403, description = "Not a read key", body = ErrorBody),
         (status = 422, description = "A parameter is invalid (named)", body = ErrorBody),
+        (status = 429, description = "As many exports as the server runs at once are running; retry after `Retry-After`", body = ErrorBody),
     )
 )]
 #[tracing::instrument(skip_all, fields(reader = %reader.name))]
 pub async fn export_ndjson(
-    State(store): State<EventStore>,
+    State(budget): State<ExportBudget>,
     reader: ReadAccess,
     ExportQuery(filter): ExportQuery,
 ) -> Result<Response, ApiError> {
-    export(store, filter, Format::Ndjson).await
+    export(budget, filter, Format::Ndjson).await
 }
 
-/// Validates the query and takes a connection before answering, so a bad parameter is still a
-/// 422 and an unavailable database a 503; after the headers are sent, a database error can only
-/// cut the body short (logged; the client sees a truncated chunked body, not a clean end).
+/// Validates the query and takes a place and a connection before answering, so a bad parameter
+/// is still a 422, a full budget a 429 and an unavailable database a 503; after the headers are
+/// sent, a database error can only cut the body short (logged; the client sees a truncated
+/// chunked body, not a clean end). The place is held until the body is done or dropped.
 async fn export(
-    store: EventStore,
+    budget: ExportBudget,
     filter: EventFilter,
     format: Format,
 ) -> Result<Response, ApiError> {
+    let (store, place) = budget.take()?;
     let now = Utc::now();
     let header = match format {
         Format::Csv => Some(format!("{}\r\n", csv_header())),
@@ -102,6 +132,7 @@ async fn export(
                     }
                 }
             }
+            let _held = &place;
             Ok(Bytes::from(chunk))
         });
     let body = futures::stream::iter(header.map(|h| Ok(Bytes::from(h)))).chain(rows);

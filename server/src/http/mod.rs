@@ -18,10 +18,12 @@ mod origin;
 mod serve;
 mod session;
 mod stream;
+mod write_timeout;
 
 pub use app::{leptos_options, Application};
 pub use client_ip::TrustedProxies;
 pub use error::ApiError;
+use export::ExportBudget;
 pub use openapi::ApiDoc;
 
 use axum::extract::{DefaultBodyLimit, FromRef};
@@ -52,6 +54,8 @@ pub struct AppState {
     pub origin: PublicUrl,
     /// Whose forwarding headers name the client.
     pub trusted_proxies: TrustedProxies,
+    /// Exports' own connections and places.
+    pub exports: ExportBudget,
 }
 
 /// The whole HTTP surface: API, live stream, health, sign-in, dashboard pages, server functions,

@@ -15,6 +15,8 @@ use tokio::net::TcpListener;
 use tokio::sync::{watch, OwnedSemaphorePermit, Semaphore};
 use tower::ServiceExt;
 
+use super::write_timeout::WriteTimeout;
+
 /// A connection's place under `max_connections`, in every request's extensions: the stream
 /// handler keeps it for as long as the WebSocket lives, since upgrading ends hyper's part.
 #[derive(Clone, Debug)]
@@ -31,6 +33,8 @@ pub struct ConnectionLimits {
     pub header_timeout: Duration,
     /// Connections open at once, WebSockets included.
     pub max_connections: usize,
+    /// How long a response may wait for a client that reads nothing before it is dropped.
+    pub send_timeout: Duration,
 }
 
 /// Serves `router` until `shutdown` resolves, then lets open requests finish for up to
@@ -79,7 +83,10 @@ pub async fn serve(
                 .timer(TokioTimer::new())
                 .header_read_timeout(limits.header_timeout)
                 .keep_alive(true)
-                .serve_connection(TokioIo::new(stream), TowerToHyperService::new(service))
+                .serve_connection(
+                    TokioIo::new(WriteTimeout::new(stream, limits.send_timeout)),
+                    TowerToHyperService::new(service),
+                )
                 .with_upgrades();
             let mut connection = pin!(connection);
             tokio::select! {

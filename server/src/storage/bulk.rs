@@ -34,6 +34,7 @@ impl EventStore {
         let backend: i32 = sqlx::query_scalar("select pg_backend_pid()")
             .fetch_one(&mut *conn)
             .await?;
+
         let (tx, rx) = mpsc::channel(READ_AHEAD);
         // Cancelling needs the rights of the connection's login, which the serving role lacks.
         let pool = self.owner.clone();
@@ -66,7 +67,14 @@ async fn send_matching(
     let mut sql = QueryBuilder::new(format!("select {} from events where true", column_list()));
     push_conditions(&mut sql, filter, now);
     sql.push(" order by occurred_at desc, seq desc");
-    let mut rows = sql.build_query_as::<EventRow>().fetch(&mut *conn);
+    // An export runs for as long as its client keeps reading (it is cancelled when the client
+    // goes), not for the interactive statement timeout; `local`, so the connection's next
+    // user has the timeout back.
+    let mut txn = sqlx::Connection::begin(&mut *conn).await?;
+    sqlx::query("set local statement_timeout = 0")
+        .execute(&mut *txn)
+        .await?;
+    let mut rows = sql.build_query_as::<EventRow>().fetch(&mut *txn);
     let abandoned = loop {
         let row = tokio::select! {
             biased;

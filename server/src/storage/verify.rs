@@ -29,6 +29,10 @@ impl EventStore {
         sqlx::query("set transaction isolation level repeatable read, read only")
             .execute(&mut *tx)
             .await?;
+        // The walk reads the whole chain: beyond the interactive statement timeout at scale.
+        sqlx::query("set local statement_timeout = 0")
+            .execute(&mut *tx)
+            .await?;
         let start = match from_seq {
             Some(seq) => stored_link(&mut tx, seq).await?,
             None => newest_checkpoint(&mut tx).await?,

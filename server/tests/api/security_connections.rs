@@ -116,3 +116,117 @@ async fn connections_beyond_the_cap_wait_and_a_websocket_holds_its_place() {
     assert_eq!(status, 200);
     socket.close(None).await.unwrap();
 }
+
+/// Stalled exports (item 8): exports have their own budget (a third is a 429 while two run), a
+/// client that reads nothing is dropped after the send timeout and its query cancelled, and
+/// reads, sign-ins and health checks are served throughout.
+#[tokio::test]
+async fn stalled_exports_neither_starve_others_nor_hold_the_database() {
+    let app = TestApp::spawn_with(|args| {
+        args.connections.max_exports = 2;
+        args.connections.send_timeout_seconds = 2;
+    })
+    .await;
+    // About 24 MB of CSV: far more than the socket buffers of a client that reads nothing.
+    let reason = "r".repeat(4000);
+    for _ in 0..30 {
+        let batch: Vec<serde_json::Value> = (0..200)
+            .map(|_| serde_json::json!({"event_type": "auth.login.failure", "reason": reason}))
+            .collect();
+        app.ingest(&serde_json::Value::Array(batch)).await;
+    }
+    let key = common::create_key(
+        &app.database,
+        "exporter",
+        vigil_server::storage::KeyKind::Read,
+    )
+    .await;
+    let mut stalled = Vec::new();
+    for _ in 0..2 {
+        let socket = tokio::net::TcpSocket::new_v4().unwrap();
+        socket.set_recv_buffer_size(4096).unwrap();
+        let mut stream = socket.connect(app.addr).await.unwrap();
+        let request = format!(
+            "GET /api/v1/events/export.csv HTTP/1.1\r\nHost: vigil\r\nAuthorization: Bearer {key}\r\n\r\n"
+        );
+        stream.write_all(request.as_bytes()).await.unwrap();
+        stalled.push(stream);
+    }
+    let export = || {
+        app.http
+            .get(app.url("/api/v1/events/export.csv"))
+            .bearer_auth(&key)
+            .send()
+    };
+    let refused = tokio::time::timeout(CLOSED_WITHIN, async {
+        loop {
+            let response = export().await.unwrap();
+            if response.status() == 429 {
+                return response;
+            }
+            // Not yet both running: this one ran (and is read whole) instead.
+            response.bytes().await.unwrap();
+        }
+    })
+    .await
+    .expect("with two exports stalled, a third is refused");
+    assert!(refused.headers().contains_key("retry-after"));
+
+    let read = (app.http.get(app.url("/api/v1/events?limit=5")))
+        .bearer_auth(&key)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        read.status(),
+        200,
+        "reads are served beside stalled exports"
+    );
+    assert!(app
+        .sign_in_as(common::OPERATOR.0, common::OPERATOR.1)
+        .await
+        .is_some());
+    let health = app.http.get(app.url("/healthz")).send().await.unwrap();
+    assert_eq!(health.status(), 200);
+
+    // Within the send timeout the stalled clients are dropped, their queries cancelled and
+    // their places free again.
+    let full = tokio::time::timeout(CLOSED_WITHIN, async {
+        loop {
+            let response = export().await.unwrap();
+            if response.status() == 200 {
+                return response.text().await.unwrap();
+            }
+        }
+    })
+    .await
+    .expect("the stalled exports' places come back");
+    assert_eq!(
+        full.lines().count(),
+        1 + 6000 + 1,
+        "a header, every event and the sign-in"
+    );
+    let exporting: i64 = sqlx::query_scalar(
+        "select count(*) from pg_stat_activity \
+         where state = 'active' and query like '%order by occurred_at desc, seq desc%' \
+           and datname = current_database() and pid <> pg_backend_pid()",
+    )
+    .fetch_one(&app.database.pool)
+    .await
+    .unwrap();
+    assert_eq!(exporting, 0, "no abandoned export query still runs");
+    drop(stalled);
+}
+
+#[tokio::test]
+async fn requests_queries_run_under_a_statement_timeout() {
+    let database = common::fresh_database().await;
+    let serving = vigil_server::database::serving_pool(&database.pool)
+        .await
+        .unwrap();
+    let timeout: String = sqlx::query_scalar("show statement_timeout")
+        .fetch_one(&serving)
+        .await
+        .unwrap();
+    assert_eq!(timeout, "30s");
+}
