@@ -60,15 +60,20 @@ pub struct OperatorInfo {
 /// Chosen so a chart has at most about this many bars, whatever the range.
 pub const MAX_BUCKETS: i64 = 120;
 
-/// The bucket width for a range: whole minutes, hours or days, at most `MAX_BUCKETS` bars.
+/// The bucket width for a range: whole minutes, hours, days or weeks, at most `MAX_BUCKETS`
+/// bars however wide the range (beyond 120 weeks, as many weeks per bar as it takes).
 pub fn bucket_seconds(range_seconds: i64) -> i64 {
+    const WEEK: i64 = 604_800;
     const STEPS: [i64; 10] = [
-        60, 300, 600, 1_800, 3_600, 10_800, 21_600, 43_200, 86_400, 604_800,
+        60, 300, 600, 1_800, 3_600, 10_800, 21_600, 43_200, 86_400, WEEK,
     ];
     STEPS
         .into_iter()
         .find(|step| range_seconds / step <= MAX_BUCKETS)
-        .unwrap_or(604_800)
+        .unwrap_or_else(|| {
+            let weeks = (range_seconds.max(0) / WEEK + MAX_BUCKETS - 1) / MAX_BUCKETS;
+            weeks.max(1) * WEEK
+        })
 }
 
 #[cfg(test)]
@@ -80,5 +85,25 @@ mod tests {
         assert_eq!(bucket_seconds(3_600), 60);
         assert_eq!(bucket_seconds(24 * 3_600), 1_800);
         assert_eq!(bucket_seconds(7 * 86_400), 10_800);
+    }
+
+    #[test]
+    fn no_range_is_wider_than_max_buckets_bars() {
+        for range in [
+            0,
+            1,
+            59,
+            86_400 * 365 * 3,
+            86_400 * 365 * 10_000,
+            i64::MAX / 2,
+        ] {
+            let width = bucket_seconds(range);
+            assert!(width >= 60 && width % 60 == 0, "{range}: {width}");
+            assert!(
+                range / width <= MAX_BUCKETS,
+                "{range}: {} bars",
+                range / width
+            );
+        }
     }
 }

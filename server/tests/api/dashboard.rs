@@ -158,3 +158,35 @@ async fn failures_show_a_per_minute_chart_and_top_sources_that_pivot() {
         "the explorer charts its own filter: {caption}"
     );
 }
+
+/// Issue 17, item 13: the widest range a URL can ask for renders a chart of at most
+/// `MAX_BUCKETS` bars, and the page is no bigger than a one-day page by more than a little.
+#[tokio::test]
+async fn a_ten_thousand_year_range_renders_a_bounded_page() {
+    let app = seeded().await;
+    let widest = page(
+        &app,
+        "/events?since=0001-01-01T00:00:00Z&until=9999-12-31T00:00:00Z",
+    )
+    .await;
+    let one_day = page(
+        &app,
+        "/events?since=2026-02-01T00:00:00Z&until=2026-02-02T00:00:00Z",
+    )
+    .await;
+    let bars = widest.matches("<rect").count();
+    assert!(
+        (1..=vigil_wire::MAX_BUCKETS as usize + 1).contains(&bars),
+        "{bars} bars"
+    );
+    assert!(
+        widest.len() < one_day.len() * 2,
+        "{} bytes for ten thousand years, {} for a day",
+        widest.len(),
+        one_day.len()
+    );
+    assert!(
+        widest.contains("fail-user"),
+        "the events in range are listed"
+    );
+}
