@@ -6,7 +6,7 @@ use std::net::IpAddr;
 use uuid::Uuid;
 use vigil_wire::{ActionResult, EventType, FieldError, Severity};
 
-use super::sensitive::{redact, session_fingerprint};
+use super::sensitive::{redact, redact_field, session_fingerprint};
 use super::NewEvent;
 
 /// Every top-level field a producer may send, with the longest text it may carry.
@@ -61,13 +61,13 @@ pub fn parse_event(value: Value, source: &str) -> Result<NewEvent, Vec<FieldErro
     let action = text("action");
     let user_id = text("user_id");
     let username = text("username");
-    let user_agent = text("user_agent");
+    let user_agent = redact_field(text("user_agent"));
     let session_id = text("session_id");
-    let reason = text("reason");
-    let error_message = text("error_message");
+    let reason = redact_field(text("reason"));
+    let error_message = redact_field(text("error_message"));
     let token_type = text("token_type");
     let client_id = text("client_id");
-    let scope = text("scope");
+    let scope = redact_field(text("scope"));
     let api_key_id = text("api_key_id");
     let api_key_name = text("api_key_name");
 

@@ -296,6 +296,56 @@ async fn secrets_are_redacted_and_sessions_fingerprinted() {
     assert_eq!(found, 1);
 }
 
+/// Issue 17, item 14: every hostile value from the report is stored redacted, the ordinary
+/// sentence beside them intact.
+#[tokio::test]
+async fn secrets_inside_values_and_free_text_are_never_stored() {
+    let app = TestApp::spawn().await;
+    let jwt = "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJib2IifQ.c2lnbmF0dXJlLXNlY3JldA";
+    let vigil_key = format!("vigil_{}", "Zq9".repeat(13) + "x");
+    app.ingest(&json!({
+        "event_type": "auth.login.failure",
+        "reason": "retry with password=hunter2",
+        "error_message": format!("upstream said: Bearer {jwt}"),
+        "user_agent": "curl/8.5 (+token=ua-secret-77)",
+        "scope": "openid access_token=scope-secret-88",
+        "event_data": {
+            "headers": [["Authorization", format!("Bearer {jwt}")], ["Accept", "*/*"]],
+            "note": format!("the session was {jwt}"),
+            "callback": "https://app.example/cb?access_token=cb-secret-99&state=ok",
+            "apiKey": "api-secret-11", "pwd": "pwd-secret-22",
+            "pasted": format!("export VIGIL_TOKEN={vigil_key}"),
+            "prose": "the token expired before the user came back"
+        }
+    }))
+    .await;
+    let dump: String = sqlx::query_scalar("select events::text from events")
+        .fetch_one(&app.database.pool)
+        .await
+        .unwrap();
+    for secret in [
+        "hunter2",
+        jwt,
+        "ua-secret-77",
+        "scope-secret-88",
+        "cb-secret-99",
+        "api-secret-11",
+        "pwd-secret-22",
+        &vigil_key,
+    ] {
+        assert!(!dump.contains(secret), "`{secret}` was stored: {dump}");
+    }
+    for kept in [
+        "retry with password=[REDACTED]",
+        "state=ok",
+        "the token expired before the user came back",
+        "curl/8.5 (+token=[REDACTED])",
+        "Accept",
+    ] {
+        assert!(dump.contains(kept), "`{kept}` should be kept: {dump}");
+    }
+}
+
 #[tokio::test]
 async fn healthz_answers_once_the_database_does() {
     let app = TestApp::spawn().await;
