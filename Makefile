@@ -39,6 +39,7 @@ faults:
 	cargo build -p vigil-server --bin vigil -p vigil-bench --bin faults
 	target/debug/faults crash --kills 3 --events 300
 	target/debug/faults db-restart --restarts 1 --events 300
+	target/debug/faults postmaster-kill --kills 1 --events 300
 
 # Schemathesis against /api/v1/openapi.json, 25 generated cases per operation.
 schemathesis:

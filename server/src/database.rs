@@ -4,7 +4,8 @@
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 use sqlx::{ConnectOptions, Connection, PgPool};
 use std::str::FromStr;
-use std::time::Duration;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 use crate::config::DatabaseArgs;
 use crate::embedded_pg::{EmbeddedPgError, EmbeddedPostgres};
@@ -29,8 +30,16 @@ pub enum DatabaseError {
 /// A migrated pool, plus the embedded cluster it runs on (if any), kept alive as long as this is.
 pub struct Database {
     pub pool: PgPool,
-    cluster: Option<EmbeddedPostgres>,
+    /// Shared with the supervisor, which only ever holds it for a moment (`Weak`).
+    cluster: Option<Arc<EmbeddedPostgres>>,
 }
+
+/// How often the supervisor looks at the embedded postmaster.
+const SUPERVISE_EVERY: Duration = Duration::from_secs(1);
+/// Restarts closer together than this count as repeated crashes, and back off.
+const CRASH_LOOP_WINDOW: Duration = Duration::from_secs(60);
+/// The longest wait between restarts of a cluster that keeps crashing.
+const MAX_BACKOFF: Duration = Duration::from_secs(60);
 
 impl Database {
     /// DATABASE_URL when set, else the embedded cluster in `--data-dir`.
@@ -47,7 +56,7 @@ impl Database {
             tokio::task::spawn_blocking(move || EmbeddedPostgres::start(&data_dir)).await??;
         create_database_if_missing(&cluster.url("postgres"), EMBEDDED_DATABASE).await?;
         let mut database = Self::connect(&cluster.url(EMBEDDED_DATABASE)).await?;
-        database.cluster = Some(cluster);
+        database.cluster = Some(Arc::new(cluster));
         Ok(database)
     }
 
@@ -81,9 +90,64 @@ impl Database {
     pub async fn close(self) -> Result<(), DatabaseError> {
         self.pool.close().await;
         if let Some(cluster) = self.cluster {
-            tokio::task::spawn_blocking(move || cluster.stop()).await??;
+            // The supervisor may hold it this instant; then the last of the two to let go stops it.
+            if let Ok(cluster) = Arc::try_unwrap(cluster) {
+                tokio::task::spawn_blocking(move || cluster.stop()).await??;
+            }
         }
         Ok(())
+    }
+
+    /// For the embedded cluster: a task that notices within a second when its postmaster has
+    /// died (the OOM killer, `kill -9`), restarts it on the same port and says so in the log.
+    /// Repeated crashes back off, doubling the wait up to a minute. Ends with the `Database`.
+    pub fn supervise(&self) -> Option<impl std::future::Future<Output = ()> + Send + 'static> {
+        let cluster = Arc::downgrade(self.cluster.as_ref()?);
+        Some(async move {
+            let mut backoff = SUPERVISE_EVERY;
+            let mut last_restart: Option<Instant> = None;
+            loop {
+                tokio::time::sleep(backoff).await;
+                let Some(held) = cluster.upgrade() else {
+                    return;
+                };
+                let revived = tokio::task::spawn_blocking(move || {
+                    // Only look first: reviving takes the start lock.
+                    match held.is_running() {
+                        Ok(true) => Ok(false),
+                        _ => {
+                            tracing::error!(
+                                "the embedded PostgreSQL is not running; restarting it"
+                            );
+                            held.revive()
+                        }
+                    }
+                })
+                .await;
+                match revived {
+                    Ok(Ok(false)) => {
+                        if last_restart.is_some_and(|at| at.elapsed() > CRASH_LOOP_WINDOW) {
+                            backoff = SUPERVISE_EVERY;
+                        }
+                    }
+                    Ok(Ok(true)) => {
+                        tracing::warn!(
+                            "restarted the embedded PostgreSQL after it stopped; its crash \
+                             recovery keeps every committed event, and Vigil serves again"
+                        );
+                        if last_restart.is_some_and(|at| at.elapsed() < CRASH_LOOP_WINDOW) {
+                            backoff = (backoff * 2).min(MAX_BACKOFF);
+                        }
+                        last_restart = Some(Instant::now());
+                    }
+                    Ok(Err(err)) => {
+                        tracing::error!(%err, "could not restart the embedded PostgreSQL; retrying in {:?}", backoff * 2);
+                        backoff = (backoff * 2).min(MAX_BACKOFF);
+                    }
+                    Err(err) => tracing::error!(%err, "the PostgreSQL supervisor's check failed"),
+                }
+            }
+        })
     }
 }
 

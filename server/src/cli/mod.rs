@@ -49,6 +49,9 @@ async fn serve(args: &ServeArgs, database: &Database) -> anyhow::Result<()> {
     let app = Application::build(args, database.pool.clone())
         .await
         .with_context(|| format!("could not listen on {}", args.addr))?;
+    if let Some(supervisor) = database.supervise() {
+        tokio::spawn(supervisor);
+    }
     let addr = app.local_addr();
     tracing::info!("vigil is serving on http://{addr}");
     println!("Vigil dashboard: http://{addr}/");

@@ -103,17 +103,30 @@ impl Cluster {
     /// found by binding `127.0.0.1:0` and closing it again, so another program may take it in
     /// between; that and other transient failures are retried with a new port.
     pub(crate) fn start(&self) -> Result<u16> {
-        self.rotate_log();
-        let log = self.log_file();
         let port_file = self.home().join("pg-port");
         let previous = fs::read_to_string(&port_file)
             .ok()
             .and_then(|s| s.trim().parse::<u16>().ok());
+        self.start_choosing(
+            |attempt| match previous.filter(|p| attempt == 1 && port_is_free(*p)) {
+                Some(port) => Ok(port),
+                None => free_port(),
+            },
+        )
+    }
+
+    /// Starts the server again on `port`, the one every open pool connects to: after a crash,
+    /// the port is free again once the dead postmaster's sockets are gone (retried meanwhile).
+    pub(crate) fn start_on(&self, port: u16) -> Result<()> {
+        self.start_choosing(|_| Ok(port)).map(|_| ())
+    }
+
+    fn start_choosing(&self, choose: impl Fn(u32) -> Result<u16>) -> Result<u16> {
+        self.rotate_log();
+        let log = self.log_file();
+        let port_file = self.home().join("pg-port");
         for attempt in 1..=START_ATTEMPTS {
-            let port = match previous.filter(|p| attempt == 1 && port_is_free(*p)) {
-                Some(port) => port,
-                None => free_port()?,
-            };
+            let port = choose(attempt)?;
             let log_start = fs::metadata(&log).map(|m| m.len()).unwrap_or(0);
             // No Unix socket: nothing depends on /var/run/postgresql existing or on the
             // 107-byte socket path limit; `pg_ctl -w` watches postmaster.pid, not a socket.

@@ -133,6 +133,30 @@ impl EmbeddedPostgres {
         self.port
     }
 
+    /// Whether the cluster's postmaster is alive.
+    pub fn is_running(&self) -> Result<bool, EmbeddedPgError> {
+        Ok(pidfile::running(&self.cluster.pgdata)?.is_some())
+    }
+
+    /// Starts the cluster again, on its port, if its postmaster died (the OOM killer, `kill -9`);
+    /// PostgreSQL's crash recovery replays its write-ahead log, so every committed transaction is
+    /// kept. Returns whether it had to. Serialised with other vigil processes' starts and stops,
+    /// so two supervisors never both restart it.
+    pub fn revive(&self) -> Result<bool, EmbeddedPgError> {
+        let _serialised = lock::lock(
+            &self.data_dir.join(lock::START_LOCK),
+            FlockArg::LockExclusive,
+        )?;
+        if self.is_running()? {
+            return Ok(false);
+        }
+        pidfile::remove_stale(&self.cluster.pgdata)?;
+        pidfile::wait_for_orphans(&self.cluster.pgdata, ORPHAN_TIMEOUT);
+        self.cluster.start_on(self.port)?;
+        wait_for_tcp(self.port, READY_TIMEOUT)?;
+        Ok(true)
+    }
+
     /// Release this process's claim; if no other process holds one, stop the cluster (pg_ctl stop -m fast, wait).
     pub fn stop(mut self) -> Result<(), EmbeddedPgError> {
         self.release()

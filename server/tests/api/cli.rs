@@ -264,3 +264,51 @@ async fn hostile_usernames_and_user_agents_are_escaped_and_truncated_in_the_log(
     );
     assert!(line.contains("chars)"), "says it cut: {line}");
 }
+
+/// Issue 17, item 11: `kill -9` of the embedded postmaster (what the OOM killer does): vigil
+/// restarts its cluster, keeps every acknowledged event and serves again, and says so.
+#[tokio::test]
+async fn a_killed_embedded_postgres_is_restarted_and_nothing_acknowledged_is_lost() {
+    let data_dir = fresh_data_dir("cli-supervised-cluster");
+    std::fs::create_dir_all(&data_dir).unwrap();
+    let log_path = data_dir.join("serve.log");
+    let log = std::fs::File::create(&log_path).unwrap();
+    let (server, url, key) = serve_logging_to(&data_dir, log.into()).await;
+    let key = key.expect("a first ingest key");
+    for _ in 0..20 {
+        assert_eq!(post(&url, &key).await, 201);
+    }
+    let pid_file = std::fs::read_to_string(data_dir.join("pg/postmaster.pid")).unwrap();
+    let postmaster: i32 = pid_file.lines().next().unwrap().trim().parse().unwrap();
+    nix::sys::signal::kill(
+        nix::unistd::Pid::from_raw(postmaster),
+        nix::sys::signal::Signal::SIGKILL,
+    )
+    .unwrap();
+    let back = tokio::time::timeout(Duration::from_secs(60), async {
+        loop {
+            if post(&url, &key).await == 201 {
+                return;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    })
+    .await;
+    assert!(back.is_ok(), "ingest is back within a minute of the kill");
+    let restarted = std::fs::read_to_string(data_dir.join("pg/postmaster.pid")).unwrap();
+    assert_ne!(
+        restarted.lines().next().unwrap().trim(),
+        postmaster.to_string()
+    );
+    terminate(server).await;
+    assert!(
+        db_status(&data_dir).await.contains("events: 21"),
+        "20 before, 1 after"
+    );
+    let log = std::fs::read_to_string(&log_path).unwrap();
+    assert!(
+        log.contains("the embedded PostgreSQL is not running; restarting it")
+            && log.contains("restarted the embedded PostgreSQL"),
+        "{log}"
+    );
+}

@@ -10,18 +10,27 @@ use tokio::process::{Child, Command};
 pub struct Vigil {
     child: Child,
     port: u16,
-    database_url: String,
+    database: Where,
+}
+
+/// The database `vigil serve` uses.
+#[derive(Clone, Debug)]
+pub enum Where {
+    /// A server named by `DATABASE_URL`.
+    Url(String),
+    /// Its own embedded cluster in this data directory (which `vigil serve` supervises).
+    Embedded(PathBuf),
 }
 
 impl Vigil {
-    pub async fn start(database_url: &str) -> Result<Self> {
+    pub async fn start(database: Where) -> Result<Self> {
         // A free port, kept for every restart.
         let port = TcpListener::bind("127.0.0.1:0")?.local_addr()?.port();
-        let child = spawn(port, database_url)?;
+        let child = spawn(port, &database)?;
         let vigil = Vigil {
             child,
             port,
-            database_url: database_url.to_owned(),
+            database,
         };
         vigil.wait_healthy().await?;
         Ok(vigil)
@@ -34,7 +43,7 @@ impl Vigil {
     /// SIGKILL: no shutdown code runs, as in a power cut of the process.
     pub async fn kill_and_restart(&mut self) -> Result<()> {
         self.child.kill().await?;
-        self.child = spawn(self.port, &self.database_url)?;
+        self.child = spawn(self.port, &self.database)?;
         self.wait_healthy().await
     }
 
@@ -84,13 +93,23 @@ fn binary() -> Result<PathBuf> {
     Ok(path)
 }
 
-fn spawn(port: u16, database_url: &str) -> Result<Child> {
-    Ok(Command::new(binary()?)
+fn spawn(port: u16, database: &Where) -> Result<Child> {
+    let mut command = Command::new(binary()?);
+    match database {
+        Where::Url(url) => command.env("DATABASE_URL", url),
+        Where::Embedded(dir) => command
+            .env_remove("DATABASE_URL")
+            .arg("--data-dir")
+            .arg(dir),
+    };
+    Ok(command
         .args(["serve", "--addr", &format!("127.0.0.1:{port}")])
         .args(["--verify-every-minutes", "0"])
-        .env("DATABASE_URL", database_url)
-        // Refused requests are the point of the drill, not news.
-        .env("RUST_LOG", "vigil_server=error,tower_http=off")
+        // Refused requests are the point of the drill, not news; restarts of the cluster are.
+        .env(
+            "RUST_LOG",
+            "vigil_server=error,vigil_server::database=warn,tower_http=off",
+        )
         .stdout(Stdio::null())
         .stderr(Stdio::inherit())
         .kill_on_drop(true)
