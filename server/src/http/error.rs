@@ -65,6 +65,11 @@ fn wrong_kind_message(expected: KeyKind) -> &'static str {
 }
 
 impl ApiError {
+    /// The HTTP status this error answers with.
+    pub fn status(&self) -> StatusCode {
+        self.status_and_code().0
+    }
+
     fn status_and_code(&self) -> (StatusCode, &'static str) {
         match self {
             ApiError::MalformedJson { .. } => (StatusCode::BAD_REQUEST, "malformed_json"),

@@ -205,12 +205,21 @@ pub struct StreamQuery {
     pub after: Option<i64>,
 }
 
-impl<S: Send + Sync> FromRequestParts<S> for StreamQuery {
-    type Rejection = ApiError;
+/// Parses a query string as the read API, the export and the stream each would. Pure: the fuzz
+/// targets in `server/fuzz` call it.
+pub fn parse_queries(query: &str) -> Result<(), ApiError> {
+    let pairs: Vec<(String, String)> = form_urlencoded::parse(query.as_bytes())
+        .into_owned()
+        .collect();
+    FilterQuery::parse(&pairs)?;
+    filter_of(pairs.iter().filter(|(n, _)| n != "limit" && n != "cursor"))?;
+    StreamQuery::parse(&pairs)?;
+    Ok(())
+}
 
-    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
-        let pairs = query_pairs(parts);
-        let FilterQuery { filter, .. } = FilterQuery::parse(&pairs)?;
+impl StreamQuery {
+    fn parse(pairs: &[(String, String)]) -> Result<Self, ApiError> {
+        let FilterQuery { filter, .. } = FilterQuery::parse(pairs)?;
         let after = pairs
             .iter()
             .find(|(name, value)| name == "after" && !value.is_empty())
@@ -227,5 +236,13 @@ impl<S: Send + Sync> FromRequestParts<S> for StreamQuery {
             })
             .transpose()?;
         Ok(StreamQuery { filter, after })
+    }
+}
+
+impl<S: Send + Sync> FromRequestParts<S> for StreamQuery {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
+        StreamQuery::parse(&query_pairs(parts))
     }
 }

@@ -12,7 +12,7 @@ use vigil_wire::{ErrorBody, EventInput, IngestResponse};
 use super::body;
 use super::extract::IngestKey;
 use super::ApiError;
-use crate::events::parse_event;
+use crate::events::{parse_event, NewEvent};
 use crate::ingest::EventWriter;
 
 /// What the JSON body may hold: one event, or a batch stored atomically.
@@ -62,19 +62,7 @@ pub async fn post_events(
         _ if timed_out(&rejection) => ApiError::BodyTimeout,
         _ => ApiError::BadBody(rejection.body_text()),
     })?;
-    let values = body::decode_events(&headers, &body)?;
-    let mut events = Vec::with_capacity(values.len());
-    let mut problems = Vec::new();
-    for (index, value) in values.into_iter().enumerate() {
-        match parse_event(value, &producer.name) {
-            Ok(event) => events.push(event),
-            Err(errors) => problems.extend(errors.into_iter().map(|e| e.at(index))),
-        }
-    }
-    // Atomic: one bad event refuses the whole request, and says what is wrong with each.
-    if !problems.is_empty() {
-        return Err(ApiError::InvalidEvents(problems));
-    }
+    let events = parse_body(&headers, &body, &producer.name)?;
     let receipts = writer.write(events).await?;
     Ok((
         StatusCode::CREATED,
@@ -92,4 +80,23 @@ fn timed_out(rejection: &BytesRejection) -> bool {
         cause = err.source();
     }
     false
+}
+
+/// A posted body as the events it holds, each validated; every problem is named by index and
+/// field. Pure (no I/O): the fuzz targets in `server/fuzz` call it as the handler does.
+pub fn parse_body(headers: &HeaderMap, body: &[u8], source: &str) -> Result<Vec<NewEvent>, ApiError> {
+    let values = body::decode_events(headers, body)?;
+    let mut events = Vec::with_capacity(values.len());
+    let mut problems = Vec::new();
+    for (index, value) in values.into_iter().enumerate() {
+        match parse_event(value, source) {
+            Ok(event) => events.push(event),
+            Err(errors) => problems.extend(errors.into_iter().map(|e| e.at(index))),
+        }
+    }
+    // Atomic: one bad event refuses the whole request, and says what is wrong with each.
+    if !problems.is_empty() {
+        return Err(ApiError::InvalidEvents(problems));
+    }
+    Ok(events)
 }

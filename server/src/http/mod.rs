@@ -23,6 +23,8 @@ mod write_timeout;
 pub use app::{leptos_options, Application};
 pub use client_ip::TrustedProxies;
 pub use error::ApiError;
+pub use extract::parse_queries;
+pub use ingest::parse_body;
 use export::ExportBudget;
 pub use openapi::ApiDoc;
 

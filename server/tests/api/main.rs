@@ -8,6 +8,7 @@ mod cli;
 mod dashboard;
 mod demo_data;
 mod export;
+mod fuzz_corpus;
 mod ingest;
 mod ingest_auth;
 mod ingest_batches;
