@@ -196,8 +196,8 @@ async fn drill(
             }
         }
         Drill::DbRestart { restarts, down_ms } => {
-            let postgres = (postgres.take())
-                .context("the restart drill needs the benchmark's own cluster")?;
+            let postgres =
+                (postgres.take()).context("the restart drill needs the benchmark's own cluster")?;
             for restart in 1..=restarts {
                 pause_randomly(500..1500).await;
                 let refused_before = load.refusals();

@@ -84,7 +84,11 @@ fn timed_out(rejection: &BytesRejection) -> bool {
 
 /// A posted body as the events it holds, each validated; every problem is named by index and
 /// field. Pure (no I/O): the fuzz targets in `server/fuzz` call it as the handler does.
-pub fn parse_body(headers: &HeaderMap, body: &[u8], source: &str) -> Result<Vec<NewEvent>, ApiError> {
+pub fn parse_body(
+    headers: &HeaderMap,
+    body: &[u8],
+    source: &str,
+) -> Result<Vec<NewEvent>, ApiError> {
     let values = body::decode_events(headers, body)?;
     let mut events = Vec::with_capacity(values.len());
     let mut problems = Vec::new();

@@ -23,9 +23,9 @@ mod write_timeout;
 pub use app::{leptos_options, Application};
 pub use client_ip::TrustedProxies;
 pub use error::ApiError;
+use export::ExportBudget;
 pub use extract::parse_queries;
 pub use ingest::parse_body;
-use export::ExportBudget;
 pub use openapi::ApiDoc;
 
 use axum::extract::{DefaultBodyLimit, FromRef};

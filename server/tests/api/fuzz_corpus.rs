@@ -6,7 +6,9 @@ use axum::http::{header, HeaderMap, HeaderValue};
 use std::path::PathBuf;
 
 fn corpus(target: &str) -> Vec<(String, Vec<u8>)> {
-    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("fuzz/corpus").join(target);
+    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("fuzz/corpus")
+        .join(target);
     let mut inputs: Vec<_> = std::fs::read_dir(&dir)
         .unwrap_or_else(|err| panic!("{}: {err}", dir.display()))
         .map(|entry| {
@@ -28,7 +30,11 @@ fn the_ingest_body_corpus_gives_events_or_client_errors() {
         let Some((kind, body)) = data.split_first() else {
             continue;
         };
-        let content_type = if kind % 2 == 0 { "application/json" } else { "application/x-ndjson" };
+        let content_type = if kind % 2 == 0 {
+            "application/json"
+        } else {
+            "application/x-ndjson"
+        };
         let mut headers = HeaderMap::new();
         headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
         match std::panic::catch_unwind(|| vigil_server::http::parse_body(&headers, body, "fuzz")) {
