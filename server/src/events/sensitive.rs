@@ -94,7 +94,21 @@ pub fn redact_text(text: &str) -> Cow<'_, str> {
             _ => REDACTED.to_owned(),
         }
     });
-    let named = NAMED_VALUES.replace_all(&pass, |c: &Captures| {
+    let redacted = redact_named_values(&pass);
+    // A match that was no credential is replaced by itself: still the input.
+    if redacted == text {
+        Cow::Borrowed(text)
+    } else {
+        Cow::Owned(redacted.into_owned())
+    }
+}
+
+/// The values of secret `name=value` pairs redacted; borrowed when there were none.
+fn redact_named_values(text: &str) -> Cow<'_, str> {
+    if !text.contains('=') {
+        return Cow::Borrowed(text);
+    }
+    let named = NAMED_VALUES.replace_all(text, |c: &Captures| {
         if is_secret_name(&c["name"]) {
             format!("{}{}{REDACTED}", &c["name"], &c["eq"])
         } else {

@@ -49,20 +49,6 @@ async fn closed_by_server(socket: &mut Socket) -> (CloseCode, String) {
         .expect("the stream closes within a heartbeat")
 }
 
-async fn session_cookie(app: &TestApp) -> String {
-    let response = reqwest::Client::builder()
-        .redirect(reqwest::redirect::Policy::none())
-        .build()
-        .unwrap()
-        .post(app.url("/auth/login"))
-        .form(&[("username", OPERATOR.0), ("password", OPERATOR.1)])
-        .send()
-        .await
-        .unwrap();
-    let cookie = response.headers()["set-cookie"].to_str().unwrap();
-    cookie.split(';').next().unwrap().to_owned()
-}
-
 #[tokio::test]
 async fn a_revoked_read_key_loses_its_open_stream() {
     let app = TestApp::spawn().await;
@@ -77,7 +63,7 @@ async fn a_revoked_read_key_loses_its_open_stream() {
 #[tokio::test]
 async fn signing_out_ends_the_sessions_stream() {
     let app = TestApp::spawn().await;
-    let cookie = session_cookie(&app).await;
+    let cookie = app.session_cookie().await;
     let mut socket = open_stream(&app, ("cookie", cookie.clone())).await;
     let out = reqwest::Client::builder()
         .redirect(reqwest::redirect::Policy::none())
@@ -97,7 +83,7 @@ async fn signing_out_ends_the_sessions_stream() {
 #[tokio::test]
 async fn disabling_an_operator_ends_their_stream() {
     let app = TestApp::spawn().await;
-    let cookie = session_cookie(&app).await;
+    let cookie = app.session_cookie().await;
     let mut socket = open_stream(&app, ("cookie", cookie)).await;
     assert!(OperatorStore::new(app.database.pool.clone())
         .disable(OPERATOR.0)

@@ -16,20 +16,6 @@ fn no_redirects() -> reqwest::Client {
         .unwrap()
 }
 
-/// Signs in (from Vigil's own origin) and returns the `name=value` of the session cookie.
-async fn session_cookie(app: &TestApp) -> String {
-    let response = no_redirects()
-        .post(app.url("/auth/login"))
-        .header("origin", app.url(""))
-        .form(&[("username", OPERATOR.0), ("password", OPERATOR.1)])
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(response.headers()["location"], "/");
-    let cookie = response.headers()["set-cookie"].to_str().unwrap();
-    cookie.split(';').next().unwrap().to_owned()
-}
-
 /// The status an upgrade of `/api/v1/stream?after=0` gets with these headers (101 if it opened).
 async fn stream_status(app: &TestApp, headers: &[(&'static str, String)]) -> u16 {
     let mut request = format!("ws://{}/api/v1/stream?after=0", app.addr)
@@ -50,7 +36,7 @@ async fn a_cookie_stream_must_come_from_vigils_own_origin() {
     let app = TestApp::spawn().await;
     app.ingest(&serde_json::json!({"event_type": "auth.login.failure", "username": "bob"}))
         .await;
-    let cookie = session_cookie(&app).await;
+    let cookie = app.session_cookie().await;
     let other_port = format!("http://127.0.0.1:{}", app.addr.port() + 1);
     for (origin, expected) in [
         (Some("http://evil.example".to_owned()), 403),
@@ -111,7 +97,7 @@ async fn cross_origin_sign_in_sign_out_and_server_functions_are_refused() {
         .unwrap();
     assert_eq!(sessions, 0, "no refused sign-in opened a session");
 
-    let cookie = session_cookie(&app).await;
+    let cookie = app.session_cookie().await;
     let foreign_logout = client
         .post(app.url("/auth/logout"))
         .header("cookie", &cookie)

@@ -239,6 +239,24 @@ impl TestApp {
         (location == "/").then_some(client)
     }
 
+    /// Signs `OPERATOR` in from Vigil's own origin and returns the session cookie's `name=value`,
+    /// for raw requests and WebSockets.
+    pub async fn session_cookie(&self) -> String {
+        let response = reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .unwrap()
+            .post(self.url("/auth/login"))
+            .header("origin", self.url(""))
+            .form(&[("username", OPERATOR.0), ("password", OPERATOR.1)])
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.headers()["location"], "/");
+        let cookie = response.headers()["set-cookie"].to_str().unwrap();
+        cookie.split(';').next().unwrap().to_owned()
+    }
+
     pub fn keys(&self) -> KeyStore {
         KeyStore::new(self.database.pool.clone())
     }
