@@ -185,12 +185,22 @@ async fn drill(
                     nix::unistd::Pid::from_raw(pid),
                     nix::sys::signal::Signal::SIGKILL,
                 )?;
-                // Recovery: the first acknowledgement after the kill.
+                let killed = Instant::now();
+                // Backends outlive their postmaster for a moment (and may still commit), so
+                // recovery is timed from the new postmaster on.
+                while postmaster_pid(dir).ok() == Some(pid) || postmaster_pid(dir).is_err() {
+                    if killed.elapsed() > Duration::from_secs(60) {
+                        bail!("vigil did not restart its PostgreSQL within 60 s");
+                    }
+                    tokio::time::sleep(Duration::from_millis(10)).await;
+                }
+                let restarted = killed.elapsed();
                 let back = first_acknowledgement(&load, Duration::from_secs(60)).await?;
                 notes.push(format!(
-                    "kill {kill}: postmaster {pid} SIGKILLed, {} requests refused meanwhile, first acknowledgement {} ms after the kill",
+                    "kill {kill}: postmaster {pid} SIGKILLed, restarted after {} ms, first acknowledgement {} ms after the kill, {} requests refused meanwhile",
+                    restarted.as_millis(),
+                    (restarted + back).as_millis(),
                     load.refusals() - refused_before,
-                    back.as_millis()
                 ));
                 eprintln!("{}", notes.last().unwrap());
             }
