@@ -37,6 +37,9 @@ pub struct Application {
     router: Router,
     hub: LiveHub,
     limits: ConnectionLimits,
+    /// For recording the throttled sign-ins still waiting for their quiet period at shutdown.
+    sessions: Sessions,
+    writer: EventWriter,
 }
 
 impl Application {
@@ -96,6 +99,7 @@ impl Application {
             writer.clone(),
         ));
         let exports = super::export::ExportBudget::new(&store, config.connections.max_exports);
+        let (shutdown_sessions, shutdown_writer) = (sessions.clone(), writer.clone());
         let state = AppState {
             leptos_options: options,
             store,
@@ -113,6 +117,8 @@ impl Application {
             listener,
             router,
             hub,
+            sessions: shutdown_sessions,
+            writer: shutdown_writer,
             limits: ConnectionLimits {
                 header_timeout: Duration::from_secs(config.connections.header_timeout_seconds),
                 max_connections: usize::try_from(config.connections.max_connections)
@@ -138,10 +144,11 @@ impl Application {
         self,
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> std::io::Result<()> {
-        let hub = self.hub;
+        let (hub, sessions, writer) = (self.hub, self.sessions, self.writer);
         let shutdown = async move {
             shutdown.await;
             hub.close_all();
+            super::session::record_all_bursts(&sessions, &writer).await;
         };
         super::serve::serve(self.listener, self.router, self.limits, shutdown).await
     }

@@ -112,14 +112,23 @@ pub async fn record_throttled_bursts(sessions: Sessions, writer: EventWriter) {
     let mut every = tokio::time::interval(sessions.throttle().burst_check_every());
     loop {
         every.tick().await;
-        let events: Vec<NewEvent> = (sessions.throttle().finished_bursts(false))
-            .into_iter()
-            .map(burst_event)
-            .collect();
-        if !events.is_empty() {
-            if let Err(err) = writer.write(events).await {
-                tracing::warn!(%err, "could not record throttled sign-ins");
-            }
+        record_bursts(&sessions, &writer, false).await;
+    }
+}
+
+/// At shutdown: every burst still waiting for its quiet period, recorded now rather than lost.
+pub async fn record_all_bursts(sessions: &Sessions, writer: &EventWriter) {
+    record_bursts(sessions, writer, true).await;
+}
+
+async fn record_bursts(sessions: &Sessions, writer: &EventWriter, everything: bool) {
+    let events: Vec<NewEvent> = (sessions.throttle().finished_bursts(everything))
+        .into_iter()
+        .map(burst_event)
+        .collect();
+    if !events.is_empty() {
+        if let Err(err) = writer.write(events).await {
+            tracing::warn!(%err, "could not record throttled sign-ins");
         }
     }
 }

@@ -205,3 +205,30 @@ async fn hashing_never_holds_up_other_requests() {
         "{finished_first} of 16 sign-ins had finished before a health check sent after them"
     );
 }
+
+/// A burst still waiting for its quiet period when the server stops is recorded, not lost.
+#[tokio::test]
+async fn a_graceful_stop_records_the_bursts_still_open() {
+    let app = TestApp::spawn().await;
+    let instance = app.instance("127.0.0.1:0".parse().unwrap()).await;
+    let mut refused = 0;
+    for _ in 0..12 {
+        let response = client()
+            .post(instance.url("/auth/login"))
+            .form(&[("username", OPERATOR.0), ("password", "wrong")])
+            .send()
+            .await
+            .unwrap();
+        if response.status() == 429 {
+            refused += 1;
+        }
+    }
+    assert_eq!(refused, 7, "five checked, seven refused");
+    instance.stop().await;
+    let events = sign_in_events(&app).await;
+    let burst = events
+        .iter()
+        .find(|(reason, _, _)| reason.as_deref() == Some("sign-in attempts throttled"))
+        .expect("the open burst was recorded at shutdown (its quiet period is 30 s)");
+    assert_eq!(burst.2["throttled_attempts"], 7);
+}
