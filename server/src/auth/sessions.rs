@@ -81,7 +81,9 @@ impl Hashers {
     }
 
     /// None when too many are already waiting.
-    async fn verify(&self, password: &str, stored: String) -> Option<bool> {
+    /// Checks `password` against `stored`, or against the decoy hash when there is no such
+    /// operator (made on first use, here on the blocking pool too).
+    async fn verify(&self, password: &str, stored: Option<String>) -> Option<bool> {
         if self.waiting.fetch_add(1, Ordering::SeqCst) >= MAX_WAITING {
             self.waiting.fetch_sub(1, Ordering::SeqCst);
             return None;
@@ -90,7 +92,10 @@ impl Hashers {
         self.waiting.fetch_sub(1, Ordering::SeqCst);
         let _permit = permit.expect("the semaphore is never closed");
         let password = password.to_owned();
-        let checked = tokio::task::spawn_blocking(move || verify_password(&password, &stored));
+        let checked = tokio::task::spawn_blocking(move || match stored {
+            Some(stored) => verify_password(&password, &stored),
+            None => verify_password(&password, decoy_hash()),
+        });
         Some(checked.await.unwrap_or(false))
     }
 }
@@ -175,9 +180,7 @@ impl Sessions {
             return Ok(Err(SignInFailure::Throttled(throttled)));
         }
         let record = self.store.by_username(username).await?;
-        let stored = record
-            .as_ref()
-            .map_or_else(|| decoy_hash().to_owned(), |r| r.password_hash.clone());
+        let stored = record.as_ref().map(|r| r.password_hash.clone());
         let Some(matches) = self.hashers.verify(password, stored).await else {
             return Ok(Err(SignInFailure::Overloaded));
         };

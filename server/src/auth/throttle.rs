@@ -112,10 +112,12 @@ impl Tokens {
         }
     }
 
-    fn refill(&mut self, bucket: Bucket, now: Instant) {
+    /// Adds what was earned since the last look; returns the tokens now.
+    fn refill(&mut self, bucket: Bucket, now: Instant) -> Tokens {
         let earned = now.duration_since(self.updated).as_secs_f64() / bucket.refill.as_secs_f64();
         self.available = (self.available + earned).min(bucket.capacity.into());
         self.updated = now;
+        *self
     }
 
     fn wait_for_one(&self, bucket: Bucket) -> Duration {
@@ -160,12 +162,12 @@ impl SignInThrottle {
         let limits = self.limits;
         let mut state = self.state.lock().expect("throttle lock");
         state.bound(limits.max_tracked);
-        let client_tokens = *(state.clients.entry(ip))
+        let client_tokens = (state.clients.entry(ip))
             .or_insert_with(|| Tokens::full(limits.per_client, now))
-            .refill_then(limits.per_client, now);
-        let user_tokens = *(state.usernames.entry(pair.clone()))
+            .refill(limits.per_client, now);
+        let user_tokens = (state.usernames.entry(pair.clone()))
             .or_insert_with(|| Tokens::full(limits.per_username, now))
-            .refill_then(limits.per_username, now);
+            .refill(limits.per_username, now);
         let refused = if client_tokens.available < 1.0 {
             Some((Limit::Client, client_tokens.wait_for_one(limits.per_client)))
         } else if user_tokens.available < 1.0 {
@@ -221,17 +223,6 @@ impl SignInThrottle {
     /// How often to look for finished bursts.
     pub fn burst_check_every(&self) -> Duration {
         (self.limits.burst_quiet / 4).max(Duration::from_millis(100))
-    }
-}
-
-trait RefillThen {
-    fn refill_then(&mut self, bucket: Bucket, now: Instant) -> &mut Self;
-}
-
-impl RefillThen for Tokens {
-    fn refill_then(&mut self, bucket: Bucket, now: Instant) -> &mut Self {
-        self.refill(bucket, now);
-        self
     }
 }
 
