@@ -124,7 +124,7 @@ async fn connections_beyond_the_cap_wait_and_a_websocket_holds_its_place() {
 async fn stalled_exports_neither_starve_others_nor_hold_the_database() {
     let app = TestApp::spawn_with(|args| {
         args.connections.max_exports = 2;
-        args.connections.send_timeout_seconds = 2;
+        args.connections.send_timeout_seconds = 3;
     })
     .await;
     // About 24 MB of CSV: far more than the socket buffers of a client that reads nothing.
@@ -150,6 +150,11 @@ async fn stalled_exports_neither_starve_others_nor_hold_the_database() {
             "GET /api/v1/events/export.csv HTTP/1.1\r\nHost: vigil\r\nAuthorization: Bearer {key}\r\n\r\n"
         );
         stream.write_all(request.as_bytes()).await.unwrap();
+        // The export holds its place before it sends headers: once they arrive, it is running.
+        let head = tokio::time::timeout(CLOSED_WITHIN, read_head(&mut stream))
+            .await
+            .expect("the stalled export starts");
+        assert!(head.starts_with("HTTP/1.1 200"), "{head}");
         stalled.push(stream);
     }
     let export = || {
@@ -158,18 +163,12 @@ async fn stalled_exports_neither_starve_others_nor_hold_the_database() {
             .bearer_auth(&key)
             .send()
     };
-    let refused = tokio::time::timeout(CLOSED_WITHIN, async {
-        loop {
-            let response = export().await.unwrap();
-            if response.status() == 429 {
-                return response;
-            }
-            // Not yet both running: this one ran (and is read whole) instead.
-            response.bytes().await.unwrap();
-        }
-    })
-    .await
-    .expect("with two exports stalled, a third is refused");
+    let refused = export().await.unwrap();
+    assert_eq!(
+        refused.status(),
+        429,
+        "with two exports stalled, a third is refused"
+    );
     assert!(refused.headers().contains_key("retry-after"));
 
     let read = (app.http.get(app.url("/api/v1/events?limit=5")))
@@ -216,6 +215,18 @@ async fn stalled_exports_neither_starve_others_nor_hold_the_database() {
     .unwrap();
     assert_eq!(exporting, 0, "no abandoned export query still runs");
     drop(stalled);
+}
+
+/// Reads a response's status line and headers, and nothing after them.
+async fn read_head(stream: &mut TcpStream) -> String {
+    let mut head = Vec::new();
+    let mut byte = [0u8; 1];
+    while !head.ends_with(b"\r\n\r\n") {
+        let read = stream.read(&mut byte).await.unwrap();
+        assert_eq!(read, 1, "the connection closed inside the headers");
+        head.push(byte[0]);
+    }
+    String::from_utf8_lossy(&head).into_owned()
 }
 
 #[tokio::test]
