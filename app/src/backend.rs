@@ -30,21 +30,22 @@ pub trait EventReader: Send + Sync + 'static {
         limit: u32,
     ) -> BoxFuture<'_, ReadResult<EventPage>>;
     fn event(&self, id: Uuid) -> BoxFuture<'_, ReadResult<Option<StoredEvent>>>;
-    /// Matching events per bucket of `bucket_seconds` over `[since, until)`.
+    /// Matching events per bucket of `bucket_seconds` over `[since, until)`; `None` when the
+    /// filter is too broad to count within the server's budget.
     fn volume(
         &self,
         filter: EventFilter,
         since: DateTime<Utc>,
         until: DateTime<Utc>,
         bucket_seconds: i64,
-    ) -> BoxFuture<'_, ReadResult<Vec<Bucket>>>;
-    /// The most frequent values of a column among matching events.
+    ) -> BoxFuture<'_, ReadResult<Option<Vec<Bucket>>>>;
+    /// The most frequent values of a column among matching events; `None` as for `volume`.
     fn top(
         &self,
         filter: EventFilter,
         by: RankBy,
         limit: u32,
-    ) -> BoxFuture<'_, ReadResult<Vec<Ranked>>>;
+    ) -> BoxFuture<'_, ReadResult<Option<Vec<Ranked>>>>;
     /// The tamper-evident chain's head and latest verification.
     fn chain_status(&self) -> BoxFuture<'_, ReadResult<ChainStatus>>;
     /// Every API key and operator (no secrets): for admins only.

@@ -60,6 +60,17 @@ pub fn BarChart(volume: Volume, what: &'static str) -> impl IntoView {
     }
 }
 
+/// What a chart or list shows when its filter names a person, address, session or text (no
+/// aggregate keeps those) and counting the raw rows took longer than the server allows.
+#[component]
+pub fn TooBroad(what: &'static str) -> impl IntoView {
+    view! {
+        <p class="too-broad" data-testid="too-broad" data-what=what>
+            "Too many events to count quickly for this filter: narrow the time range or refine the filter."
+        </p>
+    }
+}
+
 /// A ranked list whose values pivot the explorer (`param=value`).
 #[component]
 pub fn TopList(title: &'static str, param: &'static str, items: Vec<Ranked>) -> impl IntoView {

@@ -9,7 +9,7 @@ mod live_badge;
 mod live_table;
 
 pub use chain_badge::ChainBadge;
-pub use charts::{BarChart, TopList};
+pub use charts::{BarChart, TooBroad, TopList};
 pub use event_fields::EventFields;
 pub use event_table::EventTable;
 pub use filter_form::FilterForm;

@@ -5,16 +5,17 @@ use leptos::prelude::*;
 use leptos_router::hooks::use_query_map;
 use serde::{Deserialize, Serialize};
 
-use crate::components::{BarChart, TopList};
+use crate::components::{BarChart, TooBroad, TopList};
 use crate::filters::url_filter;
 use leptos::server_fn::codec::Json;
 use vigil_wire::{EventFilter, Ranked, Volume};
 
+/// Each part is `None` when its filter is too broad to count within the server's budget.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct FailureSummary {
-    pub volume: Volume,
-    pub top_ips: Vec<Ranked>,
-    pub top_usernames: Vec<Ranked>,
+    pub volume: Option<Volume>,
+    pub top_ips: Option<Vec<Ranked>>,
+    pub top_usernames: Option<Vec<Ranked>>,
 }
 
 #[cfg(feature = "ssr")]
@@ -54,42 +55,36 @@ mod ssr {
     }
 }
 
-/// The failures chart and top lists for `filter` (narrowed to login failures).
+/// The failures chart and top lists for `filter` (narrowed to login failures; the top lists
+/// rank failed ones).
 #[server(prefix = "/rpc", input = Json)]
 pub async fn failure_insights(filter: EventFilter) -> Result<FailureSummary, ServerFnError> {
-    use vigil_wire::{bucket_seconds, RankBy};
+    use vigil_wire::{bucket_seconds, ActionResult, RankBy};
     let (filter, since, until) =
         ssr::chart_range(filter, Some(crate::filters::Preset::LoginFailures), 3_600)?;
     let width = bucket_seconds((until - since).num_seconds());
-    let backend = crate::backend::backend()?;
-    let buckets = backend
-        .0
-        .volume(filter.clone(), since, until, width)
-        .await
+    let backend = crate::backend::backend()?.0;
+    let buckets = (backend.volume(filter.clone(), since, until, width).await)
         .map_err(ServerFnError::new)?;
-    let top_ips = backend
-        .0
-        .top(filter.clone(), RankBy::IpAddress, 10)
-        .await
+    let mut failed = filter;
+    failed.result.get_or_insert(ActionResult::Failure);
+    let top_ips = (backend.top(failed.clone(), RankBy::IpAddress, 10).await)
         .map_err(ServerFnError::new)?;
-    let top_usernames = backend
-        .0
-        .top(filter, RankBy::Username, 10)
-        .await
+    let top_usernames = (backend.top(failed, RankBy::Username, 10).await)
         .map_err(ServerFnError::new)?;
     Ok(FailureSummary {
-        volume: Volume {
+        volume: buckets.map(|buckets| Volume {
             bucket_seconds: width,
             buckets,
-        },
+        }),
         top_ips,
         top_usernames,
     })
 }
 
-/// The explorer's volume chart for `filter`.
+/// The explorer's volume chart for `filter`; `None` when it is too broad to count in budget.
 #[server(prefix = "/rpc", input = Json)]
-pub async fn explorer_volume(filter: EventFilter) -> Result<Volume, ServerFnError> {
+pub async fn explorer_volume(filter: EventFilter) -> Result<Option<Volume>, ServerFnError> {
     use vigil_wire::bucket_seconds;
     let (filter, since, until) = ssr::chart_range(filter, None, 24 * 3_600)?;
     let width = bucket_seconds((until - since).num_seconds());
@@ -98,10 +93,10 @@ pub async fn explorer_volume(filter: EventFilter) -> Result<Volume, ServerFnErro
         .volume(filter, since, until, width)
         .await
         .map_err(ServerFnError::new)?;
-    Ok(Volume {
+    Ok(buckets.map(|buckets| Volume {
         bucket_seconds: width,
         buckets,
-    })
+    }))
 }
 
 fn current_query() -> Memo<String> {
@@ -121,10 +116,10 @@ pub fn FailureCharts() -> impl IntoView {
             {move || Suspend::new(async move {
                 insights.await.ok().map(|i| view! {
                     <div class="insights">
-                        <BarChart volume=i.volume what="failures"/>
+                        {chart(i.volume, "failures")}
                         <div class="top-lists">
-                            <TopList title="Top IPs by failures" param="ip" items=i.top_ips/>
-                            <TopList title="Top usernames by failures" param="user" items=i.top_usernames/>
+                            {top_list("Top IPs by failures", "ip", i.top_ips)}
+                            {top_list("Top usernames by failures", "user", i.top_usernames)}
                         </div>
                     </div>
                 })
@@ -143,8 +138,23 @@ pub fn VolumeChart() -> impl IntoView {
     view! {
         <Transition fallback=|| ()>
             {move || Suspend::new(async move {
-                volume.await.ok().map(|volume| view! { <BarChart volume what="events"/> })
+                volume.await.ok().map(|volume| chart(volume, "events"))
             })}
         </Transition>
+    }
+}
+
+fn chart(volume: Option<Volume>, what: &'static str) -> AnyView {
+    match volume {
+        Some(volume) => view! { <BarChart volume what/> }.into_any(),
+        None => view! { <TooBroad what/> }.into_any(),
+    }
+}
+
+fn top_list(title: &'static str, param: &'static str, items: Option<Vec<Ranked>>) -> AnyView {
+    match items {
+        Some(items) => view! { <TopList title param items/> }.into_any(),
+        None => view! { <div class="top-list"><h3>{title}</h3><TooBroad what=param/></div> }
+            .into_any(),
     }
 }

@@ -106,7 +106,7 @@ impl EventReader for EventStore {
         since: DateTime<Utc>,
         until: DateTime<Utc>,
         bucket_seconds: i64,
-    ) -> BoxFuture<'_, ReadResult<Vec<Bucket>>> {
+    ) -> BoxFuture<'_, ReadResult<Option<Vec<Bucket>>>> {
         Box::pin(async move {
             EventStore::volume(self, &filter, since, until, bucket_seconds)
                 .await
@@ -119,7 +119,7 @@ impl EventReader for EventStore {
         filter: EventFilter,
         by: RankBy,
         limit: u32,
-    ) -> BoxFuture<'_, ReadResult<Vec<Ranked>>> {
+    ) -> BoxFuture<'_, ReadResult<Option<Vec<Ranked>>>> {
         Box::pin(async move {
             EventStore::top(self, &filter, by, limit)
                 .await

@@ -8,6 +8,7 @@ mod events;
 mod keys;
 mod operators;
 pub mod partitions;
+mod pieces;
 mod query;
 mod stats;
 mod verify;
@@ -17,6 +18,7 @@ pub use columns::{csv_cells, csv_header};
 pub use keys::{ActiveKey, ApiKeyRecord, CreateKeyError, KeyKind, KeyStore, KEY_CHANGES_CHANNEL};
 pub use operators::{OperatorRecord, OperatorStore, Role};
 pub use query::Cursor;
+pub use stats::RAW_BUDGET;
 
 use sqlx::PgPool;
 use std::sync::Arc;

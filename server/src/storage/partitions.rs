@@ -1,5 +1,6 @@
-//! Monthly partitions of `events`: created ahead of time, and dropped whole when retention says
-//! so, leaving a chain checkpoint behind so `vigil verify` still holds.
+//! Monthly partitions of `events` and of the aggregates that count them: created ahead of time,
+//! and dropped whole when retention says so, leaving a chain checkpoint behind so `vigil verify`
+//! still holds.
 
 use chrono::{DateTime, Datelike, Months, NaiveDate, TimeZone, Utc};
 
@@ -7,6 +8,9 @@ use super::{EventStore, StorageError};
 
 /// Months created ahead of the current one, so inserts never find their partition missing.
 pub const MONTHS_AHEAD: u32 = 2;
+/// The aggregates partitioned like `events` (see migrations/0008_rollups.sql): their month
+/// `events_YYYY_MM` is `<table>_YYYY_MM`, with the same bounds.
+const AGGREGATES: [&str; 2] = ["event_counts", "failure_counts"];
 /// The comment retention puts on a month it is about to detach and drop.
 const RETIRING: &str = "vigil retention: detaching, then dropping";
 
@@ -48,49 +52,73 @@ impl Partition {
     fn next(&self) -> Self {
         Self::of(self.end)
     }
+
+    /// The same month of an aggregate table.
+    fn of_aggregate(&self, aggregate: &str) -> String {
+        self.name.replacen("events", aggregate, 1)
+    }
+
+    /// `create table if not exists` for this month of `parent`, named `name`.
+    fn create_sql(&self, parent: &str, name: &str) -> String {
+        // DDL takes no parameters; the name and bounds are generated here.
+        format!(
+            "create table if not exists {name} partition of {parent} for values from ('{}') to ('{}')",
+            self.start.to_rfc3339(),
+            self.end.to_rfc3339()
+        )
+    }
 }
 
 impl EventStore {
     /// The partitions that exist, oldest first.
     pub async fn partitions(&self) -> Result<Vec<Partition>, StorageError> {
+        self.partitions_of("events").await
+    }
+
+    /// The months of `parent` (`events` or an aggregate) that are attached, oldest first, each
+    /// under its `events_YYYY_MM` name.
+    async fn partitions_of(&self, parent: &str) -> Result<Vec<Partition>, StorageError> {
         let names: Vec<String> = sqlx::query_scalar(
             "select c.relname::text from pg_inherits i join pg_class c on c.oid = i.inhrelid \
-             where i.inhparent = 'events'::regclass",
+             where i.inhparent = $1::regclass",
         )
+        .bind(parent)
         .fetch_all(&self.owner)
         .await?;
-        let mut partitions: Vec<Partition> =
-            names.iter().filter_map(|n| Partition::named(n)).collect();
+        let mut partitions: Vec<Partition> = (names.iter())
+            .filter_map(|n| Partition::named(&n.replacen(parent, "events", 1)))
+            .collect();
         partitions.sort_by_key(|p| p.start);
         Ok(partitions)
     }
 
-    /// Creates the monthly partitions covering `[from, to]` that do not exist yet; returns them.
+    /// Creates the monthly partitions covering `[from, to]` that do not exist yet, of `events`
+    /// and of its aggregates; returns the months `events` gained.
     pub async fn ensure_partitions(
         &self,
         from: DateTime<Utc>,
         to: DateTime<Utc>,
     ) -> Result<Vec<Partition>, StorageError> {
-        let existing = self.partitions().await?;
         let mut created = Vec::new();
-        let mut partition = Partition::of(from);
-        while partition.start <= to {
-            if !existing.contains(&partition) {
-                // DDL takes no parameters; the name and bounds are generated above.
-                let sql = format!(
-                    "create table if not exists {} partition of events for values from ('{}') to ('{}')",
-                    partition.name,
-                    partition.start.to_rfc3339(),
-                    partition.end.to_rfc3339()
-                );
-                match sqlx::raw_sql(&sql).execute(&self.owner).await {
-                    Ok(_) => created.push(partition.clone()),
-                    // Another instance created it at the same moment.
-                    Err(sqlx::Error::Database(db)) if db.code().as_deref() == Some("42P07") => {}
-                    Err(err) => return Err(err.into()),
+        for parent in std::iter::once("events").chain(AGGREGATES) {
+            let existing = self.partitions_of(parent).await?;
+            let mut partition = Partition::of(from);
+            while partition.start <= to {
+                if !existing.contains(&partition) {
+                    let name = partition.of_aggregate(parent);
+                    match sqlx::raw_sql(&partition.create_sql(parent, &name))
+                        .execute(&self.owner)
+                        .await
+                    {
+                        Ok(_) if parent == "events" => created.push(partition.clone()),
+                        Ok(_) => {}
+                        // Another instance created it at the same moment.
+                        Err(sqlx::Error::Database(db)) if db.code().as_deref() == Some("42P07") => {}
+                        Err(err) => return Err(err.into()),
+                    }
                 }
+                partition = partition.next();
             }
-            partition = partition.next();
         }
         Ok(created)
     }
@@ -146,7 +174,27 @@ impl EventStore {
             tracing::info!(partition = partition.name, "retention dropped a partition");
             dropped.push(partition);
         }
+        self.drop_aggregates_before(cutoff).await?;
         Ok(dropped)
+    }
+
+    /// Drops the aggregates' months that end at or before `cutoff`: after their events, and
+    /// also those a run that stopped midway left behind. A plain drop, one statement, so a
+    /// month's counts are either all there or gone; it holds the aggregate's lock for
+    /// milliseconds, where detaching `events` concurrently matters because queries read it for
+    /// seconds.
+    async fn drop_aggregates_before(&self, cutoff: DateTime<Utc>) -> Result<(), StorageError> {
+        for aggregate in AGGREGATES {
+            for partition in self.partitions_of(aggregate).await? {
+                if partition.end <= cutoff {
+                    let name = partition.of_aggregate(aggregate);
+                    sqlx::raw_sql(&format!("drop table if exists {name}"))
+                        .execute(&self.owner)
+                        .await?;
+                }
+            }
+        }
+        Ok(())
     }
 
     /// Keeps the partition's newest link as a chain checkpoint, so `verify` holds after the drop.
@@ -201,8 +249,9 @@ mod tests {
         assert_eq!(p.start.to_rfc3339(), "2026-12-01T00:00:00+00:00");
         assert_eq!(p.end.to_rfc3339(), "2027-01-01T00:00:00+00:00");
         assert_eq!(p.next().name, "events_2027_01");
-        assert_eq!(Partition::named("events_2026_12"), Some(p));
+        assert_eq!(Partition::named("events_2026_12"), Some(p.clone()));
         assert_eq!(Partition::named("events_2026_13"), None);
         assert_eq!(Partition::named("events_unpartitioned"), None);
+        assert_eq!(p.of_aggregate("event_counts"), "event_counts_2026_12");
     }
 }

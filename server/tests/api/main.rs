@@ -3,6 +3,7 @@
 
 mod common;
 
+mod aggregates;
 mod chain;
 mod cli;
 mod dashboard;
