@@ -64,14 +64,14 @@ pub async fn failure_insights(filter: EventFilter) -> Result<FailureSummary, Ser
         ssr::chart_range(filter, Some(crate::filters::Preset::LoginFailures), 3_600)?;
     let width = bucket_seconds((until - since).num_seconds());
     let backend = crate::backend::backend()?.0;
-    let buckets = (backend.volume(filter.clone(), since, until, width).await)
-        .map_err(ServerFnError::new)?;
+    let buckets =
+        (backend.volume(filter.clone(), since, until, width).await).map_err(ServerFnError::new)?;
     let mut failed = filter;
     failed.result.get_or_insert(ActionResult::Failure);
-    let top_ips = (backend.top(failed.clone(), RankBy::IpAddress, 10).await)
-        .map_err(ServerFnError::new)?;
-    let top_usernames = (backend.top(failed, RankBy::Username, 10).await)
-        .map_err(ServerFnError::new)?;
+    let top_ips =
+        (backend.top(failed.clone(), RankBy::IpAddress, 10).await).map_err(ServerFnError::new)?;
+    let top_usernames =
+        (backend.top(failed, RankBy::Username, 10).await).map_err(ServerFnError::new)?;
     Ok(FailureSummary {
         volume: buckets.map(|buckets| Volume {
             bucket_seconds: width,
@@ -154,7 +154,8 @@ fn chart(volume: Option<Volume>, what: &'static str) -> AnyView {
 fn top_list(title: &'static str, param: &'static str, items: Option<Vec<Ranked>>) -> AnyView {
     match items {
         Some(items) => view! { <TopList title param items/> }.into_any(),
-        None => view! { <div class="top-list"><h3>{title}</h3><TooBroad what=param/></div> }
-            .into_any(),
+        None => {
+            view! { <div class="top-list"><h3>{title}</h3><TooBroad what=param/></div> }.into_any()
+        }
     }
 }

@@ -105,6 +105,24 @@ async fn db_status(database: &Database) -> anyhow::Result<()> {
         .await?;
     println!("schema version: {}", version.unwrap_or(0));
     println!("events: {events}");
+    let parts = EventStore::new(database.pool.clone())
+        .stored_parts()
+        .await?;
+    let total: i64 = parts.iter().map(|p| p.bytes).sum();
+    let per_event = |bytes: i64| bytes as f64 / events.max(1) as f64;
+    println!(
+        "on disk: {} MB, {:.0} bytes per event",
+        total / 1_000_000,
+        per_event(total)
+    );
+    for part in parts {
+        println!(
+            "  {:<24} {:>8} MB {:>6.0} bytes per event",
+            part.name,
+            part.bytes / 1_000_000,
+            per_event(part.bytes)
+        );
+    }
     Ok(())
 }
 

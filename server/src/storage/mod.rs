@@ -10,6 +10,7 @@ mod operators;
 pub mod partitions;
 mod pieces;
 mod query;
+mod sizes;
 mod stats;
 mod verify;
 
@@ -18,6 +19,7 @@ pub use columns::{csv_cells, csv_header};
 pub use keys::{ActiveKey, ApiKeyRecord, CreateKeyError, KeyKind, KeyStore, KEY_CHANGES_CHANNEL};
 pub use operators::{OperatorRecord, OperatorStore, Role};
 pub use query::Cursor;
+pub use sizes::StoredPart;
 pub use stats::RAW_BUDGET;
 
 use sqlx::PgPool;

@@ -113,7 +113,8 @@ impl EventStore {
                         Ok(_) if parent == "events" => created.push(partition.clone()),
                         Ok(_) => {}
                         // Another instance created it at the same moment.
-                        Err(sqlx::Error::Database(db)) if db.code().as_deref() == Some("42P07") => {}
+                        Err(sqlx::Error::Database(db)) if db.code().as_deref() == Some("42P07") => {
+                        }
                         Err(err) => return Err(err.into()),
                     }
                 }

@@ -93,7 +93,13 @@ mod tests {
 
     fn shape(ps: &[Piece]) -> Vec<(Grain, String, String)> {
         ps.iter()
-            .map(|p| (p.grain, p.from.format("%dT%T%.f").to_string(), p.to.format("%dT%T%.f").to_string()))
+            .map(|p| {
+                (
+                    p.grain,
+                    p.from.format("%dT%T%.f").to_string(),
+                    p.to.format("%dT%T%.f").to_string(),
+                )
+            })
             .collect()
     }
 
@@ -133,16 +139,41 @@ mod tests {
                 (RAW, "01T10:05:00".into(), "01T10:05:20".into()),
             ]
         );
-        let inside = pieces(at("2026-12-01T10:00:30Z"), at("2026-12-01T10:00:40Z"), &[MINUTE]);
-        assert_eq!(shape(&inside), [(RAW, "01T10:00:30".into(), "01T10:00:40".into())]);
-        assert!(pieces(at("2026-12-01T10:00:30Z"), at("2026-12-01T10:00:30Z"), &[MINUTE]).is_empty());
+        let inside = pieces(
+            at("2026-12-01T10:00:30Z"),
+            at("2026-12-01T10:00:40Z"),
+            &[MINUTE],
+        );
+        assert_eq!(
+            shape(&inside),
+            [(RAW, "01T10:00:30".into(), "01T10:00:40".into())]
+        );
+        assert!(pieces(
+            at("2026-12-01T10:00:30Z"),
+            at("2026-12-01T10:00:30Z"),
+            &[MINUTE]
+        )
+        .is_empty());
     }
 
     #[test]
     fn pieces_tile_the_range_and_lie_on_their_grains() {
         let base = at("2026-11-30T23:59:59.999999Z").timestamp_micros();
-        for step in [1, 7_919_000, 61_000_000, 3_599_000_000, 86_399_000_000, 200_000_000_000] {
-            for len in [1, 59_000_000, 3_600_000_000, 90_000_000_000, 700_000_000_000] {
+        for step in [
+            1,
+            7_919_000,
+            61_000_000,
+            3_599_000_000,
+            86_399_000_000,
+            200_000_000_000,
+        ] {
+            for len in [
+                1,
+                59_000_000,
+                3_600_000_000,
+                90_000_000_000,
+                700_000_000_000,
+            ] {
                 let since = DateTime::from_timestamp_micros(base + step).unwrap();
                 let until = DateTime::from_timestamp_micros(base + step + len).unwrap();
                 let ps = pieces(since, until, &[MINUTE, HOUR, DAY]);

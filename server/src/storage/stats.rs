@@ -73,7 +73,10 @@ impl EventStore {
         }
         sql.push(") counted group by 1");
         let budget = (!covered).then_some(RAW_BUDGET);
-        let Some(rows) = self.fetch_counted::<(DateTime<Utc>, i64)>(sql, budget).await? else {
+        let Some(rows) = self
+            .fetch_counted::<(DateTime<Utc>, i64)>(sql, budget)
+            .await?
+        else {
             return Ok(None);
         };
         let counts: std::collections::HashMap<_, _> = rows.into_iter().collect();
@@ -172,7 +175,10 @@ impl EventStore {
                 Ok(Some(rows))
             }
             Err(sqlx::Error::Database(db)) if db.code().as_deref() == Some(QUERY_CANCELED) => {
-                tracing::info!(budget_ms = budget.as_millis(), "a chart's raw count ran over budget");
+                tracing::info!(
+                    budget_ms = budget.as_millis(),
+                    "a chart's raw count ran over budget"
+                );
                 Ok(None)
             }
             Err(err) => Err(err.into()),
@@ -244,17 +250,29 @@ mod tests {
     #[test]
     fn bars_align_on_their_width_from_a_monday() {
         let at = |s: &str| s.parse::<DateTime<Utc>>().unwrap();
-        assert_eq!(aligned(at("2026-12-01T10:17:42Z"), 1_800), at("2026-12-01T10:00:00Z"));
-        assert_eq!(aligned(at("2026-12-01T10:17:42Z"), 10_800), at("2026-12-01T09:00:00Z"));
+        assert_eq!(
+            aligned(at("2026-12-01T10:17:42Z"), 1_800),
+            at("2026-12-01T10:00:00Z")
+        );
+        assert_eq!(
+            aligned(at("2026-12-01T10:17:42Z"), 10_800),
+            at("2026-12-01T09:00:00Z")
+        );
         // 2026-12-03 is a Thursday; its week began on Monday the 30th of November.
-        assert_eq!(aligned(at("2026-12-03T10:00:00Z"), 604_800), at("2026-11-30T00:00:00Z"));
+        assert_eq!(
+            aligned(at("2026-12-03T10:00:00Z"), 604_800),
+            at("2026-11-30T00:00:00Z")
+        );
     }
 
     #[test]
     fn only_unnamed_filters_are_counted_from_aggregates() {
         let mut filter = EventFilter::default();
         assert!(charts_cover(&filter));
-        assert!(!top_lists_cover(&filter), "the top lists count failures only");
+        assert!(
+            !top_lists_cover(&filter),
+            "the top lists count failures only"
+        );
         filter.result = Some(ActionResult::Failure);
         assert!(top_lists_cover(&filter));
         filter.user = Some("alice".into());

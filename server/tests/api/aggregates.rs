@@ -71,8 +71,16 @@ async fn failure_counts_mismatches(pool: &PgPool) -> (i64, i64) {
 }
 
 async fn assert_aggregates_match(pool: &PgPool, after: &str) {
-    assert_eq!(event_counts_mismatches(pool).await, (0, 0), "event_counts after {after}");
-    assert_eq!(failure_counts_mismatches(pool).await, (0, 0), "failure_counts after {after}");
+    assert_eq!(
+        event_counts_mismatches(pool).await,
+        (0, 0),
+        "event_counts after {after}"
+    );
+    assert_eq!(
+        failure_counts_mismatches(pool).await,
+        (0, 0),
+        "failure_counts after {after}"
+    );
 }
 
 fn failure(user: &str, ip: &str, occurred: DateTime<Utc>) -> serde_json::Value {
@@ -88,7 +96,10 @@ async fn every_aggregate_equals_the_count_of_its_rows_through_every_way_in_and_o
     let store = EventStore::new(pool.clone());
 
     // Single events, spread over minutes, hours and days, the same minute twice.
-    for (i, back) in [0, 0, 59, 61, 3_599, 3_601, 86_401, 200_000].iter().enumerate() {
+    for (i, back) in [0, 0, 59, 61, 3_599, 3_601, 86_401, 200_000]
+        .iter()
+        .enumerate()
+    {
         let at = now - Duration::seconds(*back);
         app.ingest(&failure(&format!("user{}", i % 3), "198.51.100.7", at))
             .await;
@@ -218,7 +229,10 @@ async fn charts_and_top_lists_from_aggregates_agree_with_the_raw_rows() {
             .filter(|b| b.count > 0)
             .map(|b| (b.start, b.count))
             .collect();
-        assert_eq!(nonzero, raw_volume(&database.pool, since, until, width).await);
+        assert_eq!(
+            nonzero,
+            raw_volume(&database.pool, since, until, width).await
+        );
         assert!(charted.len() as i64 <= len / width + 1);
     }
 
@@ -230,7 +244,11 @@ async fn charts_and_top_lists_from_aggregates_agree_with_the_raw_rows() {
         (RankBy::Username, "username"),
     ] {
         // Every value, not just ten: a count off by one anywhere shows.
-        let ranked = store.top(&filter, by, 10_000).await.unwrap().expect("covered");
+        let ranked = store
+            .top(&filter, by, 10_000)
+            .await
+            .unwrap()
+            .expect("covered");
         let raw: Vec<(String, i64)> = sqlx::query_as(&format!(
             "select {column}, count(*) from events where {column} is not null \
              and event_type = 'auth.login.failure' and action_result = 'failure' \
@@ -243,7 +261,10 @@ async fn charts_and_top_lists_from_aggregates_agree_with_the_raw_rows() {
         .unwrap();
         let ranked: Vec<(String, i64)> = ranked.into_iter().map(|r| (r.value, r.count)).collect();
         assert_eq!(ranked, raw, "{column}");
-        assert!(raw.first().is_some_and(|(_, n)| *n > 10), "an attacker leads");
+        assert!(
+            raw.first().is_some_and(|(_, n)| *n > 10),
+            "an attacker leads"
+        );
     }
 }
 

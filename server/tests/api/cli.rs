@@ -112,7 +112,22 @@ async fn serve_and_other_commands_share_the_embedded_cluster_and_stop_it() {
     assert_eq!(post(&url, &first_key).await, 201);
 
     // While serve runs, another command attaches to its cluster and leaves it running.
-    assert!(db_status(&data_dir).await.contains("events: 1"));
+    let status = db_status(&data_dir).await;
+    assert!(status.contains("events: 1"), "{status}");
+    // What the event log takes on disk, part by part: rows, each index, each aggregate.
+    for part in [
+        "events ",
+        "events_occurred_idx",
+        "event_counts",
+        "failure_counts",
+    ] {
+        assert!(
+            status
+                .lines()
+                .any(|l| l.trim_start().starts_with(part) && l.ends_with("bytes per event")),
+            "{part}: {status}"
+        );
+    }
     let health = reqwest::get(format!("{url}/healthz")).await.unwrap();
     assert_eq!(health.status(), 200, "serve still has its database");
 

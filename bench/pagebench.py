@@ -1,0 +1,139 @@
+#!/usr/bin/env python3
+"""Times every dashboard page and the read API as a signed-in viewer sees them, over HTTP.
+
+    python3 bench/pagebench.py --vigil target/release/vigil --data-dir /work/pagebench/10m \
+        --events 10000000 [--runs 10] [--port 3995]
+
+Fills the data directory's embedded database with `vigil demo-data` (7 days ending now) if it
+holds fewer events than asked, creates a viewer and a read key, starts `vigil serve`, signs in
+and fetches each page (the whole server-rendered response, charts and top lists included) and
+each read-API first and next page, one warm-up and then `--runs` timed requests each; prints
+p50/p95 in milliseconds and the database's bytes per event. Only the standard library: it runs
+with the machine's python3.
+"""
+import argparse, http.client, json, os, re, subprocess, sys, time, urllib.parse
+
+PAGES = ["/", "/mfa", "/api-keys", "/events?user=user42", "/events?ip=203.0.113.0/24",
+         "/events?ip=2001:db8:bad::/48"]
+RANGES = ["", "15m", "1h", "24h", "7d", "30d"]
+API = ["", "type=auth.login.failure", "user=user42", "ip=203.0.113.0/24", "since=7d",
+       "type=mfa&since=24h"]
+
+
+def vigil(args, *rest, stdin=None):
+    command = [args.vigil, "--data-dir", args.data_dir, *rest]
+    return subprocess.run(command, input=stdin, capture_output=True, text=True, check=True).stdout
+
+
+def percentile(values, share):
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(round(share * (len(ordered) - 1))))]
+
+
+class Client:
+    def __init__(self, port):
+        self.port = port
+        self.connection = http.client.HTTPConnection("127.0.0.1", port, timeout=120)
+        self.headers = {}
+
+    def request(self, method, path, body=None, headers=None):
+        all_headers = {**self.headers, **(headers or {})}
+        self.connection.request(method, path, body, all_headers)
+        response = self.connection.getresponse()
+        data = response.read()
+        return response, data
+
+    def timed(self, path, runs):
+        self.request("GET", path)  # warm-up
+        times, size, status = [], 0, 0
+        for _ in range(runs):
+            started = time.perf_counter()
+            response, data = self.request("GET", path)
+            times.append((time.perf_counter() - started) * 1000)
+            size, status = len(data), response.status
+        return percentile(times, 0.5), percentile(times, 0.95), size, status
+
+
+def wait_healthy(port, server):
+    deadline = time.time() + 900  # a first start migrates (and backfills) the whole table
+    while time.time() < deadline:
+        if server.poll() is not None:
+            sys.exit(f"vigil serve exited with {server.returncode}")
+        try:
+            c = http.client.HTTPConnection("127.0.0.1", port, timeout=2)
+            c.request("GET", "/healthz")
+            if c.getresponse().status == 200:
+                return
+        except OSError:
+            pass
+        time.sleep(0.5)
+    sys.exit("vigil serve did not become healthy")
+
+
+def main():
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--vigil", default="target/release/vigil")
+    p.add_argument("--data-dir", required=True)
+    p.add_argument("--events", type=int, default=1_000_000)
+    p.add_argument("--runs", type=int, default=10)
+    p.add_argument("--port", type=int, default=3995)
+    args = p.parse_args()
+
+    marker = os.path.join(args.data_dir, f"pagebench-filled-{args.events}")
+    if not os.path.exists(marker):
+        started = time.time()
+        vigil(args, "demo-data", "--events", str(args.events), "--days", "7")
+        print(f"filled {args.events} events in {time.time() - started:.0f} s", file=sys.stderr)
+        vigil(args, "users", "create", "--username", "bench", "--role", "viewer", stdin="bench-password\n")
+        key = vigil(args, "keys", "create", "--name", "bench-reader", "--read").strip()
+        with open(marker, "w") as f:
+            f.write(key)
+    key = open(marker).read().strip()
+
+    server = subprocess.Popen([args.vigil, "--data-dir", args.data_dir, "serve", "--addr",
+                               f"127.0.0.1:{args.port}"], stdout=subprocess.DEVNULL,
+                              stderr=open(os.path.join(args.data_dir, "pagebench-serve.log"), "w"))
+    try:
+        wait_healthy(args.port, server)
+        run(args, key)
+    finally:
+        server.terminate()
+        server.wait()
+
+
+def run(args, key):
+    origin = f"http://127.0.0.1:{args.port}"
+    viewer = Client(args.port)
+    form = urllib.parse.urlencode({"username": "bench", "password": "bench-password"})
+    response, _ = viewer.request("POST", "/auth/login", form, {
+        "Content-Type": "application/x-www-form-urlencoded", "Origin": origin})
+    cookie = response.getheader("Set-Cookie", "").split(";")[0]
+    if response.status != 303 or not cookie:
+        sys.exit(f"sign-in failed: {response.status}")
+    viewer.headers = {"Cookie": cookie}
+
+    print(f"| page | p50 ms | p95 ms | bytes |\n|---|---:|---:|---:|")
+    pages = [f"/failures{'?since=' + r if r else ''}" for r in RANGES]
+    pages += [f"/events{'?since=' + r if r else ''}" for r in RANGES] + PAGES
+    for page in pages:
+        p50, p95, size, status = viewer.timed(page, args.runs)
+        flag = "" if status == 200 else f" ({status})"
+        print(f"| `{page}`{flag} | {p50:.1f} | {p95:.1f} | {size:,} |", flush=True)
+
+    reader = Client(args.port)
+    reader.headers = {"Authorization": f"Bearer {key}"}
+    print(f"\n| read API | first p50 / p95 ms | next p50 / p95 ms |\n|---|---:|---:|")
+    for query in API:
+        path = f"/api/v1/events?limit=50{'&' + query if query else ''}"
+        first50, first95, _, _ = reader.timed(path, args.runs)
+        _, body = reader.request("GET", path)
+        cursor = json.loads(body).get("next_cursor")
+        nxt = "n/a"
+        if cursor:
+            n50, n95, _, _ = reader.timed(f"{path}&cursor={urllib.parse.quote(cursor)}", args.runs)
+            nxt = f"{n50:.1f} / {n95:.1f}"
+        print(f"| `{query or 'no filter'}` | {first50:.1f} / {first95:.1f} | {nxt} |", flush=True)
+
+
+if __name__ == "__main__":
+    main()
