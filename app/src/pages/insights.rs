@@ -159,3 +159,19 @@ fn top_list(title: &'static str, param: &'static str, items: Option<Vec<Ranked>>
         }
     }
 }
+
+#[cfg(all(test, feature = "ssr"))]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_part_over_budget_says_so_instead_of_drawing_nothing() {
+        let owner = Owner::new();
+        owner.set();
+        let html = chart(None, "events").to_html();
+        assert!(html.contains(r#"data-testid="too-broad""#), "{html}");
+        assert!(html.contains("narrow the time range"), "{html}");
+        let html = top_list("Top IPs by failures", "ip", None).to_html();
+        assert!(html.contains("Top IPs by failures") && html.contains("too-broad"), "{html}");
+    }
+}
