@@ -25,6 +25,21 @@ pub async fn verify_periodically(store: EventStore, every: Duration) {
     }
 }
 
+/// How often the running failure windows move up: a top list then counts at most this much
+/// plus a minute of raw rows at its start.
+const ADVANCE_WINDOWS_EVERY: Duration = Duration::from_secs(10);
+
+/// Keeps the running failure windows (24 h, 7 d, 30 d) ending now.
+pub async fn advance_failure_windows(store: EventStore) {
+    let mut ticks = tokio::time::interval(ADVANCE_WINDOWS_EVERY);
+    loop {
+        ticks.tick().await;
+        if let Err(err) = store.advance_failure_windows().await {
+            tracing::warn!(%err, "could not advance the failure windows");
+        }
+    }
+}
+
 /// At start and then hourly: create this month's and the next months' partitions, and drop
 /// those wholly older than `retention_days`.
 pub async fn keep_partitions(store: EventStore, retention_days: Option<u32>) {

@@ -172,6 +172,9 @@ mod tests {
         assert!(html.contains(r#"data-testid="too-broad""#), "{html}");
         assert!(html.contains("narrow the time range"), "{html}");
         let html = top_list("Top IPs by failures", "ip", None).to_html();
-        assert!(html.contains("Top IPs by failures") && html.contains("too-broad"), "{html}");
+        assert!(
+            html.contains("Top IPs by failures") && html.contains("too-broad"),
+            "{html}"
+        );
     }
 }

@@ -13,6 +13,7 @@ mod query;
 mod sizes;
 mod stats;
 mod verify;
+mod windows;
 
 pub use append::{Appended, Staging, EVENTS_CHANNEL};
 pub use columns::{csv_cells, csv_header};

@@ -184,7 +184,9 @@ impl EventStore {
     /// month's counts are either all there or gone; it holds the aggregate's lock for
     /// milliseconds, where detaching `events` concurrently matters because queries read it for
     /// seconds.
+    /// The running failure windows, which are not partitioned, are then counted again.
     async fn drop_aggregates_before(&self, cutoff: DateTime<Utc>) -> Result<(), StorageError> {
+        let mut dropped = false;
         for aggregate in AGGREGATES {
             for partition in self.partitions_of(aggregate).await? {
                 if partition.end <= cutoff {
@@ -192,8 +194,12 @@ impl EventStore {
                     sqlx::raw_sql(&format!("drop table if exists {name}"))
                         .execute(&self.owner)
                         .await?;
+                    dropped = true;
                 }
             }
+        }
+        if dropped {
+            self.rebuild_failure_windows().await?;
         }
         Ok(())
     }

@@ -46,7 +46,7 @@ pub(super) fn push_conditions(
             .push(")");
     }
     if let Some(ip) = filter.ip {
-        let network = IpNetwork::new(ip.addr, ip.prefix).expect("prefix validated by IpMatch");
+        let network = network_of(ip);
         if ip.is_host() {
             sql.push(" and ip_address = ").push_bind(network);
         } else {
@@ -128,16 +128,37 @@ impl EventStore {
         after: Option<Cursor>,
         limit: u32,
     ) -> Result<EventPage, StorageError> {
-        let mut sql = QueryBuilder::new(format!("select {} from events where true", column_list()));
+        let addresses = match filter.ip.filter(|ip| !ip.is_host()) {
+            Some(ip) => self.addresses_in(network_of(ip)).await?,
+            None => None,
+        };
+        let mut sql = QueryBuilder::new(format!("select {} from ", column_list()));
+        let filter = match &addresses {
+            // Newest first per address, then merged: each address is one index range, where
+            // the whole network is one range in address order that must be read and sorted.
+            Some(addresses) => {
+                sql.push("unnest(")
+                    .push_bind(addresses.clone())
+                    .push("::inet[]) a(address) cross join lateral (select * from events ")
+                    .push("where ip_address = a.address");
+                &EventFilter {
+                    ip: None,
+                    ..filter.clone()
+                }
+            }
+            None => {
+                sql.push("events where true");
+                filter
+            }
+        };
         push_conditions(&mut sql, filter, Utc::now());
-        if let Some(cursor) = after {
-            sql.push(" and (occurred_at, seq) < (")
-                .push_bind(cursor.occurred_at);
-            sql.push(", ").push_bind(cursor.seq).push(")");
-        }
+        let limit_plus_one = i64::from(limit) + 1;
         // One extra row tells whether another page exists, without counting.
-        sql.push(" order by occurred_at desc, seq desc limit ")
-            .push_bind(i64::from(limit) + 1);
+        push_page(&mut sql, after, limit_plus_one);
+        if addresses.is_some() {
+            sql.push(") e order by occurred_at desc, seq desc limit ")
+                .push_bind(limit_plus_one);
+        }
         let rows: Vec<EventRow> = sql.build_query_as().fetch_all(&self.pool).await?;
         let mut events = rows
             .into_iter()
@@ -159,6 +180,49 @@ impl EventStore {
             events,
             next_cursor,
         })
+    }
+}
+
+/// Adds the keyset condition after `cursor` and the newest-first order and limit.
+fn push_page(sql: &mut QueryBuilder<'_, Postgres>, after: Option<Cursor>, limit: i64) {
+    if let Some(cursor) = after {
+        sql.push(" and (occurred_at, seq) < (")
+            .push_bind(cursor.occurred_at);
+        sql.push(", ").push_bind(cursor.seq).push(")");
+    }
+    sql.push(" order by occurred_at desc, seq desc limit ")
+        .push_bind(limit);
+}
+
+fn network_of(ip: vigil_wire::IpMatch) -> IpNetwork {
+    IpNetwork::new(ip.addr, ip.prefix).expect("prefix validated by IpMatch")
+}
+
+/// A network pivot with at most this many distinct stored addresses is read address by address.
+const ADDRESSES_WALKED: i64 = 256;
+
+impl EventStore {
+    /// The distinct addresses stored within `network`, if there are at most `ADDRESSES_WALKED`:
+    /// found by skipping through the address index, one probe per address.
+    async fn addresses_in(
+        &self,
+        network: IpNetwork,
+    ) -> Result<Option<Vec<IpNetwork>>, StorageError> {
+        let found: Vec<IpNetwork> = sqlx::query_scalar(
+            "with recursive walk(address, n) as ( \
+               (select ip_address, 1 from events where ip_address <<= $1 \
+                order by ip_address limit 1) \
+               union all \
+               select (select ip_address from events where ip_address <<= $1 \
+                       and ip_address > walk.address order by ip_address limit 1), n + 1 \
+               from walk where walk.address is not null and n <= $2) \
+             select address from walk where address is not null",
+        )
+        .bind(network)
+        .bind(ADDRESSES_WALKED)
+        .fetch_all(&self.pool)
+        .await?;
+        Ok((found.len() as i64 <= ADDRESSES_WALKED).then_some(found))
     }
 }
 

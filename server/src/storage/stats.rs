@@ -3,7 +3,8 @@
 //! Filters the aggregates cover (event type, category, result, severity, source; see
 //! migrations/0008_rollups.sql) are answered from them, a range split into whole days, hours
 //! and minutes plus the raw rows of its partial ends (`pieces`), so the cost follows the range,
-//! not the table. Any other filter (a person, an address, a session, text) counts raw rows, but
+//! not the table. Top lists over the last 24 hours, 7 or 30 days read a running window instead
+//! (migrations/0009_failure_windows.sql), one row per distinct value. Any other filter (a person, an address, a session, text) counts raw rows, but
 //! only for `RAW_BUDGET`: past it the answer is `None`, "refine your filter", never a page
 //! that takes seconds.
 
@@ -109,6 +110,14 @@ impl EventStore {
         };
         let filter = without_range(filter);
         let covered = top_lists_cover(&filter);
+        if covered {
+            if let Some(window) = self.window_for(since, until, now).await? {
+                let ranked = self
+                    .top_from_window(&filter, window, (since, until), (column, dimension), limit)
+                    .await?;
+                return Ok(Some(ranked));
+            }
+        }
         let counted = if covered {
             pieces(since, until, &TOP_GRAINS)
         } else {
