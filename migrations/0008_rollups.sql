@@ -1,10 +1,15 @@
--- Aggregates for the dashboard's charts and top lists, kept by the database in the statement
--- that inserts the events (ingest's INSERT and demo data's COPY alike), so they are exact and
--- committed with the rows they count. Each is partitioned like `events`, by the month the
--- events were received, so retention drops a month's counts with the month's rows.
-
--- Buckets are aligned on UTC minutes, hours and days (2001-01-01 is a Monday, so week-wide
--- chart bars start on Mondays).
+-- Aggregates for the dashboard's charts and top lists, so they cost the same whatever the
+-- table's size.
+--
+-- They are rolled up from the events behind ingest, not by it: `roll_up()` counts the events
+-- after `rollup_cursor.seq` (up to the chain head, a committed prefix: seqs commit in order)
+-- and moves the cursor, in one transaction; `vigil serve` calls it every second. A reader adds
+-- the events after the cursor (a second's worth) from the table itself, in the same statement,
+-- so every answer is exact under a live stream while ingest pays nothing for the aggregates.
+--
+-- `event_counts` and `failure_counts` are partitioned like `events`, by the month the events
+-- were received, so retention drops a month's counts with the month's rows. Buckets are UTC
+-- minutes, hours and days (2001-01-01 is a Monday, so week-wide chart bars start on Mondays).
 set local timezone to 'UTC';
 
 -- Events per bucket of `occurred_at`, by every column a chart can be filtered on without
@@ -23,7 +28,7 @@ create table event_counts (
     primary key (grain, bucket, event_type, category, action_result, severity, source, month)
 ) partition by range (month);
 
--- Failed events per hour and day by address and by username: the top lists.
+-- Failed events per hour and day by address and by username: top lists over any range.
 create table failure_counts (
     grain      integer     not null check (grain in (3600, 86400)),
     dimension  text        not null check (dimension in ('ip_address', 'username')),
@@ -36,17 +41,45 @@ create table failure_counts (
     primary key (grain, dimension, bucket, value, event_type, category, month)
 ) partition by range (month);
 
--- Security definer: the serving role may insert events but not write counts of its own.
-create function events_count_added() returns trigger
+-- Running counts of failed events by address and username over the dashboard's long one-click
+-- ranges (the last 24 hours, 7 days, 30 days): one row per distinct value, which the population
+-- bounds, instead of one per value per hour or day, which grows with the range and the traffic.
+-- Each counts the rolled-up failures with `occurred_at >= start`; `advance_failure_windows()`
+-- moves the starts up to the minute and subtracts what fell out. Retention rebuilds them.
+create table failure_window_starts (
+    span  integer     primary key check (span > 0),  -- seconds
+    start timestamptz not null
+);
+
+create table failure_windows (
+    span       integer not null references failure_window_starts,
+    dimension  text    not null check (dimension in ('ip_address', 'username')),
+    event_type text    not null,
+    category   text    not null,
+    value      text    not null,
+    n          bigint  not null,
+    primary key (span, dimension, event_type, category, value)
+);
+
+-- Events with `seq` up to here are counted in the aggregates. Its row lock serialises every
+-- function below, across instances.
+create table rollup_cursor (
+    singleton boolean primary key default true check (singleton),
+    seq       bigint  not null
+);
+
+-- Counts the events in (`from_seq`, `to_seq`] into every aggregate.
+create function count_events(from_seq bigint, to_seq bigint) returns void
 language plpgsql security definer set search_path from current as $$
 begin
     insert into event_counts as c
         (grain, bucket, event_type, category, action_result, severity, source, month, n)
     select g.grain,
-           date_bin(make_interval(secs => g.grain), a.occurred_at, timestamptz '2001-01-01'),
-           a.event_type, a.category, a.action_result, a.severity, a.source,
-           date_trunc('month', a.received_at, 'UTC'), count(*)
-    from added a cross join (values (60), (3600), (86400)) g(grain)
+           date_bin(make_interval(secs => g.grain), e.occurred_at, timestamptz '2001-01-01'),
+           e.event_type, e.category, e.action_result, e.severity, e.source,
+           date_trunc('month', e.received_at, 'UTC'), count(*)
+    from events e cross join (values (60), (3600), (86400)) g(grain)
+    where e.seq > from_seq and e.seq <= to_seq
     group by 1, 2, 3, 4, 5, 6, 7, 8
     on conflict (grain, bucket, event_type, category, action_result, severity, source, month)
     do update set n = c.n + excluded.n;
@@ -54,21 +87,101 @@ begin
     insert into failure_counts as c
         (grain, dimension, bucket, value, event_type, category, month, n)
     select g.grain, d.dimension,
-           date_bin(make_interval(secs => g.grain), a.occurred_at, timestamptz '2001-01-01'),
-           d.value, a.event_type, a.category, date_trunc('month', a.received_at, 'UTC'), count(*)
-    from added a
-    cross join lateral (values ('ip_address', host(a.ip_address)), ('username', a.username))
+           date_bin(make_interval(secs => g.grain), e.occurred_at, timestamptz '2001-01-01'),
+           d.value, e.event_type, e.category, date_trunc('month', e.received_at, 'UTC'), count(*)
+    from events e
+    cross join lateral (values ('ip_address', host(e.ip_address)), ('username', e.username))
         d(dimension, value)
     cross join (values (3600), (86400)) g(grain)
-    where a.action_result = 'failure' and d.value is not null
+    where e.seq > from_seq and e.seq <= to_seq
+      and e.action_result = 'failure' and d.value is not null
     group by 1, 2, 3, 4, 5, 6, 7
     on conflict (grain, dimension, bucket, value, event_type, category, month)
     do update set n = c.n + excluded.n;
-    return null;
+
+    insert into failure_windows as f (span, dimension, event_type, category, value, n)
+    select s.span, d.dimension, e.event_type, e.category, d.value, count(*)
+    from events e
+    cross join lateral (values ('ip_address', host(e.ip_address)), ('username', e.username))
+        d(dimension, value)
+    join failure_window_starts s on e.occurred_at >= s.start
+    where e.seq > from_seq and e.seq <= to_seq
+      and e.action_result = 'failure' and d.value is not null
+    group by 1, 2, 3, 4, 5
+    on conflict (span, dimension, event_type, category, value) do update set n = f.n + excluded.n;
 end
 $$;
 
--- One partition of each aggregate per partition of `events`, same bounds and suffix.
+-- Counts up to `max_rows` events after the cursor and moves it; returns how many.
+create function roll_up(max_rows bigint) returns bigint
+language plpgsql security definer set search_path from current as $$
+declare
+    from_seq bigint;
+    to_seq bigint;
+begin
+    select seq into from_seq from rollup_cursor for update;
+    -- The head commits with its events, so everything up to it is there to be counted.
+    select least(h.seq, from_seq + max_rows) into to_seq from chain_head h;
+    if to_seq <= from_seq then
+        return 0;
+    end if;
+    perform count_events(from_seq, to_seq);
+    update rollup_cursor set seq = to_seq;
+    return to_seq - from_seq;
+end
+$$;
+
+-- Counts the failure windows again from the rolled-up rows: after retention dropped some.
+create function rebuild_failure_windows() returns void
+language plpgsql security definer set search_path from current as $$
+declare
+    to_seq bigint;
+begin
+    select seq into to_seq from rollup_cursor for update;
+    delete from failure_windows;
+    insert into failure_windows (span, dimension, event_type, category, value, n)
+    select s.span, d.dimension, e.event_type, e.category, d.value, count(*)
+    from failure_window_starts s
+    join events e on e.occurred_at >= s.start
+    cross join lateral (values ('ip_address', host(e.ip_address)), ('username', e.username))
+        d(dimension, value)
+    where e.seq <= to_seq and e.action_result = 'failure' and d.value is not null
+    group by 1, 2, 3, 4, 5;
+end
+$$;
+
+-- Moves every window's start to `now()` minus its span, down to the minute, subtracting the
+-- rolled-up failures that fell out of it.
+create function advance_failure_windows() returns void
+language plpgsql security definer set search_path from current as $$
+declare
+    to_seq bigint;
+    w record;
+    goal timestamptz;
+begin
+    select seq into to_seq from rollup_cursor for update;
+    for w in select span, start from failure_window_starts order by span loop
+        goal := date_trunc('minute', now()) - make_interval(secs => w.span);
+        continue when goal <= w.start;
+        update failure_windows f set n = f.n - g.n
+        from (
+            select d.dimension, e.event_type, e.category, d.value, count(*) as n
+            from events e
+            cross join lateral (values ('ip_address', host(e.ip_address)), ('username', e.username))
+                d(dimension, value)
+            where e.seq <= to_seq and e.action_result = 'failure' and d.value is not null
+              and e.occurred_at >= w.start and e.occurred_at < goal
+            group by 1, 2, 3, 4
+        ) g
+        where f.span = w.span and f.dimension = g.dimension and f.event_type = g.event_type
+          and f.category = g.category and f.value = g.value;
+        delete from failure_windows where span = w.span and n <= 0;
+        update failure_window_starts set start = goal where span = w.span;
+    end loop;
+end
+$$;
+
+-- One partition of each monthly aggregate per partition of `events`, same bounds and suffix.
 do $$
 declare
     part record;
@@ -86,32 +199,21 @@ begin
 end
 $$;
 
--- The events already stored: the same aggregation as the trigger's, over the whole table.
-insert into event_counts (grain, bucket, event_type, category, action_result, severity, source, month, n)
-select g.grain, date_bin(make_interval(secs => g.grain), e.occurred_at, timestamptz '2001-01-01'),
-       e.event_type, e.category, e.action_result, e.severity, e.source,
-       date_trunc('month', e.received_at, 'UTC'), count(*)
-from events e cross join (values (60), (3600), (86400)) g(grain)
-group by 1, 2, 3, 4, 5, 6, 7, 8;
+insert into failure_window_starts (span, start)
+select span, date_trunc('minute', now()) - make_interval(secs => span)
+from (values (86400), (604800), (2592000)) s(span);
 
-insert into failure_counts (grain, dimension, bucket, value, event_type, category, month, n)
-select g.grain, d.dimension, date_bin(make_interval(secs => g.grain), e.occurred_at, timestamptz '2001-01-01'),
-       d.value, e.event_type, e.category, date_trunc('month', e.received_at, 'UTC'), count(*)
-from events e
-cross join lateral (values ('ip_address', host(e.ip_address)), ('username', e.username)) d(dimension, value)
-cross join (values (3600), (86400)) g(grain)
-where e.action_result = 'failure' and d.value is not null
-group by 1, 2, 3, 4, 5, 6, 7;
-
-create trigger events_counted
-    after insert on events
-    referencing new table as added
-    for each statement execute function events_count_added();
+-- The events already stored, counted now. Rows from before the chain (0005) have seqs at or
+-- below the head, like every other.
+insert into rollup_cursor (seq) values (0);
+select count_events(0, (select seq from chain_head));
+update rollup_cursor set seq = (select seq from chain_head);
 
 do $$
 begin
     if exists (select from pg_roles where rolname = 'vigil_app') then
-        grant select on event_counts, failure_counts to vigil_app;
+        grant select on event_counts, failure_counts, failure_window_starts, failure_windows,
+            rollup_cursor to vigil_app;
     end if;
 end
 $$;

@@ -25,17 +25,28 @@ pub async fn verify_periodically(store: EventStore, every: Duration) {
     }
 }
 
-/// How often the running failure windows move up: a top list then counts at most this much
-/// plus a minute of raw rows at its start.
-const ADVANCE_WINDOWS_EVERY: Duration = Duration::from_secs(10);
+/// How often the events ingested since are counted into the aggregates: a chart reads at
+/// most about this much of the newest events from the table itself.
+const ROLL_UP_EVERY: Duration = Duration::from_secs(1);
+/// Every this many roll-ups, the running failure windows move up to the minute: a top list
+/// then reads at most this long plus a minute of raw rows at its start.
+const ADVANCE_WINDOWS_EVERY: u32 = 10;
 
-/// Keeps the running failure windows (24 h, 7 d, 30 d) ending now.
-pub async fn advance_failure_windows(store: EventStore) {
-    let mut ticks = tokio::time::interval(ADVANCE_WINDOWS_EVERY);
-    loop {
+/// Counts new events into the aggregates every second, and keeps the failure windows
+/// (24 h, 7 d, 30 d) ending now. Several instances may run this: the roll-up cursor's lock
+/// takes them in turn.
+pub async fn keep_aggregates(store: EventStore) {
+    let mut ticks = tokio::time::interval(ROLL_UP_EVERY);
+    ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    for tick in 0u32.. {
         ticks.tick().await;
-        if let Err(err) = store.advance_failure_windows().await {
-            tracing::warn!(%err, "could not advance the failure windows");
+        if let Err(err) = store.roll_up_all().await {
+            tracing::warn!(%err, "could not count new events into the aggregates");
+        }
+        if tick % ADVANCE_WINDOWS_EVERY == 0 {
+            if let Err(err) = store.advance_failure_windows().await {
+                tracing::warn!(%err, "could not advance the failure windows");
+            }
         }
     }
 }

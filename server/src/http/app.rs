@@ -74,7 +74,7 @@ impl Application {
             let every = std::time::Duration::from_secs(config.verify_every_minutes * 60);
             tokio::spawn(maintenance::verify_periodically(store.clone(), every));
         }
-        tokio::spawn(maintenance::advance_failure_windows(store.clone()));
+        tokio::spawn(maintenance::keep_aggregates(store.clone()));
         tokio::spawn(maintenance::keep_partitions(
             store.clone(),
             config.retention_days,

@@ -10,10 +10,11 @@ mod operators;
 pub mod partitions;
 mod pieces;
 mod query;
+mod rollup;
 mod sizes;
 mod stats;
+mod top_lists;
 mod verify;
-mod windows;
 
 pub use append::{Appended, Staging, EVENTS_CHANNEL};
 pub use columns::{csv_cells, csv_header};

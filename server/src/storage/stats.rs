@@ -1,10 +1,10 @@
 //! The dashboard's charts and top lists: volume per time bucket and the most frequent values.
 //!
 //! Filters the aggregates cover (event type, category, result, severity, source; see
-//! migrations/0008_rollups.sql) are answered from them, a range split into whole days, hours
+//! migrations/0008_rollups.sql) are answered from them, plus the events not rolled up yet, a range split into whole days, hours
 //! and minutes plus the raw rows of its partial ends (`pieces`), so the cost follows the range,
 //! not the table. Top lists over the last 24 hours, 7 or 30 days read a running window instead
-//! (migrations/0009_failure_windows.sql), one row per distinct value. Any other filter (a person, an address, a session, text) counts raw rows, but
+//! (migrations/0008_rollups.sql), one row per distinct value. Any other filter (a person, an address, a session, text) counts raw rows, but
 //! only for `RAW_BUDGET`: past it the answer is `None`, "refine your filter", never a page
 //! that takes seconds.
 
@@ -16,6 +16,7 @@ use vigil_wire::{ActionResult, Bucket, EventFilter, RankBy, Ranked};
 
 use super::pieces::{coarsest_dividing, pieces, Grain, Piece, DAY, HOUR, MINUTE, RAW};
 use super::query::push_conditions;
+use super::top_lists::{window_in, TopList};
 use super::{EventStore, StorageError};
 
 /// How long a chart or top list may spend counting raw rows when no aggregate covers its filter.
@@ -41,44 +42,18 @@ impl EventStore {
     ) -> Result<Option<Vec<Bucket>>, StorageError> {
         let filter = without_range(filter);
         let grains = coarsest_dividing(bucket_seconds, &CHART_GRAINS);
-        let covered = charts_cover(&filter) && !grains.is_empty();
-        let counted = if covered {
-            pieces(since, until, grains)
-        } else {
-            vec![whole(since, until)]
-        };
-        let mut sql = QueryBuilder::new("select date_bin(make_interval(secs => ");
-        sql.push_bind(bucket_seconds as f64)
-            .push("), at, ")
-            .push_bind(origin())
-            .push(") as start, sum(n)::bigint from (");
-        for (i, piece) in counted.iter().enumerate() {
-            if i > 0 {
-                sql.push(" union all ");
-            }
-            if piece.grain == RAW {
-                sql.push("select date_bin(make_interval(secs => ")
-                    .push_bind(bucket_seconds as f64)
-                    .push("), occurred_at, ")
-                    .push_bind(origin())
-                    .push(") as at, count(*) as n from events where true");
-                push_conditions(&mut sql, &filter, Utc::now());
-                push_range(&mut sql, "occurred_at", piece);
-                sql.push(" group by 1");
-            } else {
-                sql.push("select bucket as at, n from event_counts where grain = ")
-                    .push_bind(piece.grain as i32);
-                push_conditions(&mut sql, &filter, Utc::now());
-                push_range(&mut sql, "bucket", piece);
-            }
-        }
-        sql.push(") counted group by 1");
-        let budget = (!covered).then_some(RAW_BUDGET);
-        let Some(rows) = self
-            .fetch_counted::<(DateTime<Utc>, i64)>(sql, budget)
+        let rows: Vec<(DateTime<Utc>, i64)> = if charts_cover(&filter) && !grains.is_empty() {
+            let counted = pieces(since, until, grains);
+            self.fetch_rolled(|snapshot| {
+                volume_sql(&filter, &counted, bucket_seconds, Some(snapshot.cursor))
+            })
             .await?
-        else {
-            return Ok(None);
+        } else {
+            let whole = [whole(since, until)];
+            match (self.fetch_budgeted(volume_sql(&filter, &whole, bucket_seconds, None))).await? {
+                Some(rows) => rows,
+                None => return Ok(None),
+            }
         };
         let counts: std::collections::HashMap<_, _> = rows.into_iter().collect();
         let width = chrono::Duration::seconds(bucket_seconds);
@@ -104,77 +79,77 @@ impl EventStore {
         let now = Utc::now();
         let since = (filter.since.as_ref()).map_or(DateTime::UNIX_EPOCH, |b| b.resolve(now));
         let until = (filter.until.as_ref()).map_or(far_future(), |b| b.resolve(now));
-        let (column, dimension) = match by {
-            RankBy::IpAddress => ("host(ip_address)", "ip_address"),
-            RankBy::Username => ("username", "username"),
+        let ranked = TopList {
+            filter: without_range(filter),
+            column: match by {
+                RankBy::IpAddress => "host(ip_address)",
+                RankBy::Username => "username",
+            },
+            dimension: match by {
+                RankBy::IpAddress => "ip_address",
+                RankBy::Username => "username",
+            },
+            limit,
         };
-        let filter = without_range(filter);
-        let covered = top_lists_cover(&filter);
-        if covered {
-            if let Some(window) = self.window_for(since, until, now).await? {
-                let ranked = self
-                    .top_from_window(&filter, window, (since, until), (column, dimension), limit)
-                    .await?;
-                return Ok(Some(ranked));
-            }
-        }
-        let counted = if covered {
-            pieces(since, until, &TOP_GRAINS)
+        let rows: Vec<(String, i64)> = if top_lists_cover(&ranked.filter) {
+            self.fetch_rolled(|snapshot| match window_in(snapshot, since, until, now) {
+                Some(window) => ranked.window_sql(window, (since, until), snapshot.cursor),
+                None => {
+                    ranked.pieces_sql(&pieces(since, until, &TOP_GRAINS), Some(snapshot.cursor))
+                }
+            })
+            .await?
         } else {
-            vec![whole(since, until)]
+            match (self.fetch_budgeted(ranked.pieces_sql(&[whole(since, until)], None))).await? {
+                Some(rows) => rows,
+                None => return Ok(None),
+            }
         };
-        let mut sql = QueryBuilder::new("select value, sum(n)::bigint from (");
-        for (i, piece) in counted.iter().enumerate() {
-            if i > 0 {
-                sql.push(" union all ");
-            }
-            if piece.grain == RAW {
-                sql.push(format!(
-                    "select {column} as value, count(*) as n from events where {column} is not null"
-                ));
-                push_conditions(&mut sql, &filter, now);
-                push_range(&mut sql, "occurred_at", piece);
-                sql.push(" group by 1");
-            } else {
-                // Every row of `failure_counts` is a failure: the result is its premise.
-                let mut types_only = filter.clone();
-                types_only.result = None;
-                sql.push("select value, n from failure_counts where grain = ")
-                    .push_bind(piece.grain as i32)
-                    .push(" and dimension = ")
-                    .push_bind(dimension);
-                push_conditions(&mut sql, &types_only, now);
-                push_range(&mut sql, "bucket", piece);
-            }
-        }
-        sql.push(") counted group by 1 order by 2 desc, 1 limit ")
-            .push_bind(i64::from(limit));
-        let budget = (!covered).then_some(RAW_BUDGET);
-        let rows = self.fetch_counted::<(String, i64)>(sql, budget).await?;
-        Ok(rows.map(|rows| {
+        Ok(Some(
             (rows.into_iter())
                 .map(|(value, count)| Ranked { value, count })
-                .collect()
-        }))
+                .collect(),
+        ))
     }
 
-    /// Runs a counting query; with a `budget`, cancelled (and `None`) once it runs that long.
-    async fn fetch_counted<T>(
+    /// Runs the query `build` makes from the roll-up cursor and the windows' starts, all in one
+    /// snapshot: aggregates and the rows after the cursor then never overlap or leave a gap.
+    async fn fetch_rolled<T>(
+        &self,
+        build: impl FnOnce(&Snapshot) -> QueryBuilder<'static, Postgres>,
+    ) -> Result<Vec<T>, StorageError>
+    where
+        T: for<'r> sqlx::FromRow<'r, PgRow> + Send + Unpin,
+    {
+        let mut tx = self.pool.begin().await?;
+        sqlx::query("set transaction isolation level repeatable read, read only")
+            .execute(&mut *tx)
+            .await?;
+        let cursor: i64 = sqlx::query_scalar("select seq from rollup_cursor")
+            .fetch_one(&mut *tx)
+            .await?;
+        let starts = sqlx::query_as("select span, start from failure_window_starts order by span")
+            .fetch_all(&mut *tx)
+            .await?;
+        let mut sql = build(&Snapshot { cursor, starts });
+        let rows = sql.build_query_as().fetch_all(&mut *tx).await?;
+        tx.commit().await?;
+        Ok(rows)
+    }
+
+    /// Runs a raw counting query, cancelled (and `None`) once it runs `RAW_BUDGET`.
+    async fn fetch_budgeted<T>(
         &self,
         mut sql: QueryBuilder<'_, Postgres>,
-        budget: Option<Duration>,
     ) -> Result<Option<Vec<T>>, StorageError>
     where
         T: for<'r> sqlx::FromRow<'r, PgRow> + Send + Unpin,
     {
-        let Some(budget) = budget else {
-            return Ok(Some(sql.build_query_as().fetch_all(&self.pool).await?));
-        };
         let mut tx = self.pool.begin().await?;
         // `local`: the connection's next user has the interactive timeout back.
         sqlx::query(&format!(
             "set local statement_timeout = {}",
-            budget.as_millis()
+            RAW_BUDGET.as_millis()
         ))
         .execute(&mut *tx)
         .await?;
@@ -185,7 +160,7 @@ impl EventStore {
             }
             Err(sqlx::Error::Database(db)) if db.code().as_deref() == Some(QUERY_CANCELED) => {
                 tracing::info!(
-                    budget_ms = budget.as_millis(),
+                    budget_ms = RAW_BUDGET.as_millis(),
                     "a chart's raw count ran over budget"
                 );
                 Ok(None)
@@ -193,6 +168,93 @@ impl EventStore {
             Err(err) => Err(err.into()),
         }
     }
+}
+
+/// The roll-up cursor and the failure windows' starts, as one counting statement's snapshot
+/// has them.
+pub(super) struct Snapshot {
+    pub cursor: i64,
+    pub starts: Vec<(i32, DateTime<Utc>)>,
+}
+
+/// A chart's counts per bar over `counted`, from the aggregates and raw rows. With a `cursor`,
+/// the events after it are added from the table where the aggregates answer.
+fn volume_sql(
+    filter: &EventFilter,
+    counted: &[Piece],
+    bucket_seconds: i64,
+    cursor: Option<i64>,
+) -> QueryBuilder<'static, Postgres> {
+    let mut sql = QueryBuilder::new("select date_bin(make_interval(secs => ");
+    sql.push_bind(bucket_seconds as f64)
+        .push("), at, ")
+        .push_bind(origin())
+        .push(") as start, sum(n)::bigint from (");
+    for (i, piece) in counted.iter().enumerate() {
+        if i > 0 {
+            sql.push(" union all ");
+        }
+        if piece.grain == RAW {
+            push_raw_volume(&mut sql, bucket_seconds, filter, piece, None);
+        } else {
+            sql.push("select bucket as at, n from event_counts where grain = ")
+                .push_bind(piece.grain as i32);
+            push_conditions(&mut sql, filter, Utc::now());
+            push_range(&mut sql, "bucket", piece);
+        }
+    }
+    if let (Some(span), Some(cursor)) = (aggregated_span(counted), cursor) {
+        sql.push(" union all ");
+        push_raw_volume(&mut sql, bucket_seconds, filter, &span, Some(cursor));
+    }
+    sql.push(") counted group by 1");
+    sql
+}
+
+/// Which side of the roll-up cursor raw rows are read from.
+#[derive(Clone, Copy, Debug)]
+pub(super) enum SeqSide {
+    /// Counted in the aggregates already.
+    Through(i64),
+    /// Not counted there yet.
+    After(i64),
+}
+
+/// The cursor is a literal (our own number), so the planner sees how few rows lie after it.
+pub(super) fn push_side(sql: &mut QueryBuilder<'static, Postgres>, side: Option<SeqSide>) {
+    match side {
+        Some(SeqSide::Through(cursor)) => sql.push(format!(" and seq <= {cursor}")),
+        Some(SeqSide::After(cursor)) => sql.push(format!(" and seq > {cursor}")),
+        None => sql,
+    };
+}
+
+/// Where the aggregates answer: from the first piece counted from them to the last. Events
+/// there that are not rolled up yet are counted from the table.
+pub(super) fn aggregated_span(counted: &[Piece]) -> Option<Piece> {
+    let mut rolled = counted.iter().filter(|p| p.grain != RAW);
+    let first = rolled.next()?;
+    let last = rolled.next_back().unwrap_or(first);
+    Some(whole(first.from, last.to))
+}
+
+/// Raw rows of `piece` per chart bar (only those after `cursor`, if given).
+fn push_raw_volume(
+    sql: &mut QueryBuilder<'static, Postgres>,
+    bucket_seconds: i64,
+    filter: &EventFilter,
+    piece: &Piece,
+    cursor: Option<i64>,
+) {
+    sql.push("select date_bin(make_interval(secs => ")
+        .push_bind(bucket_seconds as f64)
+        .push("), occurred_at, ")
+        .push_bind(origin())
+        .push(") as at, count(*) as n from events where true");
+    push_conditions(sql, filter, Utc::now());
+    push_range(sql, "occurred_at", piece);
+    push_side(sql, cursor.map(SeqSide::After));
+    sql.push(" group by 1");
 }
 
 /// PostgreSQL's code for a statement cancelled by its timeout.
@@ -224,7 +286,7 @@ fn without_range(filter: &EventFilter) -> EventFilter {
     }
 }
 
-fn whole(since: DateTime<Utc>, until: DateTime<Utc>) -> Piece {
+pub(super) fn whole(since: DateTime<Utc>, until: DateTime<Utc>) -> Piece {
     Piece {
         grain: RAW,
         from: since,
@@ -232,7 +294,7 @@ fn whole(since: DateTime<Utc>, until: DateTime<Utc>) -> Piece {
     }
 }
 
-fn push_range(sql: &mut QueryBuilder<'_, Postgres>, column: &str, piece: &Piece) {
+pub(super) fn push_range(sql: &mut QueryBuilder<'_, Postgres>, column: &str, piece: &Piece) {
     sql.push(format!(" and {column} >= ")).push_bind(piece.from);
     sql.push(format!(" and {column} < ")).push_bind(piece.to);
 }
@@ -248,7 +310,7 @@ fn aligned(at: DateTime<Utc>, width: i64) -> DateTime<Utc> {
 }
 
 /// No upper bound: later than any RFC 3339 time a producer can send.
-fn far_future() -> DateTime<Utc> {
+pub(super) fn far_future() -> DateTime<Utc> {
     DateTime::from_timestamp(253_402_300_800, 0).expect("10000-01-01")
 }
 

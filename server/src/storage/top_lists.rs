@@ -1,0 +1,155 @@
+//! Top lists of failed events by address or username. Over the last 24 hours, 7 or 30 days
+//! they read running windows (migrations/0008_rollups.sql): one row per distinct value whatever
+//! the traffic, corrected by the few raw rows between a window's start and the list's, and by
+//! the failures not rolled up yet. Over any other range, hourly and daily counts plus raw rows.
+
+use chrono::{DateTime, Utc};
+use sqlx::{Postgres, QueryBuilder};
+
+use vigil_wire::EventFilter;
+
+use super::pieces::{Piece, RAW};
+use super::query::push_conditions;
+use super::stats::{aggregated_span, push_range, push_side, whole, SeqSide, Snapshot};
+
+/// One top list being counted.
+pub(super) struct TopList {
+    pub filter: EventFilter,
+    /// The expression ranked, in `events`.
+    pub column: &'static str,
+    /// Its name in the aggregates.
+    pub dimension: &'static str,
+    pub limit: u32,
+}
+
+impl TopList {
+    /// The list over `counted`, from `failure_counts` and raw rows (with a `cursor`, as for
+    /// `volume_sql`).
+    pub(super) fn pieces_sql(
+        &self,
+        counted: &[Piece],
+        cursor: Option<i64>,
+    ) -> QueryBuilder<'static, Postgres> {
+        let now = Utc::now();
+        let mut sql = QueryBuilder::new("select value, sum(n)::bigint from (");
+        for (i, piece) in counted.iter().enumerate() {
+            if i > 0 {
+                sql.push(" union all ");
+            }
+            if piece.grain == RAW {
+                self.push_raw(&mut sql, piece, None, 1);
+            } else {
+                sql.push("select value, n from failure_counts where grain = ")
+                    .push_bind(piece.grain as i32)
+                    .push(" and dimension = ")
+                    .push_bind(self.dimension);
+                push_conditions(&mut sql, &self.types_only(), now);
+                push_range(&mut sql, "bucket", piece);
+            }
+        }
+        if let (Some(span), Some(cursor)) = (aggregated_span(counted), cursor) {
+            sql.push(" union all ");
+            self.push_raw(&mut sql, &span, Some(SeqSide::After(cursor)), 1);
+        }
+        sql.push(") counted group by 1 order by 2 desc, 1 limit ")
+            .push_bind(i64::from(self.limit));
+        sql
+    }
+
+    /// The filter as the aggregates of failures take it: every row there is a failure.
+    pub(super) fn types_only(&self) -> EventFilter {
+        EventFilter {
+            result: None,
+            ..self.filter.clone()
+        }
+    }
+
+    /// Raw rows of `piece` per value, each counting `sign` (only those on one side of the
+    /// cursor, if `side`).
+    pub(super) fn push_raw(
+        &self,
+        sql: &mut QueryBuilder<'static, Postgres>,
+        piece: &Piece,
+        side: Option<SeqSide>,
+        sign: i64,
+    ) {
+        let column = self.column;
+        sql.push(format!(
+            "select {column} as value, {sign} * count(*) as n from events where {column} is not null"
+        ));
+        push_conditions(sql, &self.filter, Utc::now());
+        push_range(sql, "occurred_at", piece);
+        push_side(sql, side);
+        sql.push(" group by 1");
+    }
+}
+
+/// How far before a top list's `since` a running window may start: the failures in between
+/// are counted from raw rows, a minute or so of them while `vigil serve` advances the windows.
+const MAX_WINDOW_LAG: chrono::Duration = chrono::Duration::minutes(10);
+
+/// A running window of `failure_windows`: rolled-up failures with `occurred_at >= start`.
+#[derive(Clone, Copy, Debug)]
+pub(super) struct Window {
+    span: i32,
+    start: DateTime<Utc>,
+}
+
+/// The window that can answer `[since, until)`: `until` is now, and the window starts a
+/// little before `since` (or just after it, if it moved on a minute since `since` was taken).
+pub(super) fn window_in(
+    snapshot: &Snapshot,
+    since: DateTime<Utc>,
+    until: DateTime<Utc>,
+    now: DateTime<Utc>,
+) -> Option<Window> {
+    if until < now - chrono::Duration::seconds(5) {
+        return None;
+    }
+    (snapshot.starts.iter())
+        .find(|(_, start)| (*start - since).abs() <= MAX_WINDOW_LAG)
+        .map(|&(span, start)| Window { span, start })
+}
+
+impl TopList {
+    /// The list from `window`: its counts, less its rolled-up rows outside `[since, until)`,
+    /// plus the rolled-up rows in the range before its start and the rows after `cursor`.
+    pub(super) fn window_sql(
+        &self,
+        window: Window,
+        (since, until): (DateTime<Utc>, DateTime<Utc>),
+        cursor: i64,
+    ) -> QueryBuilder<'static, Postgres> {
+        let mut sql = QueryBuilder::new(
+            "with counted as (select value, sum(n) as n from failure_windows where span = ",
+        );
+        sql.push_bind(window.span)
+            .push(" and dimension = ")
+            .push_bind(self.dimension);
+        push_conditions(&mut sql, &self.types_only(), Utc::now());
+        sql.push(" group by 1), adjusted as (");
+        let (start, far) = (window.start, super::stats::far_future());
+        let rolled = Some(SeqSide::Through(cursor));
+        let parts: [(Piece, Option<SeqSide>, i64); 4] = [
+            (whole(since, until), Some(SeqSide::After(cursor)), 1),
+            (whole(start, since), rolled, -1),
+            (whole(since, start), rolled, 1),
+            (whole(until.max(start), far), rolled, -1),
+        ];
+        let mut first = true;
+        for (piece, side, sign) in parts.into_iter().filter(|(p, ..)| p.from < p.to) {
+            if !first {
+                sql.push(" union all ");
+            }
+            first = false;
+            self.push_raw(&mut sql, &piece, side, sign);
+        }
+        sql.push(
+            ") select value, (coalesce(c.n, 0) + coalesce(a.n, 0))::bigint from counted c \
+             full join (select value, sum(n) as n from adjusted group by 1) a using (value) \
+             where coalesce(c.n, 0) + coalesce(a.n, 0) > 0 order by 2 desc, 1 limit ",
+        )
+        .push_bind(i64::from(self.limit));
+        sql
+    }
+}
