@@ -7,8 +7,8 @@
 -- the events after the cursor (a second's worth) from the table itself, in the same statement,
 -- so every answer is exact under a live stream while ingest pays nothing for the aggregates.
 --
--- `event_counts` and `failure_counts` are partitioned like `events`, by the month the events
--- were received, so retention drops a month's counts with the month's rows. Buckets are UTC
+-- `event_counts` is partitioned like `events`, by the month the events were received, so
+-- retention drops a month's counts with the month's rows. Buckets are UTC
 -- minutes, hours and days (2001-01-01 is a Monday, so week-wide chart bars start on Mondays).
 set local timezone to 'UTC';
 
@@ -26,19 +26,6 @@ create table event_counts (
     month         timestamptz not null,
     n             bigint      not null,
     primary key (grain, bucket, event_type, category, action_result, severity, source, month)
-) partition by range (month);
-
--- Failed events per hour and day by address and by username: top lists over any range.
-create table failure_counts (
-    grain      integer     not null check (grain in (3600, 86400)),
-    dimension  text        not null check (dimension in ('ip_address', 'username')),
-    bucket     timestamptz not null,
-    value      text        not null,
-    event_type text        not null,
-    category   text        not null,
-    month      timestamptz not null,
-    n          bigint      not null,
-    primary key (grain, dimension, bucket, value, event_type, category, month)
 ) partition by range (month);
 
 -- Running counts of failed events by address and username over the dashboard's long one-click
@@ -68,45 +55,35 @@ create table rollup_cursor (
     seq       bigint  not null
 );
 
--- Counts the events in (`from_seq`, `to_seq`] into every aggregate.
+-- Counts the events in (`from_seq`, `to_seq`] into every aggregate: one statement, so the
+-- rows are read once.
 create function count_events(from_seq bigint, to_seq bigint) returns void
 language plpgsql security definer set search_path from current as $$
 begin
-    insert into event_counts as c
-        (grain, bucket, event_type, category, action_result, severity, source, month, n)
-    select g.grain,
-           date_bin(make_interval(secs => g.grain), e.occurred_at, timestamptz '2001-01-01'),
-           e.event_type, e.category, e.action_result, e.severity, e.source,
-           date_trunc('month', e.received_at, 'UTC'), count(*)
-    from events e cross join (values (60), (3600), (86400)) g(grain)
-    where e.seq > from_seq and e.seq <= to_seq
-    group by 1, 2, 3, 4, 5, 6, 7, 8
-    on conflict (grain, bucket, event_type, category, action_result, severity, source, month)
-    do update set n = c.n + excluded.n;
-
-    insert into failure_counts as c
-        (grain, dimension, bucket, value, event_type, category, month, n)
-    select g.grain, d.dimension,
-           date_bin(make_interval(secs => g.grain), e.occurred_at, timestamptz '2001-01-01'),
-           d.value, e.event_type, e.category, date_trunc('month', e.received_at, 'UTC'), count(*)
-    from events e
-    cross join lateral (values ('ip_address', host(e.ip_address)), ('username', e.username))
-        d(dimension, value)
-    cross join (values (3600), (86400)) g(grain)
-    where e.seq > from_seq and e.seq <= to_seq
-      and e.action_result = 'failure' and d.value is not null
-    group by 1, 2, 3, 4, 5, 6, 7
-    on conflict (grain, dimension, bucket, value, event_type, category, month)
-    do update set n = c.n + excluded.n;
-
+    with batch as materialized (
+        select occurred_at, received_at, event_type, category, action_result, severity, source,
+               host(ip_address) as address, username
+        from events where seq > from_seq and seq <= to_seq
+    ),
+    charted as (
+        insert into event_counts as c
+            (grain, bucket, event_type, category, action_result, severity, source, month, n)
+        select g.grain,
+               date_bin(make_interval(secs => g.grain), b.occurred_at, timestamptz '2001-01-01'),
+               b.event_type, b.category, b.action_result, b.severity, b.source,
+               date_trunc('month', b.received_at, 'UTC'), count(*)
+        from batch b cross join (values (60), (3600), (86400)) g(grain)
+        group by 1, 2, 3, 4, 5, 6, 7, 8
+        on conflict (grain, bucket, event_type, category, action_result, severity, source, month)
+        do update set n = c.n + excluded.n
+    )
     insert into failure_windows as f (span, dimension, event_type, category, value, n)
-    select s.span, d.dimension, e.event_type, e.category, d.value, count(*)
-    from events e
-    cross join lateral (values ('ip_address', host(e.ip_address)), ('username', e.username))
+    select s.span, d.dimension, b.event_type, b.category, d.value, count(*)
+    from batch b
+    cross join lateral (values ('ip_address', b.address), ('username', b.username))
         d(dimension, value)
-    join failure_window_starts s on e.occurred_at >= s.start
-    where e.seq > from_seq and e.seq <= to_seq
-      and e.action_result = 'failure' and d.value is not null
+    join failure_window_starts s on b.occurred_at >= s.start
+    where b.action_result = 'failure' and d.value is not null
     group by 1, 2, 3, 4, 5
     on conflict (span, dimension, event_type, category, value) do update set n = f.n + excluded.n;
 end
@@ -181,7 +158,7 @@ begin
 end
 $$;
 
--- One partition of each monthly aggregate per partition of `events`, same bounds and suffix.
+-- One partition of `event_counts` per partition of `events`, same bounds and suffix.
 do $$
 declare
     part record;
@@ -193,8 +170,6 @@ begin
     loop
         execute format('create table %I partition of event_counts %s',
             replace(part.name, 'events_', 'event_counts_'), part.bound);
-        execute format('create table %I partition of failure_counts %s',
-            replace(part.name, 'events_', 'failure_counts_'), part.bound);
     end loop;
 end
 $$;
@@ -212,8 +187,8 @@ update rollup_cursor set seq = (select seq from chain_head);
 do $$
 begin
     if exists (select from pg_roles where rolname = 'vigil_app') then
-        grant select on event_counts, failure_counts, failure_window_starts, failure_windows,
-            rollup_cursor to vigil_app;
+        grant select on event_counts, failure_window_starts, failure_windows, rollup_cursor
+            to vigil_app;
     end if;
 end
 $$;

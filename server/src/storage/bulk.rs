@@ -50,7 +50,7 @@ impl EventStore {
 
     /// Refreshes the planner's statistics after a bulk load, so filters pick their indexes.
     pub async fn analyze(&self) -> Result<(), StorageError> {
-        sqlx::query("analyze events, event_counts, failure_counts, failure_windows")
+        sqlx::query("analyze events, event_counts, failure_windows")
             .execute(&self.pool)
             .await?;
         Ok(())

@@ -10,7 +10,7 @@ use super::{EventStore, StorageError};
 pub const MONTHS_AHEAD: u32 = 2;
 /// The aggregates partitioned like `events` (see migrations/0008_rollups.sql): their month
 /// `events_YYYY_MM` is `<table>_YYYY_MM`, with the same bounds.
-const AGGREGATES: [&str; 2] = ["event_counts", "failure_counts"];
+const AGGREGATES: [&str; 1] = ["event_counts"];
 /// The comment retention puts on a month it is about to detach and drop.
 const RETIRING: &str = "vigil retention: detaching, then dropping";
 

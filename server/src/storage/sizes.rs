@@ -24,7 +24,7 @@ impl EventStore {
               where i.indrelid = 'events'::regclass order by 2 desc) \
              union all select a, (select coalesce(sum(pg_total_relation_size(relid)), 0)::bigint \
                                   from pg_partition_tree(a::regclass) where isleaf) \
-               from unnest(array['event_counts', 'failure_counts']) a",
+               from unnest(array['event_counts', 'failure_windows']) a",
         )
         .fetch_all(&self.owner)
         .await?;

@@ -21,9 +21,8 @@ use super::{EventStore, StorageError};
 
 /// How long a chart or top list may spend counting raw rows when no aggregate covers its filter.
 pub const RAW_BUDGET: Duration = Duration::from_millis(250);
-/// The grains `event_counts` and `failure_counts` keep.
+/// The grains `event_counts` keeps.
 const CHART_GRAINS: [Grain; 3] = [MINUTE, HOUR, DAY];
-const TOP_GRAINS: [Grain; 2] = [HOUR, DAY];
 /// Where bars are aligned, as the aggregates' buckets are: a Monday, so week bars start on one.
 const ORIGIN_SECONDS: i64 = 978_307_200; // 2001-01-01T00:00:00Z
 
@@ -45,9 +44,15 @@ impl EventStore {
         let rows: Vec<(DateTime<Utc>, i64)> = if charts_cover(&filter) && !grains.is_empty() {
             let counted = pieces(since, until, grains);
             self.fetch_rolled(|snapshot| {
-                volume_sql(&filter, &counted, bucket_seconds, Some(snapshot.cursor))
+                Some(volume_sql(
+                    &filter,
+                    &counted,
+                    bucket_seconds,
+                    Some(snapshot.cursor),
+                ))
             })
             .await?
+            .expect("a chart always has a query")
         } else {
             let whole = [whole(since, until)];
             match (self.fetch_budgeted(volume_sql(&filter, &whole, bucket_seconds, None))).await? {
@@ -91,19 +96,21 @@ impl EventStore {
             },
             limit,
         };
-        let rows: Vec<(String, i64)> = if top_lists_cover(&ranked.filter) {
-            self.fetch_rolled(|snapshot| match window_in(snapshot, since, until, now) {
-                Some(window) => ranked.window_sql(window, (since, until), snapshot.cursor),
-                None => {
-                    ranked.pieces_sql(&pieces(since, until, &TOP_GRAINS), Some(snapshot.cursor))
-                }
+        let from_window = if top_lists_cover(&ranked.filter) {
+            self.fetch_rolled(|snapshot| {
+                let window = window_in(snapshot, since, until, now)?;
+                Some(ranked.window_sql(window, (since, until), snapshot.cursor))
             })
             .await?
         } else {
-            match (self.fetch_budgeted(ranked.pieces_sql(&[whole(since, until)], None))).await? {
+            None
+        };
+        let rows: Vec<(String, i64)> = match from_window {
+            Some(rows) => rows,
+            None => match self.fetch_budgeted(ranked.range_sql(since, until)).await? {
                 Some(rows) => rows,
                 None => return Ok(None),
-            }
+            },
         };
         Ok(Some(
             (rows.into_iter())
@@ -114,10 +121,11 @@ impl EventStore {
 
     /// Runs the query `build` makes from the roll-up cursor and the windows' starts, all in one
     /// snapshot: aggregates and the rows after the cursor then never overlap or leave a gap.
+    /// `None` if `build` has no query for them.
     async fn fetch_rolled<T>(
         &self,
-        build: impl FnOnce(&Snapshot) -> QueryBuilder<'static, Postgres>,
-    ) -> Result<Vec<T>, StorageError>
+        build: impl FnOnce(&Snapshot) -> Option<QueryBuilder<'static, Postgres>>,
+    ) -> Result<Option<Vec<T>>, StorageError>
     where
         T: for<'r> sqlx::FromRow<'r, PgRow> + Send + Unpin,
     {
@@ -131,10 +139,12 @@ impl EventStore {
         let starts = sqlx::query_as("select span, start from failure_window_starts order by span")
             .fetch_all(&mut *tx)
             .await?;
-        let mut sql = build(&Snapshot { cursor, starts });
+        let Some(mut sql) = build(&Snapshot { cursor, starts }) else {
+            return Ok(None);
+        };
         let rows = sql.build_query_as().fetch_all(&mut *tx).await?;
         tx.commit().await?;
-        Ok(rows)
+        Ok(Some(rows))
     }
 
     /// Runs a raw counting query, cancelled (and `None`) once it runs `RAW_BUDGET`.
@@ -231,7 +241,7 @@ pub(super) fn push_side(sql: &mut QueryBuilder<'static, Postgres>, side: Option<
 
 /// Where the aggregates answer: from the first piece counted from them to the last. Events
 /// there that are not rolled up yet are counted from the table.
-pub(super) fn aggregated_span(counted: &[Piece]) -> Option<Piece> {
+fn aggregated_span(counted: &[Piece]) -> Option<Piece> {
     let mut rolled = counted.iter().filter(|p| p.grain != RAW);
     let first = rolled.next()?;
     let last = rolled.next_back().unwrap_or(first);
@@ -269,7 +279,7 @@ fn charts_cover(filter: &EventFilter) -> bool {
         && filter.text.is_none()
 }
 
-/// Whether `failure_counts` can answer `filter`: failures only, by type or category.
+/// Whether `failure_windows` can answer `filter`: failures only, by type or category.
 fn top_lists_cover(filter: &EventFilter) -> bool {
     charts_cover(filter)
         && filter.result == Some(ActionResult::Failure)

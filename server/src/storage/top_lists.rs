@@ -1,16 +1,16 @@
 //! Top lists of failed events by address or username. Over the last 24 hours, 7 or 30 days
 //! they read running windows (migrations/0008_rollups.sql): one row per distinct value whatever
 //! the traffic, corrected by the few raw rows between a window's start and the list's, and by
-//! the failures not rolled up yet. Over any other range, hourly and daily counts plus raw rows.
+//! the failures not rolled up yet. Any other range counts raw rows, within the raw-row budget.
 
 use chrono::{DateTime, Utc};
 use sqlx::{Postgres, QueryBuilder};
 
 use vigil_wire::EventFilter;
 
-use super::pieces::{Piece, RAW};
+use super::pieces::Piece;
 use super::query::push_conditions;
-use super::stats::{aggregated_span, push_range, push_side, whole, SeqSide, Snapshot};
+use super::stats::{push_range, push_side, whole, SeqSide, Snapshot};
 
 /// One top list being counted.
 pub(super) struct TopList {
@@ -23,34 +23,14 @@ pub(super) struct TopList {
 }
 
 impl TopList {
-    /// The list over `counted`, from `failure_counts` and raw rows (with a `cursor`, as for
-    /// `volume_sql`).
-    pub(super) fn pieces_sql(
+    /// The list over `[since, until)` from raw rows: any range the windows do not answer.
+    pub(super) fn range_sql(
         &self,
-        counted: &[Piece],
-        cursor: Option<i64>,
+        since: DateTime<Utc>,
+        until: DateTime<Utc>,
     ) -> QueryBuilder<'static, Postgres> {
-        let now = Utc::now();
         let mut sql = QueryBuilder::new("select value, sum(n)::bigint from (");
-        for (i, piece) in counted.iter().enumerate() {
-            if i > 0 {
-                sql.push(" union all ");
-            }
-            if piece.grain == RAW {
-                self.push_raw(&mut sql, piece, None, 1);
-            } else {
-                sql.push("select value, n from failure_counts where grain = ")
-                    .push_bind(piece.grain as i32)
-                    .push(" and dimension = ")
-                    .push_bind(self.dimension);
-                push_conditions(&mut sql, &self.types_only(), now);
-                push_range(&mut sql, "bucket", piece);
-            }
-        }
-        if let (Some(span), Some(cursor)) = (aggregated_span(counted), cursor) {
-            sql.push(" union all ");
-            self.push_raw(&mut sql, &span, Some(SeqSide::After(cursor)), 1);
-        }
+        self.push_raw(&mut sql, &whole(since, until), None, 1);
         sql.push(") counted group by 1 order by 2 desc, 1 limit ")
             .push_bind(i64::from(self.limit));
         sql

@@ -119,7 +119,7 @@ async fn serve_and_other_commands_share_the_embedded_cluster_and_stop_it() {
         "events ",
         "events_occurred_idx",
         "event_counts",
-        "failure_counts",
+        "failure_windows",
     ] {
         assert!(
             status

@@ -115,7 +115,7 @@ pub async fn truncate(pool: &PgPool) -> Result<()> {
     for statement in [
         "set local session_replication_role = replica",
         "truncate events",
-        "truncate event_counts, failure_counts, failure_windows",
+        "truncate event_counts, failure_windows",
         "update rollup_cursor set seq = 0",
         "update chain_head set seq = 0, hash = '\\x0000000000000000000000000000000000000000000000000000000000000000'",
         "create sequence if not exists loadgen_baseline_seq",
