@@ -1,5 +1,5 @@
-//! The aggregates behind the charts and top lists (`event_counts`, `failure_windows`): after single events, batches, COPY, duplicates and retention drops, once
-//! rolled up, every row equals the `count(*)` of the events it summarises and no event goes
+//! The aggregates behind the charts and top lists (`event_counts`, `failure_windows`): after
+//! single events, batches, COPY, duplicates and retention drops, once rolled up, every row equals the `count(*)` of the events it summarises and no event goes
 //! uncounted; and the charts and top lists agree with counts over the raw rows, for ranges that
 //! start and end anywhere, before the newest events are rolled up and after.
 
