@@ -47,6 +47,8 @@ create table failure_windows (
     n          bigint  not null,
     primary key (span, dimension, event_type, category, value)
 );
+-- A top list of one type reads its highest counts in order: a few index entries.
+create index failure_windows_ranked on failure_windows (span, dimension, event_type, n desc, value);
 
 -- Events with `seq` up to here are counted in the aggregates. Its row lock serialises every
 -- function below, across instances.

@@ -100,14 +100,7 @@ impl TopList {
         (since, until): (DateTime<Utc>, DateTime<Utc>),
         cursor: i64,
     ) -> QueryBuilder<'static, Postgres> {
-        let mut sql = QueryBuilder::new(
-            "with counted as (select value, sum(n) as n from failure_windows where span = ",
-        );
-        sql.push_bind(window.span)
-            .push(" and dimension = ")
-            .push_bind(self.dimension);
-        push_conditions(&mut sql, &self.types_only(), Utc::now());
-        sql.push(" group by 1), adjusted as (");
+        let mut sql = QueryBuilder::new("with adjusted as (select value, sum(n) as n from (");
         let (start, far) = (window.start, super::stats::far_future());
         let rolled = Some(SeqSide::Through(cursor));
         let parts: [(Piece, Option<SeqSide>, i64); 4] = [
@@ -124,12 +117,61 @@ impl TopList {
             first = false;
             self.push_raw(&mut sql, &piece, side, sign);
         }
+        sql.push(") parts group by 1), ");
+        match (
+            self.filter.types.as_slice(),
+            self.filter.categories.is_empty(),
+        ) {
+            ([only], true) => self.push_ranked_candidates(&mut sql, window, only.as_str()),
+            _ => self.push_every_value(&mut sql, window),
+        }
         sql.push(
-            ") select value, (coalesce(c.n, 0) + coalesce(a.n, 0))::bigint from counted c \
-             full join (select value, sum(n) as n from adjusted group by 1) a using (value) \
+            " select value, (coalesce(c.n, 0) + coalesce(a.n, 0))::bigint from counted c \
+             left join adjusted a using (value) \
              where coalesce(c.n, 0) + coalesce(a.n, 0) > 0 order by 2 desc, 1 limit ",
         )
         .push_bind(i64::from(self.limit));
         sql
+    }
+
+    /// `counted`: the window's count of every value the list could show. For one type, the
+    /// window's `limit + m` highest counts (an index range), where `m` values are adjusted:
+    /// at least `limit` of them are not, and every value below them is not ranked higher.
+    fn push_ranked_candidates(
+        &self,
+        sql: &mut QueryBuilder<'static, Postgres>,
+        window: Window,
+        event_type: &str,
+    ) {
+        let event_type = event_type.to_owned();
+        sql.push("candidates as ((select value from failure_windows where span = ")
+            .push_bind(window.span)
+            .push(" and dimension = ")
+            .push_bind(self.dimension)
+            .push(" and event_type = ")
+            .push_bind(event_type.clone())
+            .push(" order by n desc, value limit ")
+            .push_bind(i64::from(self.limit))
+            .push(" + (select count(*) from adjusted)) union select value from adjusted), ");
+        sql.push("counted as (select c.value, w.n from candidates c left join lateral ")
+            .push("(select sum(n) as n from failure_windows w where w.span = ")
+            .push_bind(window.span)
+            .push(" and w.dimension = ")
+            .push_bind(self.dimension)
+            .push(" and w.event_type = ")
+            .push_bind(event_type)
+            .push(" and w.value = c.value) w on true)");
+    }
+
+    /// `counted`: the window's count of every value of the filter's types and categories.
+    fn push_every_value(&self, sql: &mut QueryBuilder<'static, Postgres>, window: Window) {
+        sql.push("window_counts as (select value, sum(n) as n from failure_windows where span = ")
+            .push_bind(window.span)
+            .push(" and dimension = ")
+            .push_bind(self.dimension);
+        push_conditions(sql, &self.types_only(), Utc::now());
+        sql.push(" group by 1), counted as (select value, n from window_counts ")
+            .push("union select value, null from adjusted where value not in ")
+            .push("(select value from window_counts))");
     }
 }

@@ -403,6 +403,15 @@ async fn top_lists_over_the_last_day_week_and_month_read_running_windows_that_ke
         raw("host(ip_address)").await
     );
     assert_eq!(ranked(RankBy::Username).await, raw("username").await);
+    // The first ten, read from the window's highest counts only, ties and all.
+    for (by, column) in [
+        (RankBy::IpAddress, "host(ip_address)"),
+        (RankBy::Username, "username"),
+    ] {
+        let ten = store.top(&filter, by, 10).await.unwrap().unwrap();
+        let ten: Vec<(String, i64)> = ten.into_iter().map(|r| (r.value, r.count)).collect();
+        assert_eq!(ten, raw(column).await[..10].to_vec(), "{column}");
+    }
 
     // The edges were read from the table; rolled up, they come from the window.
     assert_eq!(store.roll_up_all().await.unwrap(), 3);
