@@ -45,7 +45,7 @@ create table failure_windows (
     category   text    not null,
     value      text    not null,
     n          bigint  not null,
-    primary key (span, dimension, event_type, category, value)
+    primary key (span, dimension, event_type, value, category)
 );
 -- A top list of one type reads its highest counts in order: a few index entries.
 create index failure_windows_ranked on failure_windows (span, dimension, event_type, n desc, value);
