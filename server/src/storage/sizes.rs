@@ -22,9 +22,10 @@ impl EventStore {
                     from pg_partition_tree(c.oid) where isleaf) \
                from pg_index i join pg_class c on c.oid = i.indexrelid \
               where i.indrelid = 'events'::regclass order by 2 desc) \
-             union all select a, (select coalesce(sum(pg_total_relation_size(relid)), 0)::bigint \
-                                  from pg_partition_tree(a::regclass) where isleaf) \
-               from unnest(array['event_counts', 'failure_windows']) a",
+             union all select 'event_counts', \
+                   (select coalesce(sum(pg_total_relation_size(relid)), 0)::bigint \
+                    from pg_partition_tree('event_counts') where isleaf) \
+             union all select 'failure_windows', pg_total_relation_size('failure_windows')",
         )
         .fetch_all(&self.owner)
         .await?;
