@@ -185,6 +185,8 @@ from (values (86400), (604800), (2592000)) s(span);
 insert into rollup_cursor (seq) values (0);
 select count_events(0, (select seq from chain_head));
 update rollup_cursor set seq = (select seq from chain_head);
+-- Statistics now, so the first top lists are planned on them.
+analyze event_counts, failure_windows;
 
 do $$
 begin

@@ -6,7 +6,7 @@
 use chrono::{DateTime, Utc};
 use sqlx::{Postgres, QueryBuilder};
 
-use vigil_wire::EventFilter;
+use vigil_wire::{EventFilter, EventType};
 
 use super::pieces::Piece;
 use super::query::push_conditions;
@@ -122,7 +122,7 @@ impl TopList {
             self.filter.types.as_slice(),
             self.filter.categories.is_empty(),
         ) {
-            ([only], true) => self.push_ranked_candidates(&mut sql, window, only.as_str()),
+            ([only], true) => self.push_ranked_candidates(&mut sql, window, only),
             _ => self.push_every_value(&mut sql, window),
         }
         sql.push(
@@ -141,9 +141,10 @@ impl TopList {
         &self,
         sql: &mut QueryBuilder<'static, Postgres>,
         window: Window,
-        event_type: &str,
+        event_type: &EventType,
     ) {
-        let event_type = event_type.to_owned();
+        let category = event_type.category().as_str().to_owned();
+        let event_type = event_type.as_str().to_owned();
         sql.push("candidates as ((select value from failure_windows where span = ")
             .push_bind(window.span)
             .push(" and dimension = ")
@@ -160,7 +161,10 @@ impl TopList {
             .push_bind(self.dimension)
             .push(" and w.event_type = ")
             .push_bind(event_type)
-            .push(" and w.value = c.value) w on true)");
+            // Every key column, so this is one lookup of the primary key whatever the statistics.
+            .push(" and w.value = c.value and w.category = ")
+            .push_bind(category)
+            .push(") w on true)");
     }
 
     /// `counted`: the window's count of every value of the filter's types and categories.
