@@ -5,7 +5,7 @@ use chrono::{Duration as Days, Months, Utc};
 use std::time::Duration;
 
 use crate::storage::partitions::MONTHS_AHEAD;
-use crate::storage::EventStore;
+use crate::storage::{EventStore, StorageError};
 
 /// How often partitions are checked: far more often than months change.
 const PARTITION_CHECK_EVERY: Duration = Duration::from_secs(3600);
@@ -36,12 +36,19 @@ const ADVANCE_WINDOWS_EVERY: u32 = 10;
 /// (24 h, 7 d, 30 d) ending now. Several instances may run this: the roll-up cursor's lock
 /// takes them in turn.
 pub async fn keep_aggregates(store: EventStore) {
-    let mut ticks = tokio::time::interval(ROLL_UP_EVERY);
+    // The first tick waits one period, keeping start-up (and short-lived test servers) quiet.
+    let mut ticks =
+        tokio::time::interval_at(tokio::time::Instant::now() + ROLL_UP_EVERY, ROLL_UP_EVERY);
     ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     for tick in 0u32.. {
         ticks.tick().await;
-        if let Err(err) = store.roll_up_all().await {
-            tracing::warn!(%err, "could not count new events into the aggregates");
+        match store.roll_up_all().await {
+            Ok(_) => {}
+            // The server is stopping.
+            Err(StorageError::Unavailable(err)) if matches!(*err, sqlx::Error::PoolClosed) => {
+                return
+            }
+            Err(err) => tracing::warn!(%err, "could not count new events into the aggregates"),
         }
         if tick % ADVANCE_WINDOWS_EVERY == 0 {
             if let Err(err) = store.advance_failure_windows().await {
