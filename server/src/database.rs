@@ -10,6 +10,14 @@ use std::time::{Duration, Instant};
 use crate::config::DatabaseArgs;
 use crate::embedded_pg::{EmbeddedPgError, EmbeddedPostgres};
 
+/// Vigil's schema, compiled in: every start applies what a database lacks.
+pub static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("../migrations");
+
+/// The newest migration this binary carries: `/readyz` waits for the database to have it.
+pub fn latest_migration() -> i64 {
+    MIGRATOR.iter().map(|m| m.version).max().unwrap_or(0)
+}
+
 /// The database every embedded cluster holds Vigil's tables in.
 const EMBEDDED_DATABASE: &str = "vigil";
 
@@ -79,7 +87,7 @@ impl Database {
             .connect_with(options)
             .await
             .map_err(DatabaseError::Connect)?;
-        sqlx::migrate!("../migrations").run(&pool).await?;
+        MIGRATOR.run(&pool).await?;
         Ok(Database {
             pool,
             cluster: None,

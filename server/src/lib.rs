@@ -12,6 +12,7 @@ pub mod http;
 pub mod ingest;
 pub mod live;
 pub mod maintenance;
+pub mod metrics;
 pub mod storage;
 pub mod telemetry;
 

@@ -4,7 +4,7 @@ use clap::Parser;
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
-    vigil_server::telemetry::init();
     let cli = vigil_server::config::Cli::parse();
+    vigil_server::telemetry::init(cli.log_format);
     vigil_server::cli::run(cli).await
 }

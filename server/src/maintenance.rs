@@ -4,6 +4,7 @@
 use chrono::{Duration as Days, Months, Utc};
 use std::time::Duration;
 
+use crate::metrics::Metrics;
 use crate::storage::partitions::MONTHS_AHEAD;
 use crate::storage::{EventStore, StorageError};
 
@@ -12,14 +13,20 @@ const PARTITION_CHECK_EVERY: Duration = Duration::from_secs(3600);
 
 /// Walks the whole chain now and then, so the dashboard can say when it last held. The first
 /// walk waits a minute, keeping start-up (and short-lived test servers) quiet.
-pub async fn verify_periodically(store: EventStore, every: Duration) {
+pub async fn verify_periodically(store: EventStore, every: Duration, metrics: Metrics) {
     let mut ticks =
         tokio::time::interval_at(tokio::time::Instant::now() + Duration::from_secs(60), every);
     loop {
         ticks.tick().await;
         match store.verify_chain(None).await {
-            Ok(v) if v.held() => tracing::info!(through_seq = v.through_seq, "chain verified"),
-            Ok(v) => tracing::error!(first_bad_seq = ?v.first_bad_seq, "the event chain is broken"),
+            Ok(v) if v.held() => {
+                metrics.chain_verified(true, v.through_seq);
+                tracing::info!(through_seq = v.through_seq, "chain verified")
+            }
+            Ok(v) => {
+                metrics.chain_verified(false, v.through_seq);
+                tracing::error!(first_bad_seq = ?v.first_bad_seq, "the event chain is broken")
+            }
             Err(err) => tracing::warn!(%err, "could not verify the chain"),
         }
     }

@@ -1,18 +1,26 @@
-//! Logging setup: human-readable lines on stderr, filtered by `RUST_LOG` (default `info`).
+//! Logging setup: lines on stderr, human-readable or JSON, filtered by `RUST_LOG` (default
+//! `info`).
 
 use std::io::IsTerminal;
 use tracing_subscriber::EnvFilter;
 
-pub fn init() {
+use crate::config::LogFormat;
+
+pub fn init(format: LogFormat) {
     let filter = EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| EnvFilter::new("info,sqlx=warn,tower_http=info"));
     // stderr, so commands that print results (keys, exports) keep stdout clean for scripts.
-    let _ = tracing_subscriber::fmt()
+    let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
-        .with_writer(std::io::stderr)
+        .with_writer(std::io::stderr);
+    let _ = match format {
         // Colours for a terminal only: a log file or journal gets plain text.
-        .with_ansi(std::io::stderr().is_terminal())
-        .try_init();
+        LogFormat::Text => (builder.with_ansi(std::io::stderr().is_terminal())).try_init(),
+        // One object per line, with the span's fields (request, source) beside the event's.
+        LogFormat::Json => {
+            (builder.json().with_current_span(true).with_span_list(false)).try_init()
+        }
+    };
 }
 
 /// Longest attacker-chosen value a log line carries, in characters.

@@ -3,6 +3,7 @@
 pub mod demo_data;
 mod keys;
 pub mod tail;
+mod tls;
 mod users;
 
 use anyhow::Context;

@@ -5,6 +5,7 @@
 use anyhow::{bail, Context};
 use futures::StreamExt;
 use std::io::Write;
+use std::sync::Arc;
 use std::time::Duration;
 use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 use tokio_tungstenite::tungstenite::http::header::AUTHORIZATION;
@@ -44,6 +45,8 @@ pub struct TailClient {
     token: String,
     /// The filter's query parameters, validated before the first connection.
     filter_query: String,
+    /// For wss:// URLs.
+    tls: Option<Arc<rustls::ClientConfig>>,
 }
 
 impl TailClient {
@@ -55,19 +58,25 @@ impl TailClient {
             .extend_pairs(filter.to_params())
             .finish();
         let base = args.url.trim_end_matches('/');
-        let stream_url = match base.split_once("://") {
-            Some(("http", rest)) => format!("ws://{rest}/api/v1/stream"),
-            Some(("ws", rest)) => format!("ws://{rest}/api/v1/stream"),
-            Some(("https" | "wss", _)) => bail!(
-                "--url: vigil tail speaks plain ws:// only; run it where the server's port is \
-                 reachable without TLS (for example over an SSH tunnel)"
+        let (stream_url, tls) = match base.split_once("://") {
+            Some(("http" | "ws", rest)) => (format!("ws://{rest}/api/v1/stream"), None),
+            Some(("https" | "wss", rest)) => (
+                format!("wss://{rest}/api/v1/stream"),
+                Some(super::tls::client_config(args.ca_cert.as_deref())?),
             ),
-            _ => bail!("--url: expected http://host:port, got `{}`", args.url),
+            _ => bail!(
+                "--url: expected http://host:port or https://host, got `{}`",
+                args.url
+            ),
         };
+        if tls.is_none() && args.ca_cert.is_some() {
+            bail!("--ca-cert: only for https:// URLs");
+        }
         Ok(TailClient {
             stream_url,
             token: args.token.clone(),
             filter_query,
+            tls,
         })
     }
 
@@ -110,7 +119,10 @@ impl TailClient {
                 .parse()
                 .context("--token is not a valid header value")?,
         );
-        let (mut socket, _) = match tokio_tungstenite::connect_async(request).await {
+        let connector = (self.tls.clone()).map(tokio_tungstenite::Connector::Rustls);
+        let connecting =
+            tokio_tungstenite::connect_async_tls_with_config(request, None, true, connector);
+        let (mut socket, _) = match connecting.await {
             Ok(connected) => connected,
             Err(tungstenite::Error::Http(response)) if response.status().is_client_error() => {
                 let body = response
@@ -120,6 +132,10 @@ impl TailClient {
                     .unwrap_or_default()
                     .into_owned();
                 return Ok(Session::Refused(format!("{} {body}", response.status())));
+            }
+            // A certificate the client does not trust stays untrusted: retrying cannot help.
+            Err(tungstenite::Error::Io(err)) if is_tls_failure(&err) => {
+                return Ok(Session::Refused(format!("TLS: {err}")));
             }
             Err(err) => return Err(err).context("cannot connect"),
         };
@@ -148,6 +164,12 @@ impl TailClient {
         }
         Ok(Session::Ended)
     }
+}
+
+/// Whether a connect failed in the TLS handshake (tungstenite reports it as I/O).
+fn is_tls_failure(err: &std::io::Error) -> bool {
+    err.get_ref()
+        .is_some_and(|inner| inner.is::<rustls::Error>())
 }
 
 enum Session {

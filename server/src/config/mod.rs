@@ -25,8 +25,18 @@ use crate::auth::{Bucket, ThrottleLimits};
 pub struct Cli {
     #[command(flatten)]
     pub database: DatabaseArgs,
+    /// How log lines are written to stderr: `text` for people, `json` (one object per line)
+    /// for log shippers.
+    #[arg(long, env = "VIGIL_LOG_FORMAT", value_enum, default_value_t = LogFormat::Text, global = true)]
+    pub log_format: LogFormat,
     #[command(subcommand)]
     pub command: Command,
+}
+
+#[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum LogFormat {
+    Text,
+    Json,
 }
 
 #[derive(Subcommand, Debug)]
@@ -72,6 +82,9 @@ pub struct TailArgs {
     /// Replay stored events with a greater seq first.
     #[arg(long)]
     pub after: Option<i64>,
+    /// For https:// URLs: also trust the CA certificates in this PEM file (beside the system's).
+    #[arg(long, env = "VIGIL_CA_CERT")]
+    pub ca_cert: Option<PathBuf>,
     #[command(flatten)]
     pub filter: FilterArgs,
 }
@@ -242,6 +255,10 @@ pub struct ServeArgs {
     /// `Forwarded` header names the client; from anyone else those headers are ignored.
     #[arg(long, env = "VIGIL_TRUSTED_PROXIES", value_delimiter = ',')]
     pub trusted_proxies: Vec<IpNetwork>,
+    /// Also serve `/metrics` here, without a key (on `--addr` it needs a read key). Bind it to
+    /// an address only the monitoring network reaches.
+    #[arg(long, env = "VIGIL_METRICS_ADDR")]
+    pub metrics_addr: Option<SocketAddr>,
     #[command(flatten)]
     pub sign_in: SignInArgs,
     #[command(flatten)]
@@ -346,6 +363,7 @@ impl ServeArgs {
             live_cpus: LiveCpus::Auto,
             public_url: None,
             trusted_proxies: Vec::new(),
+            metrics_addr: None,
             sign_in: SignInArgs::default(),
             connections: ConnectionArgs::default(),
         }

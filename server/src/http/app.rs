@@ -16,6 +16,7 @@ use crate::auth::{ApiKeys, Sessions};
 use crate::config::{PublicUrl, ServeArgs};
 use crate::ingest::{EventWriter, WriterConfig};
 use crate::live::{self, LiveHub};
+use crate::metrics::Metrics;
 use crate::storage::{EventStore, KeyStore, OperatorStore};
 use crate::{cpus, maintenance};
 
@@ -34,6 +35,8 @@ pub fn leptos_options(config: &ServeArgs) -> LeptosOptions {
 /// A bound listener and its router: tests build one on port 0 and read the port back.
 pub struct Application {
     listener: TcpListener,
+    /// Where the keyless `/metrics` listens, if asked to.
+    metrics_addr: Option<SocketAddr>,
     router: Router,
     hub: LiveHub,
     limits: ConnectionLimits,
@@ -58,9 +61,11 @@ impl Application {
             .await
             .map_err(std::io::Error::other)?;
         let store = EventStore::with_owner(pool.clone(), owner);
-        let hub = LiveHub::new(store.clone());
+        let metrics = Metrics::new();
+        let hub = LiveHub::new(store.clone()).with_metrics(metrics.clone());
         let writer_config = WriterConfig {
             max_queued_rows: config.ingest_queue,
+            metrics: metrics.clone(),
             ..WriterConfig::default()
         };
         let writer = EventWriter::spawn(
@@ -72,7 +77,11 @@ impl Application {
         tokio::spawn(live::follow_commits(hub.clone()));
         if config.verify_every_minutes > 0 {
             let every = std::time::Duration::from_secs(config.verify_every_minutes * 60);
-            tokio::spawn(maintenance::verify_periodically(store.clone(), every));
+            tokio::spawn(maintenance::verify_periodically(
+                store.clone(),
+                every,
+                metrics.clone(),
+            ));
         }
         tokio::spawn(maintenance::keep_aggregates(store.clone()));
         tokio::spawn(maintenance::keep_partitions(
@@ -111,11 +120,17 @@ impl Application {
             origin,
             trusted_proxies: super::TrustedProxies::new(config.trusted_proxies.clone()),
             exports,
+            metrics,
+        };
+        let metrics_addr = match config.metrics_addr {
+            Some(addr) => Some(serve_metrics(addr, super::metrics::Scrape::of(&state)).await?),
+            None => None,
         };
         let body_timeout = Duration::from_secs(config.connections.body_timeout_seconds);
         let router = super::router(state, config.max_body_bytes, body_timeout);
         Ok(Application {
             listener,
+            metrics_addr,
             router,
             hub,
             sessions: shutdown_sessions,
@@ -132,6 +147,11 @@ impl Application {
     /// Its live hub: tests look at what the fan-out counted.
     pub fn hub(&self) -> LiveHub {
         self.hub.clone()
+    }
+
+    /// The `--metrics-addr` listener's bound address.
+    pub fn metrics_addr(&self) -> Option<SocketAddr> {
+        self.metrics_addr
     }
 
     pub fn local_addr(&self) -> SocketAddr {
@@ -153,4 +173,20 @@ impl Application {
         };
         super::serve::serve(self.listener, self.router, self.limits, shutdown).await
     }
+}
+
+/// Binds the keyless scrape listener and serves it until the process ends.
+async fn serve_metrics(
+    addr: SocketAddr,
+    scrape: super::metrics::Scrape,
+) -> std::io::Result<SocketAddr> {
+    let listener = TcpListener::bind(addr).await?;
+    let bound = listener.local_addr()?;
+    tracing::info!(%bound, "serving /metrics without a key");
+    tokio::spawn(async move {
+        if let Err(err) = axum::serve(listener, super::metrics::open_router(scrape)).await {
+            tracing::error!(%err, "the metrics listener failed");
+        }
+    });
+    Ok(bound)
 }

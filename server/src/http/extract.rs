@@ -75,6 +75,23 @@ where
     }
 }
 
+/// A request carrying an active read key: scripts and scrapers, never a browser's cookie.
+#[derive(Debug, Clone)]
+pub struct ReadKey;
+
+impl<S> FromRequestParts<S> for ReadKey
+where
+    ApiKeys: FromRef<S>,
+    S: Send + Sync,
+{
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        require_key(parts, state, KeyKind::Read).await?;
+        Ok(ReadKey)
+    }
+}
+
 /// A request allowed to read events: a read key, or a signed-in operator's session cookie.
 #[derive(Debug, Clone)]
 pub struct ReadAccess {

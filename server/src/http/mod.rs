@@ -13,6 +13,7 @@ mod extract;
 mod headers;
 mod health;
 mod ingest;
+mod metrics;
 mod openapi;
 mod origin;
 mod serve;
@@ -40,6 +41,7 @@ use crate::auth::{ApiKeys, Sessions};
 use crate::config::PublicUrl;
 use crate::ingest::EventWriter;
 use crate::live::LiveHub;
+use crate::metrics::Metrics;
 use crate::storage::EventStore;
 
 /// Everything a handler may need; each takes only the parts it names (`State<EventStore>`, …).
@@ -58,6 +60,8 @@ pub struct AppState {
     pub trusted_proxies: TrustedProxies,
     /// Exports' own connections and places.
     pub exports: ExportBudget,
+    /// What `/metrics` reports.
+    pub metrics: Metrics,
 }
 
 /// The whole HTTP surface: API, live stream, health, sign-in, dashboard pages, server functions,
@@ -77,6 +81,9 @@ pub fn router(state: AppState, max_body_bytes: usize, body_timeout: Duration) ->
         .route("/api/v1/stream", get(stream::upgrade))
         .route("/api/v1/openapi.json", get(openapi::document))
         .route("/healthz", get(health::healthz))
+        .route("/livez", get(health::livez))
+        .route("/readyz", get(health::readyz))
+        .route("/metrics", get(metrics::scrape))
         .route("/auth/login", post(session::sign_in))
         .route("/auth/logout", post(session::sign_out));
     dashboard::mount(api, &state)
@@ -91,6 +98,10 @@ pub fn router(state: AppState, max_body_bytes: usize, body_timeout: Duration) ->
         .layer(middleware::from_fn_with_state(
             state.origin.clone(),
             headers::security_headers,
+        ))
+        .layer(middleware::from_fn_with_state(
+            state.metrics.clone(),
+            metrics::record_request,
         ))
         .layer(RequestBodyTimeoutLayer::new(body_timeout))
         .layer(TraceLayer::new_for_http())

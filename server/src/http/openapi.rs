@@ -25,6 +25,9 @@ use super::ingest::EventBatch;
         super::export::export_csv,
         super::export::export_ndjson,
         super::health::healthz,
+        super::health::livez,
+        super::health::readyz,
+        super::metrics::scrape,
         super::stream::stream_doc
     ),
     components(schemas(
@@ -32,7 +35,7 @@ use super::ingest::EventBatch;
         ActionResult, Severity, Category, ErrorBody, FieldError, ChainStatus, ChainVerification
     )),
     modifiers(&BearerKeys),
-    tags((name = "ingest", description = "Posting events"), (name = "read", description = "Querying events"), (name = "live", description = "Following events"))
+    tags((name = "ingest", description = "Posting events"), (name = "read", description = "Querying events"), (name = "live", description = "Following events"), (name = "operations", description = "Metrics and health"))
 )]
 pub struct ApiDoc;
 

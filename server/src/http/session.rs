@@ -165,7 +165,7 @@ pub async fn sign_out(
 /// Paths anyone may reach: the API (it checks keys itself), sign-in, assets, health.
 fn is_public(path: &str) -> bool {
     path == "/login"
-        || path == "/healthz"
+        || ["/healthz", "/livez", "/readyz", "/metrics"].contains(&path)
         || path == "/favicon.ico"
         || path.starts_with("/auth/")
         || path.starts_with("/pkg/")

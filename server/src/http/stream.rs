@@ -15,7 +15,8 @@ use super::serve::ConnectionSlot;
 use super::{origin, ApiError};
 use crate::auth::{ApiKeys, Credential, Sessions};
 use crate::config::PublicUrl;
-use crate::live::{Follower, LiveHub};
+use crate::live::{self, Follower, LiveHub};
+use crate::metrics::Metrics;
 
 /// How often an open stream re-checks its key or session: a revoked key, a signed-out or
 /// disabled operator or an expired session loses the stream within this long.
@@ -99,6 +100,8 @@ impl Access {
 async fn serve_socket(socket: WebSocket, follower: Follower, after: Option<i64>, access: Access) {
     let (mut sink, mut stream) = socket.split();
     let fan_out = follower.hub.fan_out_handle().clone();
+    let metrics = follower.hub.metrics().clone();
+    let _open = OpenStream::count(&metrics);
     // The sender runs where the fan-out does, below ingest's priority; the receiver only
     // notices the close.
     let mut send_task = fan_out.spawn(async move {
@@ -106,13 +109,19 @@ async fn serve_socket(socket: WebSocket, follower: Follower, after: Option<i64>,
             ended = follower.run(&mut sink, after) => {
                 if let Err(reason) = ended {
                     tracing::debug!(reason, "live stream ended");
+                    (metrics.live_connections_closed)
+                        .with_label_values(&[closed_reason(reason)])
+                        .inc();
                 }
                 None
             }
-            reason = access.revoked() => Some(CloseFrame {
-                code: close_code::POLICY,
-                reason: reason.into(),
-            }),
+            reason = access.revoked() => {
+                metrics.live_connections_closed.with_label_values(&["revoked"]).inc();
+                Some(CloseFrame {
+                    code: close_code::POLICY,
+                    reason: reason.into(),
+                })
+            }
         };
         // A client that reads nothing would hold this task forever.
         let _ = tokio::time::timeout(CLOSE_TIMEOUT, sink.send(Message::Close(close))).await;
@@ -128,5 +137,31 @@ async fn serve_socket(socket: WebSocket, follower: Follower, after: Option<i64>,
     tokio::select! {
         _ = &mut send_task => receive_task.abort(),
         _ = &mut receive_task => send_task.abort(),
+    }
+}
+
+/// Counts an open stream for as long as it lives.
+struct OpenStream(prometheus::IntGauge);
+
+impl OpenStream {
+    fn count(metrics: &Metrics) -> Self {
+        metrics.live_connections.inc();
+        OpenStream(metrics.live_connections.clone())
+    }
+}
+
+impl Drop for OpenStream {
+    fn drop(&mut self) {
+        self.0.dec();
+    }
+}
+
+/// A bounded label for why the server ended a stream.
+fn closed_reason(ended: live::Ended) -> &'static str {
+    match ended {
+        live::SLOW_CLIENT => "slow_client",
+        live::CLIENT_GONE => "client_gone",
+        live::DATABASE_UNAVAILABLE => "database_unavailable",
+        _ => "other",
     }
 }

@@ -12,15 +12,18 @@ use vigil_wire::IngestReceipt;
 
 use crate::cpus::{FanOutWork, WriterCpus};
 use crate::events::NewEvent;
+use crate::metrics::Metrics;
 use crate::storage::{EventStore, Staging, StorageError};
 
 /// Limits of the writer; the defaults suit a small machine.
-#[derive(Clone, Copy, Debug)]
+#[derive(Clone, Debug)]
 pub struct WriterConfig {
     /// Most rows in one insert (one transaction).
     pub max_rows_per_commit: usize,
     /// Most rows waiting for the writer; beyond it requests are refused with 503, not queued.
     pub max_queued_rows: usize,
+    /// Where group sizes and commit times are recorded.
+    pub metrics: Metrics,
 }
 
 impl Default for WriterConfig {
@@ -28,6 +31,7 @@ impl Default for WriterConfig {
         WriterConfig {
             max_rows_per_commit: 2_000,
             max_queued_rows: 50_000,
+            metrics: Metrics::default(),
         }
     }
 }
@@ -59,6 +63,7 @@ type Reply = (Result<Vec<IngestReceipt>, StorageError>, Vec<NewEvent>);
 pub struct EventWriter {
     jobs: mpsc::UnboundedSender<WriteJob>,
     queue_room: Arc<Semaphore>,
+    max_queued_rows: usize,
 }
 
 impl EventWriter {
@@ -72,6 +77,7 @@ impl EventWriter {
         config: WriterConfig,
     ) -> Self {
         let (jobs, receiver) = mpsc::unbounded_channel();
+        let max_queued_rows = config.max_queued_rows;
         // Its own thread, runtime and connection: when PostgreSQL answers, the writer runs at
         // once instead of queueing behind the request tasks it is about to answer (measured:
         // the single-event ingest rate depends on how quickly the next group is sent), and on
@@ -93,8 +99,19 @@ impl EventWriter {
             .expect("the writer's thread starts");
         EventWriter {
             jobs,
-            queue_room: Arc::new(Semaphore::new(config.max_queued_rows)),
+            queue_room: Arc::new(Semaphore::new(max_queued_rows)),
+            max_queued_rows,
         }
+    }
+
+    /// Events accepted and not yet answered: queued for the writer or in its commit.
+    pub fn queued_rows(&self) -> usize {
+        (self.max_queued_rows).saturating_sub(self.queue_room.available_permits())
+    }
+
+    /// Whether the writer task is still there to take events.
+    pub fn is_running(&self) -> bool {
+        !self.jobs.is_closed()
     }
 
     /// Stores `events` atomically and answers once they are committed. Events whose id is already
@@ -139,13 +156,27 @@ async fn run_writer(
         // since it waits on the head lock and the groups get smaller.)
         let group = gather(first, &mut receiver, config.max_rows_per_commit);
         let events: Vec<&NewEvent> = group.iter().flat_map(|job| &job.events).collect();
+        let started = Instant::now();
         let appended = match connection.get(pool).await {
             Ok(conn) => EventStore::append(conn, &events, &mut head, staging).await,
             Err(err) => Err(err),
         };
+        let metrics = &config.metrics;
+        metrics.writer_group_events.observe(events.len() as f64);
         match appended {
-            Ok(appended) => answer_group(group, appended.receipts),
+            Ok(appended) => {
+                metrics
+                    .writer_commit_duration
+                    .observe(started.elapsed().as_secs_f64());
+                let duplicates = appended.receipts.iter().filter(|r| r.duplicate).count();
+                metrics.events_duplicate.inc_by(duplicates as u64);
+                metrics
+                    .events_accepted
+                    .inc_by((appended.receipts.len() - duplicates) as u64);
+                answer_group(group, appended.receipts)
+            }
             Err(err) => {
+                metrics.writer_commit_failures.inc();
                 connection.drop_it();
                 refuse_group(group, err)
             }

@@ -34,6 +34,9 @@ pub struct Follower {
 
 /// Why a connection ended early.
 pub type Ended = &'static str;
+pub const CLIENT_GONE: Ended = "the client went away";
+pub const SLOW_CLIENT: Ended = "the client stopped reading";
+pub const DATABASE_UNAVAILABLE: Ended = "the database is unavailable";
 
 impl Follower {
     /// Replays from the database when asked (`after`) or when this connection fell behind its
@@ -48,6 +51,7 @@ impl Follower {
         let mut behind = after.is_some();
         loop {
             if behind {
+                self.hub.metrics().live_catch_ups.inc();
                 if let Err(err) = self.replay(sink, &mut delivered).await {
                     // The client resumes from here once the database is back.
                     let resync = to_json(&LiveMessage::Resync { after: delivered });
@@ -104,7 +108,7 @@ impl Follower {
                 .catch_up
                 .matching_after(&self.filter, *delivered, REPLAY_PAGE)
                 .await
-                .map_err(|_| "the database is unavailable")?;
+                .map_err(|_| DATABASE_UNAVAILABLE)?;
             let full = page.len() == REPLAY_PAGE as usize;
             let Some(last) = page.last().map(|e| e.seq) else {
                 return Ok(());
@@ -138,7 +142,7 @@ impl Follower {
                 return Ok(());
             }
             let window = (self.catch_up.window(key, &self.filter, start).await)
-                .map_err(|_| "the database is unavailable")?;
+                .map_err(|_| DATABASE_UNAVAILABLE)?;
             let frames: Vec<Utf8Bytes> = (window.iter())
                 .filter(|(seq, _)| *seq > *delivered)
                 .map(|(_, frame)| frame.clone())
@@ -187,8 +191,8 @@ async fn write(sink: &mut Sink, frames: Vec<Utf8Bytes>) -> Result<(), Ended> {
     };
     match tokio::time::timeout(SEND_TIMEOUT, writing).await {
         Ok(Ok(())) => Ok(()),
-        Ok(Err(_)) => Err("the client went away"),
-        Err(_) => Err("the client stopped reading"),
+        Ok(Err(_)) => Err(CLIENT_GONE),
+        Err(_) => Err(SLOW_CLIENT),
     }
 }
 

@@ -14,7 +14,7 @@ mod staging;
 
 pub use catch_up::{CatchUp, WINDOW};
 pub use feed::follow_commits;
-pub use follower::{Ended, Follower, Sink};
+pub use follower::{Ended, Follower, Sink, CLIENT_GONE, DATABASE_UNAVAILABLE, SLOW_CLIENT};
 pub use frame::{LiveBatch, LiveEvent};
 pub use group::{FilterGroup, GroupMessage};
 pub use runtime::{fan_out, FAN_OUT_NICE};
@@ -28,6 +28,7 @@ use vigil_wire::{EventFilter, StoredEvent};
 
 use crate::cpus::FanOutWork;
 use crate::events::session_fingerprint;
+use crate::metrics::Metrics;
 use crate::storage::EventStore;
 use frame::frames;
 use staging::Stage;
@@ -61,6 +62,8 @@ pub struct LiveHub {
     catch_up: Arc<OnceLock<CatchUp>>,
     /// What `fan_out_work` counts.
     work: FanOutWork,
+    /// Where publication lag, open streams and catch-ups are recorded.
+    metrics: Metrics,
 }
 
 impl LiveHub {
@@ -85,7 +88,19 @@ impl LiveHub {
             store,
             catch_up: Arc::default(),
             work: FanOutWork::default(),
+            metrics: Metrics::default(),
         }
+    }
+
+    /// The same hub, recording into `metrics`.
+    pub fn with_metrics(mut self, metrics: Metrics) -> Self {
+        self.metrics = metrics;
+        self
+    }
+
+    /// Where streams record what happens to them.
+    pub fn metrics(&self) -> &Metrics {
+        &self.metrics
     }
 
     /// What heartbeats report before the first event is published.
@@ -98,9 +113,12 @@ impl LiveHub {
     /// with consecutive events in seq order.
     fn publish<E: Into<Arc<StoredEvent>>>(&self, events: Vec<E>) {
         let events: Vec<Arc<StoredEvent>> = events.into_iter().map(Into::into).collect();
-        let Some(newest) = events.last().map(|e| e.seq) else {
+        let Some(newest) = events.last() else {
             return;
         };
+        let lag = chrono::Utc::now() - newest.received_at;
+        (self.metrics.live_publish_lag).observe(lag.to_std().map_or(0.0, |d| d.as_secs_f64()));
+        let newest = newest.seq;
         let mut latest = self.latest_seq.lock().expect("hub lock");
         // Nobody is watching: nothing to send.
         if self.sender.receiver_count() > 0 {
@@ -153,6 +171,11 @@ impl LiveHub {
     pub fn subscribe(&self) -> (broadcast::Receiver<LiveBatch>, i64) {
         let latest = self.latest_seq.lock().expect("hub lock");
         (self.sender.subscribe(), *latest)
+    }
+
+    /// Whether shutdown has begun (`close_all`).
+    pub fn is_closing(&self) -> bool {
+        *self.shutdown.borrow()
     }
 
     /// Asks every open stream to close, so graceful shutdown does not wait on browsers.

@@ -102,4 +102,13 @@ impl EventStore {
         sqlx::query("select 1").execute(&self.pool).await?;
         Ok(())
     }
+
+    /// The newest migration applied to this database (0 before any).
+    pub async fn schema_version(&self) -> Result<i64, StorageError> {
+        let version: Option<i64> =
+            sqlx::query_scalar("select max(version) from _sqlx_migrations where success")
+                .fetch_one(&self.owner)
+                .await?;
+        Ok(version.unwrap_or(0))
+    }
 }

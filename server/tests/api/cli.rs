@@ -11,7 +11,7 @@ const VIGIL: &str = env!("CARGO_BIN_EXE_vigil");
 
 /// An empty data directory. A server left running by an earlier, aborted run is stopped first
 /// (attaching as the only user and letting go stops it), so no orphan outlives its files.
-fn fresh_data_dir(name: &str) -> PathBuf {
+pub fn fresh_data_dir(name: &str) -> PathBuf {
     let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join(name);
     if dir.join("pg/postmaster.pid").exists() {
         if let Ok(leftover) = vigil_server::embedded_pg::EmbeddedPostgres::start(&dir) {
@@ -55,9 +55,19 @@ async fn serve(data_dir: &Path) -> (Child, String, Option<String>) {
 
 /// Like `serve`, with its log (stderr) going to `log`.
 async fn serve_logging_to(data_dir: &Path, log: Stdio) -> (Child, String, Option<String>) {
+    serve_with(data_dir, log, &[]).await
+}
+
+/// Like `serve_logging_to`, with more arguments for `vigil serve`.
+pub async fn serve_with(
+    data_dir: &Path,
+    log: Stdio,
+    args: &[&str],
+) -> (Child, String, Option<String>) {
     let mut child = Command::new(VIGIL)
         .args(["serve", "--addr", "127.0.0.1:0", "--data-dir"])
         .arg(data_dir)
+        .args(args)
         .stdout(Stdio::piped())
         .stderr(log)
         .kill_on_drop(true)
@@ -83,7 +93,7 @@ async fn serve_logging_to(data_dir: &Path, log: Stdio) -> (Child, String, Option
 }
 
 /// SIGTERM, as a service manager would send, and a clean exit within 30 s.
-async fn terminate(mut server: Child) {
+pub async fn terminate(mut server: Child) {
     let pid = nix::unistd::Pid::from_raw(server.id().unwrap() as i32);
     nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGTERM).unwrap();
     let status = tokio::time::timeout(Duration::from_secs(30), server.wait())

@@ -18,6 +18,7 @@ mod live_groups;
 mod live_resume;
 mod live_stream;
 mod migrations;
+mod operations;
 mod operators;
 mod query;
 mod retention;

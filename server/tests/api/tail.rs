@@ -115,3 +115,91 @@ fn the_summary_line_escapes_what_producers_sent() {
          ip=192.0.2.1 source=idp reason=\"bad password\""
     );
 }
+
+/// A TLS endpoint in front of `app`, as a reverse proxy would be, with a certificate for
+/// `localhost` and 127.0.0.1 issued by a CA of the test's own; returns its port and the CA.
+async fn tls_front(app: &TestApp) -> (u16, String) {
+    use rcgen::{BasicConstraints, CertificateParams, CertifiedIssuer, IsCa, KeyPair};
+    let mut ca_params = CertificateParams::new(Vec::<String>::new()).unwrap();
+    ca_params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+    let ca = CertifiedIssuer::self_signed(ca_params, KeyPair::generate().unwrap()).unwrap();
+    let leaf_key = KeyPair::generate().unwrap();
+    let names = vec!["localhost".to_owned(), "127.0.0.1".to_owned()];
+    let leaf = CertificateParams::new(names)
+        .unwrap()
+        .signed_by(&leaf_key, &ca)
+        .unwrap();
+    let provider = std::sync::Arc::new(rustls::crypto::ring::default_provider());
+    let config = rustls::ServerConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .unwrap()
+        .with_no_client_auth()
+        .with_single_cert(
+            vec![leaf.der().clone()],
+            rustls::pki_types::PrivateKeyDer::Pkcs8(leaf_key.serialize_der().into()),
+        )
+        .unwrap();
+    let acceptor = tokio_rustls::TlsAcceptor::from(std::sync::Arc::new(config));
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let backend = app.addr;
+    tokio::spawn(async move {
+        while let Ok((tcp, _)) = listener.accept().await {
+            let acceptor = acceptor.clone();
+            tokio::spawn(async move {
+                let Ok(mut tls) = acceptor.accept(tcp).await else {
+                    return;
+                };
+                let mut plain = tokio::net::TcpStream::connect(backend).await.unwrap();
+                let _ = tokio::io::copy_bidirectional(&mut tls, &mut plain).await;
+            });
+        }
+    });
+    (port, ca.pem())
+}
+
+#[tokio::test]
+async fn tail_follows_over_tls_trusting_the_named_ca_and_refuses_an_unknown_one() {
+    let app = TestApp::spawn().await;
+    let read_key = common::create_key(&app.database, "terminal", KeyKind::Read).await;
+    let (port, ca_pem) = tls_front(&app).await;
+    let ca_file = tempfile::NamedTempFile::new().unwrap();
+    std::fs::write(ca_file.path(), ca_pem).unwrap();
+    let url = format!("https://localhost:{port}");
+
+    // The system's roots alone do not know the test's CA: refused, and not retried forever.
+    let untrusting = tail_client(&["--url", &url, "--token", &read_key]);
+    let refused =
+        tokio::time::timeout(Duration::from_secs(15), untrusting.follow(None, |_| Ok(())))
+            .await
+            .expect("an untrusted certificate ends the tail");
+    let err = refused.unwrap_err().to_string();
+    assert!(err.contains("TLS") && err.contains("certificate"), "{err}");
+
+    let ca = ca_file.path().to_str().unwrap();
+    let client = tail_client(&["--url", &url, "--token", &read_key, "--ca-cert", ca]);
+    let (sender, mut events) = mpsc::unbounded_channel();
+    let tail = tokio::spawn(async move {
+        client
+            .follow(Some(0), |event| Ok(sender.send(event.clone())?))
+            .await
+    });
+    app.ingest(&json!({"event_type": "auth.login.failure", "username": "over-tls"}))
+        .await;
+    assert_eq!(
+        next(&mut events).await.username.as_deref(),
+        Some("over-tls")
+    );
+    tail.abort();
+
+    let err = TailClient::new(&{
+        let cli = Cli::try_parse_from(["vigil", "tail", "--token", "x", "--ca-cert", ca]).unwrap();
+        let Command::Tail(args) = cli.command else {
+            panic!("parsed as tail")
+        };
+        args
+    })
+    .expect_err("--ca-cert with http:// is refused")
+    .to_string();
+    assert!(err.starts_with("--ca-cert:"), "{err}");
+}

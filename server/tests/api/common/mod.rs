@@ -135,6 +135,8 @@ pub struct TestApp {
     pub key: String,
     /// The app's live hub.
     pub hub: LiveHub,
+    /// Where the keyless `/metrics` listens, when `--metrics-addr` was given.
+    pub metrics_addr: Option<SocketAddr>,
 }
 
 /// The operator every test app has.
@@ -176,6 +178,7 @@ impl TestApp {
             .expect("bind port 0");
         let addr = app.local_addr();
         let hub = app.hub();
+        let metrics_addr = app.metrics_addr();
         tokio::spawn(app.run_until(std::future::pending()));
         let key = create_key(&database, "test-producer", KeyKind::Ingest).await;
         let operators = OperatorStore::new(database.pool.clone());
@@ -189,6 +192,7 @@ impl TestApp {
             http: reqwest::Client::new(),
             key,
             hub,
+            metrics_addr,
         }
     }
 
