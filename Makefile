@@ -19,8 +19,10 @@ setup-run:
 setup-test:
 	scripts/setup.sh test
 
+# --precompress writes brotli and gzip copies beside every asset; the server picks one by
+# Accept-Encoding.
 build-release:
-	cargo leptos build --release
+	cargo leptos build --release --precompress
 
 # Clippy per package: `app` must never be built with `ssr` and `hydrate` together.
 lint:

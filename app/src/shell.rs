@@ -1,7 +1,7 @@
 //! The HTML document and the route table.
 
 use leptos::prelude::*;
-use leptos_meta::{provide_meta_context, MetaTags, Stylesheet, Title};
+use leptos_meta::{provide_meta_context, HashedStylesheet, MetaTags, Title};
 use leptos_router::components::{Route, Router, Routes, A};
 use leptos_router::{ParamSegment, StaticSegment};
 
@@ -21,6 +21,8 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
             <head>
                 <meta charset="utf-8"/>
                 <meta name="viewport" content="width=device-width, initial-scale=1"/>
+                // The stylesheet's name carries its hash when the build wrote one (hash.txt).
+                <HashedStylesheet id="vigil" options=options.clone()/>
                 <HydrationScripts options/>
                 <MetaTags/>
             </head>
@@ -58,7 +60,6 @@ fn send_content_security_policy() {
 pub fn App() -> impl IntoView {
     provide_meta_context();
     view! {
-        <Stylesheet id="vigil" href="/pkg/vigil.css"/>
         <Title text="Vigil"/>
         <Router>
             <header class="topbar">

@@ -29,7 +29,16 @@ pub fn leptos_options(config: &ServeArgs) -> LeptosOptions {
         .site_pkg_dir("pkg")
         .site_addr(config.addr)
         .env(leptos::config::Env::PROD)
+        .hash_files(built_with_hashes())
         .build()
+}
+
+/// Whether cargo-leptos named the assets by their hashes: it writes `hash.txt` beside the binary
+/// it builds (test binaries have none, and their pages name the plain files).
+fn built_with_hashes() -> bool {
+    let exe = std::env::current_exe().ok();
+    exe.and_then(|exe| Some(exe.parent()?.join("hash.txt").is_file()))
+        .unwrap_or(false)
 }
 
 /// A bound listener and its router: tests build one on port 0 and read the port back.

@@ -4,6 +4,7 @@
 mod common;
 
 mod aggregates;
+mod assets;
 mod chain;
 mod cli;
 mod dashboard;
