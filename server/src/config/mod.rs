@@ -15,6 +15,7 @@ use std::time::Duration;
 use vigil_wire::{EventFilter, FilterError};
 
 use crate::auth::{Bucket, ThrottleLimits};
+pub use crate::telemetry::LogFormat;
 
 #[derive(Parser, Debug)]
 #[command(
@@ -31,12 +32,6 @@ pub struct Cli {
     pub log_format: LogFormat,
     #[command(subcommand)]
     pub command: Command,
-}
-
-#[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
-pub enum LogFormat {
-    Text,
-    Json,
 }
 
 #[derive(Subcommand, Debug)]

@@ -48,7 +48,7 @@ impl Scrape {
 
 /// The scrape on the main listener: read keys only.
 #[utoipa::path(get, path = "/metrics", tag = "operations", security(("bearer" = [])), responses(
-    (status = 200, description = "Prometheus text format", body = String),
+    (status = 200, description = "Prometheus text format 0.0.4", body = String, content_type = "text/plain"),
     (status = 401, description = "Missing, unknown or revoked key"),
     (status = 403, description = "Not a read key"),
 ))]
