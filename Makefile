@@ -11,7 +11,7 @@ export PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD := 1
 run: setup-run build-release
 	./target/release/vigil serve
 
-test: setup-test lint unit faults schemathesis e2e
+test: setup-test lint unit faults schemathesis python e2e
 
 setup-run:
 	scripts/setup.sh run
@@ -47,6 +47,11 @@ faults:
 schemathesis:
 	cargo build -p vigil-server --bin vigil
 	scripts/schemathesis.sh 25
+
+# The Python client (clients/python): ruff, mypy --strict and pytest against a real vigil.
+python:
+	cargo build -p vigil-server --bin vigil
+	scripts/python-client.sh
 
 # Builds the site (wasm + server) and runs Playwright against a vigil it starts itself.
 e2e:

@@ -78,5 +78,30 @@ if [ "$mode" = test ]; then
     python3 -m venv "$ST_DIR"
     "$ST_DIR/bin/pip" install --quiet "schemathesis==$SCHEMATHESIS_VERSION"
   fi
+  # The Python client's checks (scripts/python-client.sh): pinned tools, and clients/python
+  # itself, editable, so the tests import this checkout's code. Reinstalled when a pin, the
+  # package's pyproject.toml or the checkout's path changes.
+  PY_CLIENT_PINS=(httpx==0.28.1 pytest==9.2.0 pytest-asyncio==1.5.0 ruff==0.17.5 mypy==2.4.1 hatchling==1.33.0)
+  PY_CLIENT_DIR="$HOME/.cache/vigil/python-client"
+  py_client_stamp="$PWD/clients/python $(sha256sum clients/python/pyproject.toml | cut -d' ' -f1)"
+  py_client_ready() {
+    [ "$(cat "$PY_CLIENT_DIR/installed" 2>/dev/null)" = "$py_client_stamp" ] &&
+      "$PY_CLIENT_DIR/bin/python" - "$PWD/clients/python/src/" "${PY_CLIENT_PINS[@]}" <<'EOF' 2>/dev/null
+import sys
+from importlib.metadata import version
+
+import vigil_audit
+
+src, pins = sys.argv[1], sys.argv[2:]
+exact = all(version(name) == wanted for name, wanted in (p.split("==") for p in pins))
+sys.exit(0 if exact and vigil_audit.__file__.startswith(src) else 1)
+EOF
+  }
+  if ! py_client_ready; then
+    say "installing the Python client and its test tools from PyPI into $PY_CLIENT_DIR"
+    python3 -m venv "$PY_CLIENT_DIR"
+    "$PY_CLIENT_DIR/bin/pip" install --quiet "${PY_CLIENT_PINS[@]}" -e clients/python
+    printf '%s\n' "$py_client_stamp" >"$PY_CLIENT_DIR/installed"
+  fi
 fi
 say "tools ready"
