@@ -64,3 +64,20 @@ test('a page on another origin can neither sign the browser in nor open its stre
   ]);
   expect(response.status()).toBe(403);
 });
+
+test('the built assets are named by their hash and cached immutable; the page is not stored', async ({ page }) => {
+  const assets: { url: string; cache: string | undefined }[] = [];
+  page.on('response', (response) => {
+    if (new URL(response.url()).pathname.startsWith('/pkg/')) {
+      assets.push({ url: response.url(), cache: response.headers()['cache-control'] });
+    }
+  });
+  const response = await page.goto('/login');
+  expect(response?.headers()['cache-control']).toBe('no-store');
+  await expect.poll(() => assets.filter((a) => /\.wasm$/.test(a.url)).length).toBeGreaterThan(0);
+  for (const asset of assets) {
+    expect(asset.url).toMatch(/\/pkg\/vigil\.[A-Za-z0-9_-]{22}\.(js|wasm|css)$/);
+    expect(asset.cache).toBe('public, max-age=31536000, immutable');
+  }
+  expect(assets.map((a) => a.url.split('.').pop()).sort()).toEqual(expect.arrayContaining(['css', 'js', 'wasm']));
+});
