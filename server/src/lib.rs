@@ -2,6 +2,7 @@
 //! The rooms and the arrows between them are drawn in docs/ARCHITECTURE.md.
 
 pub mod auth;
+pub mod checkpoints;
 pub mod cli;
 pub mod config;
 pub mod cpus;

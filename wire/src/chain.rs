@@ -15,6 +15,38 @@ pub struct ChainStatus {
     pub hash: String,
     /// The most recent verification, if any ran.
     pub last_verification: Option<ChainVerification>,
+    /// The newest head this server signed (kept outside the database), if it signs.
+    #[serde(default)]
+    pub latest_checkpoint: Option<SignedCheckpoint>,
+}
+
+/// A chain head signed with the server's Ed25519 key and appended to a log outside the
+/// database. The signature covers `SignedCheckpoint::message()`; a chain that no longer passes
+/// through (`seq`, `hash`) was rewritten after `signed_at`, whoever recomputed its hashes.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SignedCheckpoint {
+    pub seq: i64,
+    /// The event's hash at `seq`, lowercase hex SHA-256.
+    pub hash: String,
+    /// `YYYY-MM-DDTHH:MM:SS.ffffffZ`, exactly as signed.
+    pub signed_at: String,
+    /// The signer's Ed25519 public key, lowercase hex.
+    pub public_key: String,
+    /// Ed25519 over `message()`, lowercase hex.
+    pub signature: String,
+}
+
+impl SignedCheckpoint {
+    /// The exact bytes signed: a versioned, line-per-field text anyone can rebuild.
+    pub fn message(&self) -> String {
+        signed_message(self.seq, &self.hash, &self.signed_at)
+    }
+}
+
+/// `vigil-checkpoint-v1`, then `seq`, `hash` and `signed_at`, one per line.
+pub fn signed_message(seq: i64, hash: &str, signed_at: &str) -> String {
+    format!("vigil-checkpoint-v1\nseq {seq}\nhash {hash}\nsigned_at {signed_at}\n")
 }
 
 /// One walk of the chain by `vigil verify` or the server's periodic check.

@@ -58,6 +58,10 @@ pub struct IngestReceipt {
     pub seq: i64,
     /// True when an event with this `event_id` was already stored: nothing new was written.
     pub duplicate: bool,
+    /// The stored event's chain hash (lowercase hex SHA-256): with `seq`, the producer's receipt
+    /// of where its event sits in the chain. Absent only for events stored before the chain began.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub hash: Option<String>,
 }
 
 /// The answer to `POST /api/v1/events`: one receipt per posted event, in the order posted.

@@ -4,6 +4,7 @@ use anyhow::Context;
 
 use crate::auth::{generate_key, hash_key};
 use crate::config::KeysCommand;
+use crate::events::SELF_SOURCE;
 use crate::storage::{KeyKind, KeyStore};
 
 pub async fn run(command: KeysCommand, keys: &KeyStore) -> anyhow::Result<()> {
@@ -48,6 +49,11 @@ pub async fn create(keys: &KeyStore, name: &str, kind: KeyKind) -> anyhow::Resul
     anyhow::ensure!(
         !name.is_empty() && name.len() <= 64,
         "a key name must be 1 to 64 characters"
+    );
+    // A key's name is its events' `source`: this one marks Vigil's own events.
+    anyhow::ensure!(
+        !name.eq_ignore_ascii_case(SELF_SOURCE),
+        "the name `{SELF_SOURCE}` is reserved for Vigil's own events"
     );
     let key = generate_key();
     keys.create(name, kind, &hash_key(&key))

@@ -8,7 +8,8 @@ mod users;
 
 use anyhow::Context;
 
-use crate::config::{Cli, Command, DbCommand, ServeArgs, VerifyArgs};
+use crate::checkpoints::{self, CheckpointKey, CheckpointLog, Checkpointer};
+use crate::config::{ChainCommand, Cli, Command, DbCommand, ServeArgs, VerifyArgs};
 use crate::database::Database;
 use crate::http::Application;
 use crate::storage::{EventStore, KeyKind, KeyStore, OperatorStore};
@@ -17,6 +18,21 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
     // The one command that talks to a server instead of the database.
     let command = match cli.command {
         Command::Tail(args) => return tail::run(args).await,
+        // The key lives outside the database: printing its public half needs nothing else.
+        Command::Chain(ChainCommand::PublicKey(args)) => {
+            let (key, _) = args.paths(&cli.database.data_dir);
+            let key = CheckpointKey::load_or_create(&key)?;
+            println!("{}", key.public_hex());
+            return Ok(());
+        }
+        Command::Serve(mut args) => {
+            let (key, log) = args.checkpoints.paths(&cli.database.data_dir);
+            (
+                args.checkpoints.signing_key,
+                args.checkpoints.checkpoint_log,
+            ) = (Some(key), Some(log));
+            Command::Serve(args)
+        }
         command => command,
     };
     let database = Database::open(&cli.database)
@@ -33,6 +49,17 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             demo_data::run(&args, &EventStore::new(database.pool.clone())).await
         }
         Command::Verify(args) => verify(&args, &EventStore::new(database.pool.clone())).await,
+        Command::Chain(ChainCommand::Checkpoint(args)) => {
+            let (key, log) = args.paths(&cli.database.data_dir);
+            let checkpointer = Checkpointer::open(&key, &log)?;
+            let store = EventStore::new(database.pool.clone());
+            match checkpointer.sign_head(&store).await? {
+                Some(c) => println!("signed seq {} ({}) into {}", c.seq, c.hash, log.display()),
+                None => println!("the newest checkpoint already covers the head"),
+            }
+            Ok(())
+        }
+        Command::Chain(ChainCommand::PublicKey(_)) => unreachable!("handled before the database"),
         Command::Tail(_) => unreachable!("handled before opening the database"),
     };
     database
@@ -79,22 +106,43 @@ async fn verify(args: &VerifyArgs, store: &EventStore) -> anyhow::Result<()> {
         .verify_chain(args.from_seq)
         .await
         .context("could not walk the chain")?;
-    match outcome.first_bad_seq {
-        None => {
-            println!(
-                "verified through seq {} ({} events after seq {})",
-                outcome.through_seq,
-                outcome.through_seq - outcome.from_seq,
-                outcome.from_seq
-            );
-            Ok(())
-        }
-        Some(seq) => anyhow::bail!(
+    if let Some(seq) = outcome.first_bad_seq {
+        anyhow::bail!(
             "the chain is broken at seq {seq}: that event was changed or removed after it was \
              stored (verified through seq {})",
             outcome.through_seq
-        ),
+        );
     }
+    println!(
+        "verified through seq {} ({} events after seq {})",
+        outcome.through_seq,
+        outcome.through_seq - outcome.from_seq,
+        outcome.from_seq
+    );
+    let (Some(log), Some(public_key)) = (&args.checkpoints, &args.public_key) else {
+        return Ok(());
+    };
+    // A file holding the key, or the key itself.
+    let public_key = std::fs::read_to_string(public_key).unwrap_or_else(|_| public_key.clone());
+    let public_key = checkpoints::parse_public_key(&public_key).context("--public-key")?;
+    let signed = CheckpointLog::new(log.clone()).read_all()?;
+    let report = (checkpoints::check_chain(store, &signed, &public_key).await)
+        .context("could not read the stored chain")?;
+    if let Some((checkpoint, why)) = report.mismatch {
+        anyhow::bail!(
+            "the database no longer matches the checkpoint signed at {} for seq {} (hash {}): \
+             {why}. History was rewritten after it was signed ({} earlier checkpoints matched)",
+            checkpoint.signed_at,
+            checkpoint.seq,
+            checkpoint.hash,
+            report.matched
+        );
+    }
+    println!(
+        "passes through every signed checkpoint: {} matched, {} older than the retained chain",
+        report.matched, report.before_retention
+    );
+    Ok(())
 }
 
 async fn db_status(database: &Database) -> anyhow::Result<()> {

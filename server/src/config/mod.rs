@@ -51,6 +51,9 @@ pub enum Command {
     DemoData(DemoDataArgs),
     /// Check the tamper-evident chain: recompute every event's hash from a checkpoint.
     Verify(VerifyArgs),
+    /// Signed checkpoints of the chain head: the public key for auditors, a checkpoint now.
+    #[command(subcommand)]
+    Chain(ChainCommand),
     /// Follow the live stream of a running server from a terminal.
     Tail(TailArgs),
 }
@@ -60,6 +63,44 @@ pub struct VerifyArgs {
     /// Start from the stored link of this seq (trusted) instead of the newest checkpoint.
     #[arg(long)]
     pub from_seq: Option<i64>,
+    /// Also check that the stored chain passes through every checkpoint in this log (a copy of
+    /// the server's `checkpoints.jsonl`, kept where the database's owner cannot write).
+    #[arg(long, requires = "public_key")]
+    pub checkpoints: Option<PathBuf>,
+    /// The signer's public key (`vigil chain public-key`), as hex or a file holding it.
+    #[arg(long, requires = "checkpoints")]
+    pub public_key: Option<String>,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum ChainCommand {
+    /// Print the checkpoint signing key's public half (hex), for auditors.
+    PublicKey(CheckpointArgs),
+    /// Sign the chain head now and append it to the checkpoint log.
+    Checkpoint(CheckpointArgs),
+}
+
+/// Where the checkpoint signing key and log are; both outside the database.
+#[derive(Args, Debug, Clone, Default)]
+pub struct CheckpointArgs {
+    /// Ed25519 key that signs the chain head (default: DATA_DIR/signing-key, generated with
+    /// mode 600 on first start).
+    #[arg(long, env = "VIGIL_SIGNING_KEY")]
+    pub signing_key: Option<PathBuf>,
+    /// Where signed checkpoints are appended, one JSON line each (default:
+    /// DATA_DIR/checkpoints.jsonl).
+    #[arg(long, env = "VIGIL_CHECKPOINT_LOG")]
+    pub checkpoint_log: Option<PathBuf>,
+}
+
+impl CheckpointArgs {
+    /// The key and log paths, defaulting into `data_dir`.
+    pub fn paths(&self, data_dir: &std::path::Path) -> (PathBuf, PathBuf) {
+        let key = (self.signing_key.clone()).unwrap_or_else(|| data_dir.join("signing-key"));
+        let log =
+            (self.checkpoint_log.clone()).unwrap_or_else(|| data_dir.join("checkpoints.jsonl"));
+        (key, log)
+    }
 }
 
 /// `vigil tail` talks to a server over HTTP, so it needs no database of its own.
@@ -250,6 +291,13 @@ pub struct ServeArgs {
     /// `Forwarded` header names the client; from anyone else those headers are ignored.
     #[arg(long, env = "VIGIL_TRUSTED_PROXIES", value_delimiter = ',')]
     pub trusted_proxies: Vec<IpNetwork>,
+    #[command(flatten)]
+    pub checkpoints: CheckpointArgs,
+    /// Sign the chain head this often, in minutes, when it moved (0: only `vigil chain
+    /// checkpoint`). Needs --signing-key and --checkpoint-log, which `vigil serve` defaults
+    /// into the data directory.
+    #[arg(long, env = "VIGIL_CHECKPOINT_EVERY_MINUTES", default_value_t = 5)]
+    pub checkpoint_every_minutes: u64,
     /// Also serve `/metrics` here, without a key (on `--addr` it needs a read key). Bind it to
     /// an address only the monitoring network reaches.
     #[arg(long, env = "VIGIL_METRICS_ADDR")]
@@ -359,6 +407,8 @@ impl ServeArgs {
             public_url: None,
             trusted_proxies: Vec::new(),
             metrics_addr: None,
+            checkpoints: CheckpointArgs::default(),
+            checkpoint_every_minutes: 5,
             sign_in: SignInArgs::default(),
             connections: ConnectionArgs::default(),
         }

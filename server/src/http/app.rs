@@ -13,6 +13,7 @@ use tokio::net::TcpListener;
 use super::serve::ConnectionLimits;
 use super::AppState;
 use crate::auth::{ApiKeys, Sessions};
+use crate::checkpoints::{self, Checkpointer};
 use crate::config::{PublicUrl, ServeArgs};
 use crate::ingest::{EventWriter, WriterConfig};
 use crate::live::{self, LiveHub};
@@ -118,6 +119,21 @@ impl Application {
             writer.clone(),
         ));
         let exports = super::export::ExportBudget::new(&store, config.connections.max_exports);
+        let checkpointer = match (
+            &config.checkpoints.signing_key,
+            &config.checkpoints.checkpoint_log,
+        ) {
+            (Some(key), Some(log)) => {
+                let checkpointer = Checkpointer::open(key, log).map_err(std::io::Error::other)?;
+                if config.checkpoint_every_minutes > 0 {
+                    let every = Duration::from_secs(config.checkpoint_every_minutes * 60);
+                    let (signer, signed) = (checkpointer.clone(), store.clone());
+                    tokio::spawn(checkpoints::sign_periodically(signer, signed, every));
+                }
+                Some(checkpointer)
+            }
+            _ => None,
+        };
         let (shutdown_sessions, shutdown_writer) = (sessions.clone(), writer.clone());
         let state = AppState {
             leptos_options: options,
@@ -130,6 +146,7 @@ impl Application {
             trusted_proxies: super::TrustedProxies::new(config.trusted_proxies.clone()),
             exports,
             metrics,
+            checkpointer,
         };
         let metrics_addr = match config.metrics_addr {
             Some(addr) => Some(serve_metrics(addr, super::metrics::Scrape::of(&state)).await?),

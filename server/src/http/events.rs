@@ -1,13 +1,15 @@
 //! The read API: `GET /api/v1/events` (filtered, newest first, keyset-paged) and
 //! `GET /api/v1/events/{id}`, for scripts holding a read key and signed-in operators.
 
-use axum::extract::{Path, State};
+use axum::extract::rejection::QueryRejection;
+use axum::extract::{Path, Query, State};
 use axum::Json;
 use uuid::Uuid;
-use vigil_wire::{ChainStatus, ErrorBody, EventPage, StoredEvent};
+use vigil_wire::{ChainStatus, ErrorBody, EventPage, SignedCheckpoint, StoredEvent};
 
 use super::extract::{FilterQuery, ReadAccess};
 use super::ApiError;
+use crate::checkpoints::Checkpointer;
 use crate::storage::EventStore;
 
 /// The filter parameters of every read endpoint, for the OpenAPI document (the handlers parse
@@ -115,7 +117,61 @@ pub async fn get_event(
 #[tracing::instrument(skip_all, fields(reader = %reader.name))]
 pub async fn get_chain(
     State(store): State<EventStore>,
+    State(checkpointer): State<Option<Checkpointer>>,
     reader: ReadAccess,
 ) -> Result<Json<ChainStatus>, ApiError> {
-    Ok(Json(store.chain_status().await?))
+    let mut status = store.chain_status().await?;
+    status.latest_checkpoint = checkpointer.and_then(|c| c.latest());
+    Ok(Json(status))
+}
+
+/// Most checkpoints one request lists.
+const MAX_CHECKPOINTS: usize = 1_000;
+
+/// `limit` for the checkpoint list: 1 to 1,000, default 100.
+#[derive(serde::Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct CheckpointQuery {
+    limit: Option<usize>,
+}
+
+/// The signed checkpoints in this server's log, newest first (empty when it does not sign).
+/// Auditors copy them somewhere the database's owner cannot write and check the chain against
+/// them with `vigil verify --checkpoints`.
+#[utoipa::path(
+    get,
+    path = "/api/v1/chain/checkpoints",
+    tag = "read",
+    security(("bearer" = [])),
+    params(CheckpointQuery),
+    responses(
+        (status = 200, description = "Signed checkpoints, newest first", body = [SignedCheckpoint]),
+        (status = 401, description = "Missing or unknown key", body = ErrorBody),
+        (status = 403, description = "Not a read key", body = ErrorBody),
+        (status = 422, description = "`limit` out of range", body = ErrorBody),
+    )
+)]
+#[tracing::instrument(skip_all, fields(reader = %reader.name))]
+pub async fn list_checkpoints(
+    State(checkpointer): State<Option<Checkpointer>>,
+    reader: ReadAccess,
+    query: Result<Query<CheckpointQuery>, QueryRejection>,
+) -> Result<Json<Vec<SignedCheckpoint>>, ApiError> {
+    let invalid = |reason: &str| ApiError::InvalidParameter {
+        param: "limit".to_owned(),
+        reason: reason.to_owned(),
+    };
+    let Query(query) = query.map_err(|_| invalid("must be a whole number from 1 to 1000"))?;
+    let limit = query.limit.unwrap_or(100);
+    if !(1..=MAX_CHECKPOINTS).contains(&limit) {
+        return Err(invalid("must be a whole number from 1 to 1000"));
+    }
+    let Some(checkpointer) = checkpointer else {
+        return Ok(Json(Vec::new()));
+    };
+    let listed = checkpointer.newest(limit).await.map_err(|err| {
+        tracing::error!(%err, "cannot read the checkpoint log");
+        ApiError::Internal("the checkpoint log is unreadable".to_owned())
+    })?;
+    Ok(Json(listed))
 }

@@ -38,6 +38,7 @@ use tower_http::timeout::RequestBodyTimeoutLayer;
 use tower_http::trace::TraceLayer;
 
 use crate::auth::{ApiKeys, Sessions};
+use crate::checkpoints::Checkpointer;
 use crate::config::PublicUrl;
 use crate::ingest::EventWriter;
 use crate::live::LiveHub;
@@ -62,6 +63,8 @@ pub struct AppState {
     pub exports: ExportBudget,
     /// What `/metrics` reports.
     pub metrics: Metrics,
+    /// Signs the chain head, when this server has a signing key.
+    pub checkpointer: Option<Checkpointer>,
 }
 
 /// The whole HTTP surface: API, live stream, health, sign-in, dashboard pages, server functions,
@@ -78,6 +81,7 @@ pub fn router(state: AppState, max_body_bytes: usize, body_timeout: Duration) ->
         .route("/api/v1/events/export.csv", get(export::export_csv))
         .route("/api/v1/events/export.ndjson", get(export::export_ndjson))
         .route("/api/v1/chain", get(events::get_chain))
+        .route("/api/v1/chain/checkpoints", get(events::list_checkpoints))
         .route("/api/v1/stream", get(stream::upgrade))
         .route("/api/v1/openapi.json", get(openapi::document))
         .route("/healthz", get(health::healthz))

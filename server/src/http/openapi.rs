@@ -6,7 +6,8 @@ use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 use vigil_wire::{
     ActionResult, Category, ChainStatus, ChainVerification, ErrorBody, EventInput, EventPage,
-    FieldError, IngestReceipt, IngestResponse, LiveMessage, Severity, StoredEvent,
+    FieldError, IngestReceipt, IngestResponse, LiveMessage, Severity, SignedCheckpoint,
+    StoredEvent,
 };
 
 use super::ingest::EventBatch;
@@ -22,6 +23,7 @@ use super::ingest::EventBatch;
         super::events::list_events,
         super::events::get_event,
         super::events::get_chain,
+        super::events::list_checkpoints,
         super::export::export_csv,
         super::export::export_ndjson,
         super::health::healthz,
@@ -32,7 +34,7 @@ use super::ingest::EventBatch;
     ),
     components(schemas(
         EventInput, EventBatch, EventPage, IngestResponse, IngestReceipt, StoredEvent, LiveMessage,
-        ActionResult, Severity, Category, ErrorBody, FieldError, ChainStatus, ChainVerification
+        ActionResult, Severity, Category, ErrorBody, FieldError, ChainStatus, ChainVerification, SignedCheckpoint
     )),
     modifiers(&BearerKeys),
     tags((name = "ingest", description = "Posting events"), (name = "read", description = "Querying events"), (name = "live", description = "Following events"), (name = "operations", description = "Metrics and health"))

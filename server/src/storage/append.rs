@@ -21,7 +21,7 @@ use super::bulk::CopyRows;
 use super::chain;
 use super::columns::{column_list, COLUMNS};
 use super::{EventStore, StorageError};
-use crate::events::chain::{ChainLink, Hash};
+use crate::events::chain::{to_hex, ChainLink, Hash};
 use crate::events::NewEvent;
 
 /// The NOTIFY channel that carries `"<first seq> <last seq> <stage token>"` for each committed
@@ -157,16 +157,22 @@ impl EventStore {
 async fn stored_seqs(
     conn: &mut sqlx::PgConnection,
     ids: &[Uuid],
-) -> Result<HashMap<Uuid, i64>, StorageError> {
+) -> Result<HashMap<Uuid, StoredAt>, StorageError> {
     if ids.is_empty() {
         return Ok(HashMap::new());
     }
-    let found: Vec<(Uuid, i64)> = sqlx::query_as("select id, seq from events where id = any($1)")
-        .bind(ids)
-        .fetch_all(&mut *conn)
-        .await?;
-    Ok(found.into_iter().collect())
+    let found: Vec<(Uuid, i64, Option<Vec<u8>>)> =
+        sqlx::query_as("select id, seq, hash from events where id = any($1)")
+            .bind(ids)
+            .fetch_all(&mut *conn)
+            .await?;
+    Ok((found.into_iter())
+        .map(|(id, seq, hash)| (id, (seq, hash.map(|h| to_hex(&h)))))
+        .collect())
 }
+
+/// Where a stored event sits: its seq and chain hash (hex; none before the chain began).
+type StoredAt = (i64, Option<String>);
 
 /// Numbers and chains the events after `head`, leaving out ids in `stored_seq` or repeated.
 /// Events without a receipt time are received now, taken after the head was read, so that
@@ -174,7 +180,7 @@ async fn stored_seqs(
 /// chain).
 fn number<'a>(
     mut head: ChainLink,
-    mut stored_seq: HashMap<Uuid, i64>,
+    mut stored_seq: HashMap<Uuid, StoredAt>,
     events: impl ExactSizeIterator<Item = (&'a NewEvent, Option<DateTime<Utc>>)>,
 ) -> Numbered {
     let now = Utc::now();
@@ -184,23 +190,26 @@ fn number<'a>(
     let mut stored_events = Vec::with_capacity(events.len());
     let mut hashes = Vec::with_capacity(events.len());
     for (event, received_at) in events {
-        if let Some(&seq) = stored_seq.get(&event.id) {
+        if let Some((seq, hash)) = stored_seq.get(&event.id) {
             appended.receipts.push(IngestReceipt {
                 id: event.id,
-                seq,
+                seq: *seq,
                 duplicate: true,
+                hash: hash.clone(),
             });
             continue;
         }
         let received_at = received_at.unwrap_or(now).trunc_subsecs(6);
         let stored = event.stored(head.seq + 1, received_at);
         head = head.next(&stored);
-        stored_seq.insert(event.id, head.seq);
+        let hash = to_hex(&head.hash);
+        stored_seq.insert(event.id, (head.seq, Some(hash.clone())));
         hashes.push(head.hash);
         appended.receipts.push(IngestReceipt {
             id: event.id,
             seq: head.seq,
             duplicate: false,
+            hash: Some(hash),
         });
         stored_events.push(Arc::new(stored));
     }

@@ -15,6 +15,7 @@ mod sizes;
 mod stats;
 mod top_lists;
 mod verify;
+pub use verify::StoredLinks;
 
 pub use append::{Appended, Staging, EVENTS_CHANNEL};
 pub use columns::{csv_cells, csv_header};

@@ -115,8 +115,45 @@ impl EventStore {
             seq: head.seq,
             hash: to_hex(&head.hash),
             last_verification,
+            latest_checkpoint: None,
         })
     }
+}
+
+impl EventStore {
+    /// Where the stored chain starts being checkable (the newest genesis or retention
+    /// checkpoint), the head, and the stored hash at each of `seqs` (`None`: no such row), all
+    /// in one snapshot.
+    pub async fn links_at(&self, seqs: &[i64]) -> Result<StoredLinks, StorageError> {
+        let mut tx = self.pool.begin().await?;
+        sqlx::query("set transaction isolation level repeatable read, read only")
+            .execute(&mut *tx)
+            .await?;
+        let start = newest_checkpoint(&mut tx).await?;
+        let head = chain::head(&mut tx).await?;
+        let rows: Vec<(i64, Option<Vec<u8>>)> =
+            sqlx::query_as("select seq, hash from events where seq = any($1)")
+                .bind(seqs)
+                .fetch_all(&mut *tx)
+                .await?;
+        tx.commit().await?;
+        let stored = rows
+            .into_iter()
+            .filter_map(|(seq, hash)| Some((seq, hash?)))
+            .collect();
+        Ok(StoredLinks {
+            start,
+            head,
+            stored,
+        })
+    }
+}
+
+/// What `links_at` read.
+pub struct StoredLinks {
+    pub start: ChainLink,
+    pub head: ChainLink,
+    pub stored: std::collections::HashMap<i64, Vec<u8>>,
 }
 
 async fn newest_checkpoint(conn: &mut sqlx::PgConnection) -> Result<ChainLink, StorageError> {

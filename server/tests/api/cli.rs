@@ -23,7 +23,7 @@ pub fn fresh_data_dir(name: &str) -> PathBuf {
 }
 
 /// Runs `vigil ARGS --data-dir DIR` to completion and returns its stdout.
-async fn vigil(args: &[&str], data_dir: &Path) -> String {
+pub async fn vigil(args: &[&str], data_dir: &Path) -> String {
     let output = tokio::time::timeout(
         Duration::from_secs(60),
         Command::new(VIGIL)
@@ -49,7 +49,7 @@ async fn db_status(data_dir: &Path) -> String {
 
 /// Starts `vigil serve` and returns it with the URL it printed and, on a fresh data directory,
 /// the first ingest key it created.
-async fn serve(data_dir: &Path) -> (Child, String, Option<String>) {
+pub async fn serve(data_dir: &Path) -> (Child, String, Option<String>) {
     serve_logging_to(data_dir, Stdio::inherit()).await
 }
 
@@ -103,7 +103,7 @@ pub async fn terminate(mut server: Child) {
     assert!(status.success(), "clean exit: {status}");
 }
 
-async fn post(url: &str, key: &str) -> reqwest::StatusCode {
+pub async fn post(url: &str, key: &str) -> reqwest::StatusCode {
     reqwest::Client::new()
         .post(format!("{url}/api/v1/events"))
         .bearer_auth(key)
