@@ -67,3 +67,18 @@ impl ChainVerification {
         self.first_bad_seq.is_none()
     }
 }
+
+/// What proves one stored event against a signed checkpoint (`GET /api/v1/chain/proof?seq=N`):
+/// the link before it, every event from it through the checkpoint, and the checkpoint. Chaining
+/// the events from `previous_hash` must give each event's receipt hash and end at the
+/// checkpoint's hash; the checkpoint's signature must verify with the auditor's public key.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ChainProof {
+    /// `seq - 1`, and its stored hash (hex): where the recomputation starts.
+    pub previous_seq: i64,
+    pub previous_hash: String,
+    /// Events `seq` through `checkpoint.seq`, in seq order.
+    pub events: Vec<crate::StoredEvent>,
+    pub checkpoint: SignedCheckpoint,
+}

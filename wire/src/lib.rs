@@ -11,7 +11,7 @@ mod live;
 mod outcome;
 mod stored;
 
-pub use chain::{signed_message, ChainStatus, ChainVerification, SignedCheckpoint};
+pub use chain::{signed_message, ChainProof, ChainStatus, ChainVerification, SignedCheckpoint};
 pub use dashboard::{
     bucket_seconds, AccessList, Bucket, KeyInfo, OperatorInfo, RankBy, Ranked, Volume, MAX_BUCKETS,
 };

@@ -79,6 +79,17 @@ impl CheckpointLog {
         Ok(kept.into_iter().rev().collect())
     }
 
+    /// The first checkpoint (in log order) whose seq is at least `seq`.
+    pub fn first_from(&self, seq: i64) -> Result<Option<SignedCheckpoint>, LogError> {
+        let mut found = None;
+        self.each(|checkpoint| {
+            if found.is_none() && checkpoint.seq >= seq {
+                found = Some(checkpoint);
+            }
+        })?;
+        Ok(found)
+    }
+
     fn each(&self, mut take: impl FnMut(SignedCheckpoint)) -> Result<(), LogError> {
         let file = match std::fs::File::open(&self.path) {
             Ok(file) => file,

@@ -67,6 +67,13 @@ impl Checkpointer {
         Ok(read.await.expect("reading the log does not panic")?)
     }
 
+    /// The first checkpoint in the log at or after `seq`.
+    pub async fn covering(&self, seq: i64) -> Result<Option<SignedCheckpoint>, CheckpointError> {
+        let log = self.log.clone();
+        let read = tokio::task::spawn_blocking(move || log.first_from(seq));
+        Ok(read.await.expect("reading the log does not panic")?)
+    }
+
     /// Signs the head and appends it (synced) unless the newest checkpoint already covers it;
     /// returns the new checkpoint, if any.
     pub async fn sign_head(

@@ -47,6 +47,9 @@ pub enum ApiError {
     CrossOrigin(String),
     #[error("no such event")]
     NotFound,
+    /// A proof was asked for an event no signed checkpoint covers yet.
+    #[error("no signed checkpoint covers seq {0} yet; one is signed every few minutes")]
+    NotYetSigned(i64),
     #[error("as many exports as this server runs at once are running; retry shortly")]
     TooManyExports,
     #[error("ingest is saturated; retry shortly")]
@@ -91,6 +94,7 @@ impl ApiError {
             ApiError::WrongKeyKind { .. } => (StatusCode::FORBIDDEN, "forbidden"),
             ApiError::CrossOrigin(_) => (StatusCode::FORBIDDEN, "cross_origin"),
             ApiError::NotFound => (StatusCode::NOT_FOUND, "not_found"),
+            ApiError::NotYetSigned(_) => (StatusCode::CONFLICT, "not_yet_signed"),
             ApiError::TooManyExports => (StatusCode::TOO_MANY_REQUESTS, "too_many_exports"),
             ApiError::Busy => (StatusCode::SERVICE_UNAVAILABLE, "busy"),
             ApiError::Unavailable => (StatusCode::SERVICE_UNAVAILABLE, "unavailable"),

@@ -16,6 +16,7 @@ mod ingest;
 mod metrics;
 mod openapi;
 mod origin;
+mod proof;
 mod serve;
 mod session;
 mod stream;
@@ -82,6 +83,7 @@ pub fn router(state: AppState, max_body_bytes: usize, body_timeout: Duration) ->
         .route("/api/v1/events/export.ndjson", get(export::export_ndjson))
         .route("/api/v1/chain", get(events::get_chain))
         .route("/api/v1/chain/checkpoints", get(events::list_checkpoints))
+        .route("/api/v1/chain/proof", get(proof::chain_proof))
         .route("/api/v1/stream", get(stream::upgrade))
         .route("/api/v1/openapi.json", get(openapi::document))
         .route("/healthz", get(health::healthz))

@@ -5,8 +5,8 @@ use axum::Json;
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 use vigil_wire::{
-    ActionResult, Category, ChainStatus, ChainVerification, ErrorBody, EventInput, EventPage,
-    FieldError, IngestReceipt, IngestResponse, LiveMessage, Severity, SignedCheckpoint,
+    ActionResult, Category, ChainProof, ChainStatus, ChainVerification, ErrorBody, EventInput,
+    EventPage, FieldError, IngestReceipt, IngestResponse, LiveMessage, Severity, SignedCheckpoint,
     StoredEvent,
 };
 
@@ -24,6 +24,7 @@ use super::ingest::EventBatch;
         super::events::get_event,
         super::events::get_chain,
         super::events::list_checkpoints,
+        super::proof::chain_proof,
         super::export::export_csv,
         super::export::export_ndjson,
         super::health::healthz,
@@ -34,7 +35,7 @@ use super::ingest::EventBatch;
     ),
     components(schemas(
         EventInput, EventBatch, EventPage, IngestResponse, IngestReceipt, StoredEvent, LiveMessage,
-        ActionResult, Severity, Category, ErrorBody, FieldError, ChainStatus, ChainVerification, SignedCheckpoint
+        ActionResult, Severity, Category, ErrorBody, FieldError, ChainStatus, ChainVerification, SignedCheckpoint, ChainProof
     )),
     modifiers(&BearerKeys),
     tags((name = "ingest", description = "Posting events"), (name = "read", description = "Querying events"), (name = "live", description = "Following events"), (name = "operations", description = "Metrics and health"))

@@ -225,3 +225,89 @@ async fn every_receipt_names_the_seq_and_hash_it_was_chained_at() {
         "a retry's receipt is the original's"
     );
 }
+
+/// Runs docs/verify_proof.py on `proof`; its exit status and output.
+fn verify_proof(proof: &Value, args: &[&str]) -> (bool, String) {
+    let file = tempfile::NamedTempFile::new().unwrap();
+    std::fs::write(file.path(), proof.to_string()).unwrap();
+    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/../docs/verify_proof.py");
+    let output = std::process::Command::new("python3")
+        .arg(script)
+        .arg(file.path())
+        .args(args)
+        .output()
+        .expect("python3 runs");
+    let text = String::from_utf8_lossy(&output.stdout).into_owned();
+    (
+        output.status.success(),
+        text + &String::from_utf8_lossy(&output.stderr),
+    )
+}
+
+#[tokio::test]
+async fn a_receipt_is_proven_against_a_signed_checkpoint_by_the_standalone_script() {
+    let dir = tempfile::tempdir().unwrap();
+    let app = signing_app(dir.path()).await;
+    let read = common::create_key(&app.database, "producer-audit", KeyKind::Read).await;
+    let receipts = app
+        .ingest(&json!([
+            {"event_type": "auth.login.success", "username": "ann"},
+            {"event_type": "auth.login.failure", "username": "zoë \"quoted\"\n", "ip_address": "2001:db8::1",
+             "user_agent": "Mozilla/5.0 ☃", "reason": "tab\there",
+             "event_data": {"z": [1, 2.5, {"b": null, "a": true}], "A": "\u{1f510}", "é": "x"}},
+            {"event_type": "auth.mfa.enabled", "user_id": "u-7", "occurred_at": "2026-01-02T03:04:05.123456789Z"},
+        ]))
+        .await;
+    let checkpoint = checkpoint_now(&app, dir.path()).await;
+    let proof_of = |seq: i64, key: Option<String>| {
+        let mut request = app
+            .http
+            .get(app.url(&format!("/api/v1/chain/proof?seq={seq}")));
+        if let Some(key) = key {
+            request = request.bearer_auth(key);
+        }
+        request.send()
+    };
+    let receipt = &receipts[1];
+    let seq = receipt["seq"].as_i64().unwrap();
+    let response = proof_of(seq, Some(read.clone())).await.unwrap();
+    assert_eq!(response.status(), 200);
+    let proof: Value = response.json().await.unwrap();
+    let hash = receipt["hash"].as_str().unwrap();
+    let args = [
+        "--public-key",
+        &checkpoint.public_key,
+        "--seq",
+        &seq.to_string(),
+        "--hash",
+        hash,
+    ];
+    let (ok, output) = verify_proof(&proof, &args);
+    assert!(ok && output.starts_with("proven"), "{output}");
+
+    let mut altered = proof.clone();
+    altered["events"][0]["username"] = json!("mallory");
+    let (ok, output) = verify_proof(&altered, &args);
+    assert!(
+        !ok && output.contains("NOT PROVEN"),
+        "an edited event: {output}"
+    );
+    let other = vigil_server::checkpoints::CheckpointKey::load_or_create(&dir.path().join("k2"))
+        .unwrap()
+        .public_hex();
+    let wrong_key = ["--public-key", other.as_str()];
+    let (ok, output) = verify_proof(&proof, &wrong_key);
+    assert!(!ok && output.contains("signature"), "another key: {output}");
+
+    assert_eq!(proof_of(seq, None).await.unwrap().status(), 401);
+    assert_eq!(
+        proof_of(seq, Some(app.key.clone())).await.unwrap().status(),
+        403
+    );
+    assert_eq!(proof_of(0, Some(read.clone())).await.unwrap().status(), 422);
+    app.ingest(&json!({"event_type": "auth.logout"})).await;
+    let unsigned = proof_of(checkpoint.seq + 1, Some(read.clone()))
+        .await
+        .unwrap();
+    assert_eq!(unsigned.status(), 409, "no checkpoint covers it yet");
+}
