@@ -29,6 +29,9 @@ pub enum ApiError {
     PayloadTooLarge,
     #[error("one or more events are invalid; nothing was stored")]
     InvalidEvents(Vec<FieldError>),
+    /// Another producer's `event_id`: refused without a word about that event.
+    #[error("an event_id is already used by another producer; nothing was stored")]
+    EventIdTaken(Vec<FieldError>),
     #[error("unsupported content type `{0}`: send application/json or application/x-ndjson")]
     UnsupportedMediaType(String),
     #[error("invalid parameter `{param}`: {reason}")]
@@ -82,6 +85,7 @@ impl ApiError {
             ApiError::TooManyEvents { .. } => (StatusCode::PAYLOAD_TOO_LARGE, "too_many_events"),
             ApiError::PayloadTooLarge => (StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large"),
             ApiError::InvalidEvents(_) => (StatusCode::UNPROCESSABLE_ENTITY, "invalid_events"),
+            ApiError::EventIdTaken(_) => (StatusCode::CONFLICT, "event_id_taken"),
             ApiError::UnsupportedMediaType(_) => {
                 (StatusCode::UNSUPPORTED_MEDIA_TYPE, "unsupported_media_type")
             }
@@ -120,6 +124,11 @@ impl From<WriteError> for ApiError {
     fn from(err: WriteError) -> Self {
         match err {
             WriteError::QueueFull => ApiError::Busy,
+            WriteError::IdTaken(indexes) => ApiError::EventIdTaken(
+                (indexes.into_iter())
+                    .map(|i| FieldError::new("event_id", "already used; choose a new one").at(i))
+                    .collect(),
+            ),
             WriteError::Stopped => ApiError::Internal("the event writer stopped".to_owned()),
             WriteError::Storage(e) => e.into(),
         }
@@ -136,7 +145,7 @@ impl IntoResponse for ApiError {
         }
         let message = self.to_string();
         let details = match self {
-            ApiError::InvalidEvents(fields) => Some(fields),
+            ApiError::InvalidEvents(fields) | ApiError::EventIdTaken(fields) => Some(fields),
             _ => None,
         };
         let body = ErrorBody {

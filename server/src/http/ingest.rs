@@ -46,6 +46,7 @@ pub enum EventBatch {
         (status = 403, description = "The key may not ingest (a read key)", body = ErrorBody),
         (status = 413, description = "Body or batch too large", body = ErrorBody),
         (status = 415, description = "Not JSON or NDJSON", body = ErrorBody),
+        (status = 409, description = "An `event_id` another producer used (by index); nothing stored", body = ErrorBody),
         (status = 422, description = "Invalid events: every problem by index and field; nothing stored", body = ErrorBody),
         (status = 503, description = "Saturated or database unavailable; retry after `Retry-After`", body = ErrorBody),
     )

@@ -36,10 +36,13 @@ impl Default for WriterConfig {
     }
 }
 
-#[derive(Debug, thiserror::Error)]
+#[derive(Clone, Debug, thiserror::Error)]
 pub enum WriteError {
     #[error("the ingest queue is full")]
     QueueFull,
+    /// These events (indexes in the request) carry an `event_id` another producer used.
+    #[error("event_id already used by another producer")]
+    IdTaken(Vec<usize>),
     #[error("the writer has stopped")]
     Stopped,
     #[error(transparent)]
@@ -56,7 +59,7 @@ struct WriteJob {
 /// A request's receipts, and its events handed back: the request's task frees them, not the
 /// writer, whose every moment between commits is a moment PostgreSQL waits (freeing a group's
 /// events was a visible part of the writer's time in `perf`).
-type Reply = (Result<Vec<IngestReceipt>, StorageError>, Vec<NewEvent>);
+type Reply = (Result<Vec<IngestReceipt>, WriteError>, Vec<NewEvent>);
 
 /// The handle requests use to reach the writer task. Cheap to clone.
 #[derive(Clone, Debug)]
@@ -133,7 +136,7 @@ impl EventWriter {
             })
             .map_err(|_| WriteError::Stopped)?;
         let (receipts, _events) = answer.await.map_err(|_| WriteError::Stopped)?;
-        Ok(receipts?)
+        receipts
     }
 }
 
@@ -154,34 +157,59 @@ async fn run_writer(
         // too), and while this one commits the next group gathers in the channel. (Sending the
         // next group before this one commits, on a second connection, was measured: slower,
         // since it waits on the head lock and the groups get smaller.)
-        let group = gather(first, &mut receiver, config.max_rows_per_commit);
-        let events: Vec<&NewEvent> = group.iter().flat_map(|job| &job.events).collect();
-        let started = Instant::now();
-        let appended = match connection.get(pool).await {
-            Ok(conn) => EventStore::append(conn, &events, &mut head, staging).await,
-            Err(err) => Err(err),
-        };
-        let metrics = &config.metrics;
-        metrics.writer_group_events.observe(events.len() as f64);
-        match appended {
-            Ok(appended) => {
-                metrics
-                    .writer_commit_duration
-                    .observe(started.elapsed().as_secs_f64());
-                let duplicates = appended.receipts.iter().filter(|r| r.duplicate).count();
-                metrics.events_duplicate.inc_by(duplicates as u64);
-                metrics
-                    .events_accepted
-                    .inc_by((appended.receipts.len() - duplicates) as u64);
-                answer_group(group, appended.receipts)
+        let mut group = gather(first, &mut receiver, config.max_rows_per_commit);
+        // Requests holding another producer's event_id are refused and the rest appended again.
+        while !group.is_empty() {
+            let events: Vec<&NewEvent> = group.iter().flat_map(|job| &job.events).collect();
+            let started = Instant::now();
+            let appended = match connection.get(pool).await {
+                Ok(conn) => EventStore::append(conn, &events, &mut head, staging).await,
+                Err(err) => Err(err),
+            };
+            let metrics = &config.metrics;
+            match appended {
+                Ok(appended) if !appended.conflicts.is_empty() => {
+                    group = refuse_conflicts(group, &appended.conflicts);
+                    continue;
+                }
+                Ok(appended) => {
+                    metrics.writer_group_events.observe(events.len() as f64);
+                    (metrics.writer_commit_duration).observe(started.elapsed().as_secs_f64());
+                    let duplicates = appended.receipts.iter().filter(|r| r.duplicate).count();
+                    metrics.events_duplicate.inc_by(duplicates as u64);
+                    (metrics.events_accepted).inc_by((appended.receipts.len() - duplicates) as u64);
+                    answer_group(group, appended.receipts)
+                }
+                Err(err) => {
+                    metrics.writer_commit_failures.inc();
+                    connection.drop_it();
+                    refuse_group(group, err)
+                }
             }
-            Err(err) => {
-                metrics.writer_commit_failures.inc();
-                connection.drop_it();
-                refuse_group(group, err)
-            }
+            break;
         }
     }
+}
+
+/// Answers the jobs holding a conflicting event (`conflicts` index the group's events in job
+/// order) with the indexes in their own request; returns the others.
+fn refuse_conflicts(group: Vec<WriteJob>, conflicts: &[usize]) -> Vec<WriteJob> {
+    let mut offset = 0;
+    let mut kept = Vec::with_capacity(group.len());
+    for job in group {
+        let range = offset..offset + job.events.len();
+        offset = range.end;
+        let mine: Vec<usize> = (conflicts.iter())
+            .filter(|i| range.contains(i))
+            .map(|i| i - range.start)
+            .collect();
+        if mine.is_empty() {
+            kept.push(job);
+        } else {
+            let _ = job.reply.send((Err(WriteError::IdTaken(mine)), job.events));
+        }
+    }
+    kept
 }
 
 /// The writer's connection, held between appends. Taking one from the pool for each append
@@ -243,7 +271,9 @@ fn refuse_group(group: Vec<WriteJob>, err: StorageError) {
     let rows: usize = group.iter().map(|job| job.events.len()).sum();
     tracing::warn!(%err, rows, "group commit failed");
     for job in group {
-        let _ = job.reply.send((Err(err.clone()), job.events));
+        let _ = job
+            .reply
+            .send((Err(WriteError::Storage(err.clone())), job.events));
     }
 }
 

@@ -42,8 +42,12 @@ pub trait Staging: Send + Sync {
 /// The outcome of one append.
 #[derive(Debug)]
 pub struct Appended {
-    /// One per input event, in input order.
+    /// One per input event, in input order; empty when there are conflicts.
     pub receipts: Vec<IngestReceipt>,
+    /// Indexes of input events whose `event_id` another producer (`source`) already used, or
+    /// used earlier in the same group. When any are found nothing is written: the caller
+    /// refuses the requests holding them and appends the rest again.
+    pub conflicts: Vec<usize>,
 }
 
 /// Numbered and chained events, not yet written.
@@ -105,6 +109,13 @@ impl EventStore {
             // then changes nothing and this is read again: a stored id cannot slip through.
             let stored = stored_seqs(conn, &producer_ids).await?;
             let numbered = number(expected, stored, events.iter().map(|e| (*e, None)));
+            if !numbered.appended.conflicts.is_empty() {
+                *head = Some(expected);
+                return Ok(Appended {
+                    receipts: Vec::new(),
+                    conflicts: numbered.appended.conflicts,
+                });
+            }
             let Some((first, _)) = numbered.range() else {
                 *head = Some(expected);
                 return Ok(numbered.appended); // all duplicates: nothing to write
@@ -141,6 +152,13 @@ impl EventStore {
         let head = chain::lock_head(&mut tx).await?;
         let stored = stored_seqs(&mut tx, &producer_ids).await?;
         let numbered = number(head, stored, events.iter().map(|(e, at)| (e, Some(*at))));
+        if let Some(&index) = numbered.appended.conflicts.first() {
+            let id = events[index].0.id;
+            let err = format!("event_id {id} is another source's: nothing was loaded");
+            return Err(StorageError::Other(std::sync::Arc::new(
+                sqlx::Error::Protocol(err),
+            )));
+        }
         let mut rows = CopyRows::with_capacity(numbered.events.len());
         for (event, hash) in numbered.events.iter().zip(&numbered.hashes) {
             rows.push(event, hash);
@@ -161,18 +179,18 @@ async fn stored_seqs(
     if ids.is_empty() {
         return Ok(HashMap::new());
     }
-    let found: Vec<(Uuid, i64, Option<Vec<u8>>)> =
-        sqlx::query_as("select id, seq, hash from events where id = any($1)")
+    let found: Vec<(Uuid, i64, Option<Vec<u8>>, String)> =
+        sqlx::query_as("select id, seq, hash, source from events where id = any($1)")
             .bind(ids)
             .fetch_all(&mut *conn)
             .await?;
     Ok((found.into_iter())
-        .map(|(id, seq, hash)| (id, (seq, hash.map(|h| to_hex(&h)))))
+        .map(|(id, seq, hash, source)| (id, (seq, hash.map(|h| to_hex(&h)), source)))
         .collect())
 }
 
-/// Where a stored event sits: its seq and chain hash (hex; none before the chain began).
-type StoredAt = (i64, Option<String>);
+/// Where a stored event sits: its seq, chain hash (hex; none before the chain began) and source.
+type StoredAt = (i64, Option<String>, String);
 
 /// Numbers and chains the events after `head`, leaving out ids in `stored_seq` or repeated.
 /// Events without a receipt time are received now, taken after the head was read, so that
@@ -186,11 +204,17 @@ fn number<'a>(
     let now = Utc::now();
     let mut appended = Appended {
         receipts: Vec::with_capacity(events.len()),
+        conflicts: Vec::new(),
     };
     let mut stored_events = Vec::with_capacity(events.len());
     let mut hashes = Vec::with_capacity(events.len());
-    for (event, received_at) in events {
-        if let Some((seq, hash)) = stored_seq.get(&event.id) {
+    for (index, (event, received_at)) in events.enumerate() {
+        if let Some((seq, hash, source)) = stored_seq.get(&event.id) {
+            // Idempotent per producer: another's id is refused, and says nothing of the event.
+            if *source != event.source {
+                appended.conflicts.push(index);
+                continue;
+            }
             appended.receipts.push(IngestReceipt {
                 id: event.id,
                 seq: *seq,
@@ -203,7 +227,10 @@ fn number<'a>(
         let stored = event.stored(head.seq + 1, received_at);
         head = head.next(&stored);
         let hash = to_hex(&head.hash);
-        stored_seq.insert(event.id, (head.seq, Some(hash.clone())));
+        stored_seq.insert(
+            event.id,
+            (head.seq, Some(hash.clone()), event.source.clone()),
+        );
         hashes.push(head.hash);
         appended.receipts.push(IngestReceipt {
             id: event.id,

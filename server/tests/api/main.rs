@@ -17,6 +17,7 @@ mod ingest;
 mod ingest_auth;
 mod ingest_batches;
 mod ingest_fuzz;
+mod ingest_producers;
 mod live_groups;
 mod live_resume;
 mod live_stream;
