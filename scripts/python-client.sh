@@ -20,5 +20,6 @@ cd clients/python
 # The wheel builds from the venv's pinned build backend alone (no index needed), typed.
 rm -rf "$cache/wheel"
 "$bin/pip" wheel --quiet --no-deps --no-build-isolation --wheel-dir "$cache/wheel" .
-"$bin/python" -m zipfile -l "$cache/wheel"/vigil_audit-*.whl | grep -q 'vigil_audit/py.typed'
+listing=$("$bin/python" -m zipfile -l "$cache/wheel"/vigil_audit-*.whl)
+grep -q 'vigil_audit/py.typed' <<<"$listing"
 echo "wheel: $(basename "$cache"/wheel/vigil_audit-*.whl), with py.typed"

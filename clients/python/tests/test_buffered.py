@@ -7,6 +7,8 @@ import asyncio
 import json
 import time
 from collections.abc import AsyncIterator
+from datetime import datetime, timedelta, timezone
+from typing import Any
 
 import httpx
 import pytest
@@ -14,6 +16,7 @@ from transports import FAST_RETRIES, ServerInTheMiddle
 from vigil_server import VigilServer, free_port
 
 from vigil_audit import (
+    MAX_BATCH_BYTES,
     ActionResult,
     AuditService,
     BufferedVigilClient,
@@ -25,6 +28,8 @@ from vigil_audit import (
     VigilClient,
     VigilError,
 )
+
+Heard = list[tuple[VigilError, list[EventInput]]]
 
 
 @pytest.fixture
@@ -65,15 +70,20 @@ async def test_aclose_delivers_everything_in_batches(
 
 
 async def test_a_batch_goes_out_after_the_interval(
-    vigil: VigilServer, counted_client: VigilClient, tag: str
+    vigil: VigilServer, transport: ServerInTheMiddle, counted_client: VigilClient, tag: str
 ) -> None:
-    async with BufferedVigilClient(counted_client, flush_interval=0.2) as buffered:
+    interval = 0.3
+    async with BufferedVigilClient(counted_client, flush_interval=interval) as buffered:
+        queued_at = time.monotonic()
         await log_failures(AuditService(buffered), f"tick-{tag}", 2)
-        deadline = time.monotonic() + 10
-        # No flush: the sender goes by itself once the oldest event is 0.2 s old.
-        while buffered.stats.delivered < 2:
-            assert time.monotonic() < deadline, "not sent within 10 s of a 0.2 s interval"
-            await asyncio.sleep(0.05)
+        # No flush: the sender goes by itself once the oldest event is `interval` old, and not
+        # before (the transport notes when the request came).
+        await asyncio.wait_for(transport.arrived.wait(), 10)
+        assert transport.first_at is not None
+        assert transport.first_at - queued_at >= interval, "sent before the interval was up"
+        await asyncio.wait_for(buffered.flush(), 10)  # the batch in flight: waits for its answer
+        assert buffered.stats.delivered == 2
+        assert transport.requests == 1
         assert len(vigil.events(user=f"tick-{tag}")) == 2
 
 
@@ -143,3 +153,153 @@ async def test_an_unreachable_server_costs_the_caller_nothing(tag: str) -> None:
     assert len(heard) == 1
     assert isinstance(heard[0], UnavailableError)
     assert heard[0].attempts == 2
+
+
+def nested(depth: int) -> dict[str, Any]:
+    data: dict[str, Any] = {}
+    for _ in range(depth):
+        data = {"x": data}
+    return data
+
+
+async def test_values_json_cannot_carry_fail_alone_and_never_raise(
+    vigil: VigilServer, transport: ServerInTheMiddle, counted_client: VigilClient, tag: str
+) -> None:
+    heard: Heard = []
+    buffered = BufferedVigilClient(
+        counted_client, flush_interval=60, on_error=lambda e, events: heard.append((e, events))
+    )
+    audit = AuditService(buffered)
+    username = f"unjson-{tag}"
+    year_one = datetime(1, 1, 1, tzinfo=timezone(timedelta(hours=5)))  # before year 1 in UTC
+
+    await audit.log_login_failure(username=username, ip_address=None, reason="first")
+    await audit.log_login_failure(username, None, "nan", event_data={"score": float("nan")})
+    await audit.log_login_failure(username, None, "inf", event_data={"score": float("inf")})
+    await audit.log_login_failure(username, None, "lone \ud800 surrogate")
+    await audit.log_login_failure(username, None, "key", event_data={"\udcff": 1})
+    await audit.log_login_failure(username, None, "year one", occurred_at=year_one)
+    await audit.log_login_failure(username, None, "deep", event_data=nested(100_000))
+
+    def broken_builder() -> EventInput:
+        raise RuntimeError("a bug in the caller's builder")
+
+    await buffered.deliver(broken_builder)
+    # Hand-made events, past build_event's checks.
+    not_a_string: Any = {"event_type": "auth.logout", "username": {1j}}
+    assert not buffered.enqueue(not_a_string)
+    assert not buffered.enqueue(
+        {"event_type": "auth.logout", "username": username, "event_data": {"n": float("nan")}}
+    )
+    await audit.log_login_failure(username=username, ip_address=None, reason="last")
+    await buffered.aclose()
+
+    # One request, with the two good events: nothing refused, nothing split.
+    assert transport.statuses == [201]
+    assert sorted(e["reason"] for e in vigil.events(user=username)) == ["first", "last"]
+    assert (buffered.stats.delivered, buffered.stats.failed) == (2, 9)
+    assert all(isinstance(error, InvalidEventError) for error, _ in heard)
+    fields = [getattr(error, "field", None) for error, _ in heard]
+    assert fields == [
+        *("event_data", "event_data", "reason", "event_data", "occurred_at", "event_data"),
+        *("event", "username", "event_data"),
+    ]
+    assert [len(events) for _, events in heard] == [0] * 7 + [1, 1]
+
+
+async def test_a_batch_the_server_cannot_read_is_halved(
+    vigil: VigilServer, transport: ServerInTheMiddle, counted_client: VigilClient, tag: str
+) -> None:
+    """JSON nested deeper than the server parses: a 400 with no field named, for the whole
+    batch. Halving isolates the culprit."""
+    heard: Heard = []
+    buffered = BufferedVigilClient(
+        counted_client, flush_interval=60, on_error=lambda e, events: heard.append((e, events))
+    )
+    username = f"halved-{tag}"
+    for n in range(4):
+        data = nested(200) if n == 2 else {"n": n}
+        assert buffered.enqueue(
+            {"event_type": "auth.logout", "username": username, "event_data": data}
+        )
+    await buffered.aclose()
+
+    assert sorted(e["event_data"]["n"] for e in vigil.events(user=username)) == [0, 1, 3]
+    assert (buffered.stats.delivered, buffered.stats.failed) == (3, 1)
+    assert transport.statuses[0] == 400
+    ((error, events),) = heard
+    assert isinstance(error, RejectedError)
+    assert (error.status, error.code) == (400, "malformed_json")
+    assert [e["event_data"] for e in events] == [nested(200)]
+
+
+async def test_large_events_go_in_batches_the_server_accepts(
+    vigil: VigilServer, transport: ServerInTheMiddle, counted_client: VigilClient, tag: str
+) -> None:
+    # The server's longest reason and error_message (4,096 characters each), in 4-byte UTF-8.
+    reason, error_message = "\N{LOCK}" * 4096, "\N{KEY}" * 4096
+    username = f"large-{tag}"
+    buffered = BufferedVigilClient(counted_client, flush_interval=60)
+    for _ in range(80):  # some 2.6 MB: three times the server's default body limit
+        assert buffered.enqueue(
+            {
+                "event_type": "auth.login.failure",
+                "username": username,
+                "reason": reason,
+                "error_message": error_message,
+            }
+        )
+    await buffered.aclose()
+
+    assert (buffered.stats.delivered, buffered.stats.failed) == (80, 0)
+    # Not one body the server had to refuse: each within the cap, answered 201.
+    assert len(transport.bodies) >= 3
+    assert max(len(body) for body in transport.bodies) <= MAX_BATCH_BYTES
+    assert set(transport.statuses) == {201}
+    stored = vigil.events(user=username)
+    assert len(stored) == 80
+    assert {(e["reason"], e["error_message"]) for e in stored} == {(reason, error_message)}
+
+
+async def test_aclose_gives_up_after_close_timeout(vigil: VigilServer, tag: str) -> None:
+    heard: Heard = []
+    transport = ServerInTheMiddle(hold_from=1)  # never answers
+    async with httpx.AsyncClient(transport=transport) as http:
+        client = VigilClient(vigil.url, vigil.ingest_key, http_client=http)
+        # The test's own limit, far above the client's: reached only if aclose() had none.
+        async with asyncio.timeout(10):
+            async with BufferedVigilClient(
+                client, close_timeout=0.2, on_error=lambda e, events: heard.append((e, events))
+            ) as buffered:
+                await log_failures(AuditService(buffered), f"stuck-{tag}", 3)
+
+    assert (buffered.stats.delivered, buffered.stats.failed) == (0, 3)
+    ((error, events),) = heard
+    assert isinstance(error, UnavailableError)
+    assert "may or may not have been stored" in str(error)
+    assert [e["username"] for e in events] == [f"stuck-{tag}"] * 3
+
+
+async def test_aclose_timeout_keeps_what_was_stored(vigil: VigilServer, tag: str) -> None:
+    """A batch cut off part way: the half stored before the cut stays delivered."""
+    heard: Heard = []
+    too_large = httpx.Response(413, json={"error": "payload_too_large", "message": "too big"})
+    # 1: refused whole, so halved; 2: the first half, stored; 3: the second, held.
+    transport = ServerInTheMiddle(canned=[too_large], hold_from=3)
+    async with httpx.AsyncClient(transport=transport) as http:
+        client = VigilClient(vigil.url, vigil.ingest_key, http_client=http)
+        buffered = BufferedVigilClient(
+            client, flush_interval=60, on_error=lambda e, events: heard.append((e, events))
+        )
+        username = f"cut-{tag}"
+        await log_failures(AuditService(buffered), username, 4)
+        flushing = asyncio.create_task(buffered.flush())
+        await asyncio.wait_for(transport.holding.wait(), 10)
+        await buffered.aclose(timeout=0)
+        await asyncio.wait_for(flushing, 10)
+
+    assert sorted(e["reason"] for e in vigil.events(user=username)) == ["attempt 0", "attempt 1"]
+    assert (buffered.stats.delivered, buffered.stats.failed) == (2, 2)
+    ((error, events),) = heard
+    assert "may or may not have been stored" in str(error)
+    assert [e["reason"] for e in events] == ["attempt 2", "attempt 3"]

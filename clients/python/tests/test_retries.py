@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import re
 import time
 from collections.abc import AsyncIterator, Callable
 
@@ -13,11 +14,13 @@ from vigil_server import VigilServer
 
 from vigil_audit import (
     AuditService,
+    EventInput,
     FieldError,
     RejectedError,
     RetryPolicy,
     UnavailableError,
     VigilClient,
+    new_event_id,
 )
 
 ClientThrough = Callable[..., VigilClient]
@@ -63,6 +66,21 @@ async def test_a_lost_answer_is_retried_and_stored_once(
     assert len(set(transport.bodies)) == 1, "every attempt sends the same body"
     assert receipt.duplicate
     assert [e["id"] for e in vigil.events(user=username)] == [receipt.id]
+
+
+async def test_a_receipt_says_where_the_event_sits_in_the_chain(
+    client: VigilClient, tag: str
+) -> None:
+    event: EventInput = {"event_type": "auth.logout", "username": f"chain-{tag}"}
+    first = await client.send({**event, "event_id": new_event_id()})
+    assert first.hash is not None
+    assert re.fullmatch("[0-9a-f]{64}", first.hash), first.hash
+    # A repeat is told where the stored one sits: the same seq and hash.
+    again = await client.send({**event, "event_id": first.id})
+    assert (again.duplicate, again.seq, again.hash) == (True, first.seq, first.hash)
+    (other,) = await client.send_batch([event])
+    assert other.seq > first.seq
+    assert other.hash not in (None, first.hash)
 
 
 @pytest.mark.parametrize("status", [500, 502, 503])

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import json
 import uuid
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, timedelta, timezone
 from email.utils import format_datetime
+from typing import Any
 
+import httpx
 import pytest
 
 from vigil_audit import (
@@ -14,17 +17,21 @@ from vigil_audit import (
     ConfigError,
     EventInput,
     FieldError,
+    IngestReceipt,
     InvalidEventError,
     RejectedError,
     RetryPolicy,
     Severity,
     UnavailableError,
+    UnexpectedResponseError,
     VigilClient,
     build_event,
     new_event_id,
 )
-from vigil_audit.batches import after_failure
+from vigil_audit.answers import read_answer
+from vigil_audit.batches import after_failure, encode_batch, encode_event
 from vigil_audit.build import event_type_name
+from vigil_audit.pending import PendingEvents
 from vigil_audit.retry import is_retryable_status, parse_retry_after
 
 #: The seed reference's "Event Types Reference", in its order.
@@ -97,6 +104,13 @@ def test_build_event_converts_and_leaves_out_none() -> None:
     assert "event_id" in build_event("auth.logout", {})
 
 
+def nested_lists(depth: int) -> list[Any]:
+    data: list[Any] = []
+    for _ in range(depth):
+        data = [data]
+    return data
+
+
 @pytest.mark.parametrize(
     ("field", "value"),
     [
@@ -108,6 +122,21 @@ def test_build_event_converts_and_leaves_out_none() -> None:
         ("severity", "fatal"),
         ("event_id", "not-a-uuid"),
         ("custom_field", "goes in event_data"),
+        # Values JSON or UTF-8 cannot carry, which the server would refuse as malformed JSON
+        # for the whole batch.
+        ("event_data", {"score": float("nan")}),
+        ("event_data", {"score": float("-inf")}),
+        ("event_data", {"text": "lone \udc80"}),
+        ("event_data", {"\ud83d": "a lone key"}),
+        ("event_data", {"deep": nested_lists(100_000)}),
+        ("reason", "half a pair: \ud83d"),
+        ("username", "\udcff"),
+        ("user_id", "\ud800"),
+        ("ip_address", "\ud800"),
+        # Conversions that fail in Python itself.
+        ("occurred_at", datetime(1, 1, 1, tzinfo=timezone(timedelta(hours=5)))),
+        ("expires_at", datetime(9999, 12, 31, 23, tzinfo=timezone(-timedelta(hours=5)))),
+        pytest.param("user_id", 10**5000, id="user_id-too-many-digits-for-str"),
     ],
 )
 def test_build_event_refuses_bad_values(field: str, value: object) -> None:
@@ -121,8 +150,12 @@ def test_backoff_doubles_to_its_cap_with_jitter_and_obeys_retry_after() -> None:
     for attempt, base in [(1, 0.1), (2, 0.2), (3, 0.4), (4, 0.4), (60, 0.4)]:
         for _ in range(50):
             assert base / 2 <= policy.delay(attempt) <= base
-    assert policy.delay(1, retry_after=2) >= 2
-    assert policy.delay(1, retry_after=3600) <= 5
+    # Retry-After is a floor with jitter on top (a tenth of it here, more than the backoff's).
+    waits = [policy.delay(1, retry_after=2) for _ in range(50)]
+    assert all(2 <= wait <= 2.2 for wait in waits)
+    assert len(set(waits)) > 1, "clients told to wait alike must not come back alike"
+    assert all(5 <= policy.delay(1, retry_after=3600) <= 5.5 for _ in range(50))
+    assert all(0.05 <= policy.delay(1, retry_after=0) <= 0.1 for _ in range(50))
     assert RetryPolicy.none().max_attempts == 1
 
 
@@ -134,6 +167,9 @@ def test_which_answers_are_retried() -> None:
     assert 25 <= (parse_retry_after(later) or 0) <= 30
     assert parse_retry_after("soon") is None
     assert parse_retry_after(None) is None
+    # Digits to str.isdigit() that float() refuses, or that are not HTTP's.
+    assert parse_retry_after("\N{SUPERSCRIPT TWO}") is None
+    assert parse_retry_after("\N{ARABIC-INDIC DIGIT THREE}") is None
 
 
 def test_configuration_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -168,3 +204,65 @@ def test_a_refused_batch_is_split_around_its_bad_events() -> None:
 
     down = after_failure(events(2), UnavailableError(5, 503, "busy"))
     assert (down.resend, [len(p.events) for p in down.failed]) == ([], [2])
+
+
+def test_a_batch_refused_whole_is_halved() -> None:
+    unreadable = RejectedError(400, "malformed_json", "recursion limit exceeded")
+    assert [len(part) for part in after_failure(events(5), unreadable).resend] == [2, 3]
+    unencodable = InvalidEventError("event_data", "cannot be sent")
+    assert [len(part) for part in after_failure(events(2), unencodable).resend] == [1, 1]
+    (alone,) = after_failure(events(1), unreadable).failed
+    assert alone.error is unreadable
+
+
+def test_hand_made_events_are_checked_as_they_are_encoded() -> None:
+    event, body = encode_event(
+        {"event_type": "auth.logout", "reason": "caf\N{LATIN SMALL LETTER E WITH ACUTE}"}
+    )
+    assert uuid.UUID(event["event_id"]).version == 7
+    assert body == json.dumps(event, separators=(",", ":"), ensure_ascii=False).encode()
+    assert "\N{LATIN SMALL LETTER E WITH ACUTE}".encode() in body, "UTF-8, not \\u escapes"
+    bad: list[tuple[str, Any]] = [
+        ("event_data", {"event_type": "auth.logout", "event_data": {"x": float("nan")}}),
+        ("reason", {"event_type": "auth.logout", "reason": "\ud800"}),
+        ("expires_at", {"event_type": "auth.logout", "expires_at": datetime.now(UTC)}),
+        ("event", ["not", "a", "mapping"]),
+    ]
+    for field, hand_made in bad:
+        with pytest.raises(InvalidEventError) as error:
+            encode_event(hand_made)
+        assert error.value.field == field
+    with pytest.raises(InvalidEventError) as error:
+        encode_batch([{"event_type": "auth.logout"}, bad[0][1]])
+    assert error.value.field == "event_data"
+
+
+def test_batches_are_capped_by_encoded_size() -> None:
+    pending = PendingEvents(max_batch=100, max_bytes=100)
+    for n in range(7):  # bodies: "[" + 30 bytes and "," per event + "]"
+        pending.push(float(n), {"event_type": "auth.logout", "username": str(n)}, 30)
+    assert pending.full()
+    # 3 events make a body of 1 + 3 * 31 = 94 bytes; a fourth would make 125.
+    assert [len(pending.take()) for _ in range(3)] == [3, 3, 1]
+    assert not pending.full()
+    pending.push(0.0, {"event_type": "auth.logout"}, 500)  # too large alone: goes alone
+    pending.push(1.0, {"event_type": "auth.logout"}, 10)
+    assert [len(pending.take()) for _ in range(2)] == [1, 1]
+
+
+def receipts(body: object) -> list[IngestReceipt]:
+    request = httpx.Request("POST", "http://vigil.test/api/v1/events")
+    read = read_answer(httpx.Response(201, json=body, request=request), 1)
+    assert isinstance(read, list)
+    return read
+
+
+def test_receipts_carry_the_chain_hash_when_the_server_sends_it() -> None:
+    receipt = {"id": str(uuid.uuid4()), "seq": 7, "duplicate": False}
+    (old,) = receipts({"events": [receipt]})  # a server from before the chain hash
+    assert old.hash is None
+    chain_hash = "ab" * 32
+    (new,) = receipts({"events": [{**receipt, "hash": chain_hash}]})
+    assert (new.seq, new.hash) == (7, chain_hash)
+    with pytest.raises(UnexpectedResponseError):
+        receipts({"events": [{**receipt, "hash": 12}]})

@@ -11,7 +11,7 @@ from .buffered import BufferedVigilClient
 from .build import build_event
 from .client import VigilClient
 from .delivery import DeliveryStats, ErrorHook
-from .endpoint import MAX_BATCH
+from .endpoint import MAX_BATCH, MAX_BATCH_BYTES
 from .errors import (
     ConfigError,
     FieldError,
@@ -30,6 +30,7 @@ from .vocabulary import SEED_EVENT_TYPES, ActionResult, AuthEventType, Severity
 
 __all__ = [
     "MAX_BATCH",
+    "MAX_BATCH_BYTES",
     "SEED_EVENT_TYPES",
     "ActionResult",
     "AuditService",

@@ -21,6 +21,10 @@ class IngestReceipt:
     seq: int
     #: True when an event with this `event_id` was already stored: nothing new was written.
     duplicate: bool
+    #: The stored event's chain hash (lowercase hex SHA-256): with `seq`, a receipt of where the
+    #: event sits in the hash chain, to check against the chain later. None from a server that
+    #: predates it, and for events stored before the chain began.
+    hash: str | None = None
 
 
 @dataclass(frozen=True)
@@ -38,11 +42,8 @@ def read_answer(response: httpx.Response, expected: int) -> list[IngestReceipt] 
     url = str(response.request.url)
     if 200 <= status < 300:
         try:
-            receipts = [
-                IngestReceipt(id=str(r["id"]), seq=int(r["seq"]), duplicate=bool(r["duplicate"]))
-                for r in response.json()["events"]
-            ]
-        except (ValueError, KeyError, TypeError) as error:
+            receipts = [_receipt(r) for r in response.json()["events"]]
+        except (ValueError, KeyError, TypeError, AttributeError) as error:
             raise UnexpectedResponseError(url, status, f"not an ingest answer: {error}") from error
         if len(receipts) != expected:
             message = f"{len(receipts)} receipts for {expected} events"
@@ -55,6 +56,15 @@ def read_answer(response: httpx.Response, expected: int) -> list[IngestReceipt] 
     if 400 <= status < 500:
         raise RejectedError(status, code, message, details)
     raise UnexpectedResponseError(url, status, message)
+
+
+def _receipt(r: Any) -> IngestReceipt:
+    chain_hash = r.get("hash")
+    if chain_hash is not None and not isinstance(chain_hash, str):
+        raise TypeError(f"hash is {type(chain_hash).__name__}, not a string")
+    return IngestReceipt(
+        id=str(r["id"]), seq=int(r["seq"]), duplicate=bool(r["duplicate"]), hash=chain_hash
+    )
 
 
 def transport_failure(error: httpx.TransportError) -> Transient:

@@ -12,6 +12,7 @@ from enum import Enum
 from ipaddress import IPv4Address, IPv6Address
 from typing import Any, cast
 
+from .batches import why_unencodable
 from .errors import InvalidEventError
 from .event import EventInput
 from .event_id import new_event_id
@@ -46,23 +47,33 @@ def event_type_name(value: AuthEventType | str) -> str:
     return raw
 
 
+def _unicode(field: str, value: str) -> str:
+    """`value`, if UTF-8 can carry it: a lone surrogate (from `surrogateescape` decoding, say)
+    would make the whole request malformed JSON to the server."""
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError as error:
+        raise InvalidEventError(field, why_unencodable(error)) from error
+    return value
+
+
 def _text(field: str, value: object) -> str:
     if isinstance(value, str):
-        return value
+        return _unicode(field, value)
     raise InvalidEventError(field, f"must be a string, not {type(value).__name__}")
 
 
 def _identifier(field: str, value: object) -> str:
     # bool is an int; an id of True is a bug, not an id.
     if isinstance(value, (str, int, uuid.UUID)) and not isinstance(value, bool):
-        return str(value)
+        return _unicode(field, str(value))
     raise InvalidEventError(field, f"must be a string, int or UUID, not {type(value).__name__}")
 
 
 def _ip(field: str, value: object) -> str:
     # The server validates the address itself (and answers 422 with the field).
     if isinstance(value, (str, IPv4Address, IPv6Address)):
-        return str(value)
+        return _unicode(field, str(value))
     raise InvalidEventError(field, f"must be an IP address string, not {type(value).__name__}")
 
 
@@ -77,7 +88,11 @@ def _timestamp(field: str, value: object) -> str:
         raise InvalidEventError(field, f"must be a datetime, not {type(value).__name__}")
     # `datetime.utcnow()`-style naive values are common in auth code: they mean UTC.
     aware = value if value.tzinfo is not None else value.replace(tzinfo=UTC)
-    return aware.astimezone(UTC).isoformat().replace("+00:00", "Z")
+    try:
+        utc = aware.astimezone(UTC)
+    except OverflowError as error:  # datetime.min at +05:00 is before year 1 in UTC
+        raise InvalidEventError(field, f"is out of range in UTC: {value!r}") from error
+    return utc.isoformat().replace("+00:00", "Z")
 
 
 def _json_default(value: object) -> object:
@@ -95,9 +110,14 @@ def _json_object(field: str, value: object) -> dict[str, Any]:
         raise InvalidEventError(field, f"must be a mapping, not {type(value).__name__}")
     try:
         # A copy taken now: a buffered event must not change if the caller mutates its dict.
-        return cast(dict[str, Any], json.loads(json.dumps(value, default=_json_default)))
-    except (TypeError, ValueError) as error:
-        raise InvalidEventError(field, str(error)) from error
+        # Checked as it will be sent: no NaN or Infinity, every string UTF-8.
+        text = json.dumps(value, default=_json_default, ensure_ascii=False, allow_nan=False)
+        text.encode("utf-8")
+        return cast(dict[str, Any], json.loads(text))
+    except InvalidEventError:
+        raise
+    except (TypeError, ValueError, RecursionError) as error:  # UnicodeEncodeError: a ValueError
+        raise InvalidEventError(field, why_unencodable(error)) from error
 
 
 def _result(field: str, value: object) -> str:
@@ -161,7 +181,14 @@ def build_event(event_type: AuthEventType | str, fields: Mapping[str, object]) -
         convert = _CONVERTERS.get(field)
         if convert is None:
             raise InvalidEventError(field, "is not an event field; put extra context in event_data")
-        if value is not None:
+        if value is None:
+            continue
+        try:
             event[field] = convert(field, value)
+        except InvalidEventError:
+            raise
+        except (ArithmeticError, ValueError, TypeError, RecursionError) as error:
+            # What a conversion itself may raise (an int too long for str(), say): the field's.
+            raise InvalidEventError(field, f"cannot be sent: {error}") from error
     event.setdefault("event_id", new_event_id())
     return cast(EventInput, event)

@@ -6,15 +6,17 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
 from .answers import IngestReceipt
-from .batches import FailedPart
-from .errors import VigilError
+from .batches import FailedPart, after_failure
+from .errors import InvalidEventError, UnavailableError, VigilError
 from .event import EventInput
 
 logger = logging.getLogger("vigil_audit")
 
-#: Called with the error and the events it cost, from the sending task or thread, as soon as a
-#: batch's retries are spent or the server refuses it (an event that could not even be built
-#: comes with an empty list). Keep it quick: spool the events to disk, raise an alert.
+#: Called with the error and the events it cost as soon as a batch's retries are spent or the
+#: server refuses it, or the client gives up on events at close (an event that could not even be
+#: built comes with an empty list). The buffered client calls it on its event loop; the threaded
+#: one on its sender thread, or on the caller's thread for an event it could not queue and for
+#: what `close()` gives up on. Keep it quick: spool the events to disk, raise an alert.
 ErrorHook = Callable[[VigilError, list[EventInput]], None]
 
 
@@ -64,3 +66,71 @@ def report_failures(failed: Iterable[FailedPart], on_error: ErrorHook | None) ->
             on_error(part.error, part.events)
         except Exception:
             logger.exception("vigil: the on_error hook raised")
+
+
+#: A batch's result: the receipts, or why it was not stored.
+Result = list[IngestReceipt] | VigilError
+
+
+@dataclass
+class Sending:
+    """A queued batch on its way. The piece being posted is `current`; `todo` holds the pieces
+    still to post (a refused batch is split), last first; `report` what is settled. A sender cut
+    off part way (`aclose()`'s timeout, `close()` giving up) reports what it never settled,
+    and no more: pieces already stored stay delivered."""
+
+    #: Events in the batch, settled or not.
+    count: int
+    todo: list[list[EventInput]]
+    current: list[EventInput] = field(default_factory=list)
+    report: BatchReport = field(default_factory=BatchReport)
+    #: Set when the client gave up on the batch; the sender then drops what it learns later.
+    abandoned: bool = False
+
+    @classmethod
+    def of(cls, batch: list[EventInput]) -> "Sending":
+        return cls(len(batch), [batch])
+
+    def next_piece(self) -> list[EventInput] | None:
+        """The next piece to post, now `current`; None when the batch is settled."""
+        if self.abandoned or not self.todo:
+            return None
+        self.current = self.todo.pop()
+        return self.current
+
+    def settle(self, result: Result) -> None:
+        """What became of `current`: stored, or refused (and maybe split to send again)."""
+        if isinstance(result, VigilError):
+            outcome = after_failure(self.current, result)
+            self.todo.extend(reversed(outcome.resend))
+            self.report.failed.extend(outcome.failed)
+        else:
+            self.report.stored(result)
+        self.current = []
+
+    def cut_off(self) -> None:
+        """Gives up on what is unsettled: counted failed. The piece being posted may have been
+        stored; the rest never went out (or was refused whole, so was not stored)."""
+        if self.current:
+            why = "closed while it was being sent; it may or may not have been stored"
+            self.report.failed.append(FailedPart(self.current, UnavailableError(0, None, why)))
+        rest = [event for piece in self.todo for event in piece]
+        if rest:
+            why = "closed before it could be sent"
+            self.report.failed.append(FailedPart(rest, UnavailableError(0, None, why)))
+        self.current, self.todo = [], []
+
+
+def as_failure(error: Exception, doing: str) -> VigilError:
+    """`error` as the hook receives it: an event that could not be built or queued (an
+    OverflowError, a RecursionError, a bug in a caller's builder) is an `InvalidEventError`."""
+    if isinstance(error, VigilError):
+        return error
+    failure = InvalidEventError("event", f"could not be {doing}: {error!r}")
+    failure.__cause__ = error
+    return failure
+
+
+def unexpected(error: Exception) -> VigilError:
+    """A bug while sending: must not stop the sender for good."""
+    return VigilError(f"unexpected error while sending: {error!r}")

@@ -9,6 +9,9 @@ from .errors import ConfigError
 DEFAULT_URL = "http://127.0.0.1:3000"
 #: Most events one request may carry; the server refuses more with a 413.
 MAX_BATCH = 1000
+#: Largest request body the queued clients make: below the server's default body limit of 1 MiB
+#: (`--max-body-bytes`), which also answers 413.
+MAX_BATCH_BYTES = 900 * 1024
 
 
 def _user_agent() -> str:

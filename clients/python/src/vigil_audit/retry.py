@@ -10,8 +10,11 @@ from email.utils import parsedate_to_datetime
 
 @dataclass(frozen=True)
 class RetryPolicy:
-    """The default: five attempts over about three seconds, riding out a restart or a saturated
-    writer without holding a request handler for long (the Rust client's defaults)."""
+    """The default: five attempts, with 1.5 to 3 seconds of waiting between them in all (0.2,
+    0.4, 0.8 and 1.6 s, each less up to half by jitter), longer only when the server asks with
+    `Retry-After`; each attempt may itself take up to the client's `timeout`. Enough to ride
+    out a restart or a saturated writer without holding a request handler for long (the Rust
+    client's defaults)."""
 
     #: Attempts in all, the first included; 1 disables retries.
     max_attempts: int = 5
@@ -19,7 +22,8 @@ class RetryPolicy:
     initial_backoff: float = 0.2
     #: Longest wait between two attempts (before jitter).
     max_backoff: float = 5.0
-    #: Longest `Retry-After` obeyed, so a misconfigured proxy cannot park a caller for an hour.
+    #: Longest `Retry-After` obeyed, so a misconfigured proxy cannot park a caller for an hour
+    #: (jitter comes on top, up to a tenth more).
     max_retry_after: float = 30.0
 
     @classmethod
@@ -35,8 +39,11 @@ class RetryPolicy:
         jittered = base / 2 + random.random() * base / 2
         if retry_after is None:
             return jittered
-        # The server knows when it expects room again: its word is a floor.
-        return max(jittered, min(retry_after, self.max_retry_after))
+        # The server knows when it expects room again: its word is a floor, with jitter on top
+        # (a tenth of it, or the backoff's) so that clients it turned away at once do not all
+        # come back in the same instant.
+        floor = min(max(retry_after, 0.0), self.max_retry_after)
+        return max(jittered, floor + random.random() * max(floor / 10, base / 2))
 
 
 def is_retryable_status(status: int) -> bool:
@@ -50,7 +57,8 @@ def parse_retry_after(value: str | None) -> float | None:
     if value is None:
         return None
     value = value.strip()
-    if value.isdigit():
+    # ASCII digits only: str.isdigit() also accepts "²", which float() refuses.
+    if value.isascii() and value.isdigit():
         return float(value)
     try:
         when = parsedate_to_datetime(value)
