@@ -50,20 +50,25 @@ async fn db_status(data_dir: &Path) -> String {
 /// Starts `vigil serve` and returns it with the URL it printed and, on a fresh data directory,
 /// the first ingest key it created.
 pub async fn serve(data_dir: &Path) -> (Child, String, Option<String>) {
-    serve_logging_to(data_dir, Stdio::inherit()).await
+    serve_with(data_dir, Stdio::inherit(), &[]).await
 }
 
-/// Like `serve`, with its log (stderr) going to `log`.
-async fn serve_logging_to(data_dir: &Path, log: Stdio) -> (Child, String, Option<String>) {
-    serve_with(data_dir, log, &[]).await
-}
-
-/// Like `serve_logging_to`, with more arguments for `vigil serve`.
-pub async fn serve_with(
-    data_dir: &Path,
-    log: Stdio,
+/// `vigil serve ARGS` on the fresh data directory `name`, its log (stderr) going to a file in
+/// it: the server, its URL, its first key, the data directory and the log's path.
+pub async fn serve_logging_to_file(
+    name: &str,
     args: &[&str],
-) -> (Child, String, Option<String>) {
+) -> (Child, String, Option<String>, PathBuf, PathBuf) {
+    let data_dir = fresh_data_dir(name);
+    std::fs::create_dir_all(&data_dir).unwrap();
+    let log_path = data_dir.join("serve.log");
+    let log = std::fs::File::create(&log_path).unwrap();
+    let (server, url, key) = serve_with(&data_dir, log.into(), args).await;
+    (server, url, key, data_dir, log_path)
+}
+
+/// Like `serve`, with its log (stderr) going to `log` and more arguments for `vigil serve`.
+async fn serve_with(data_dir: &Path, log: Stdio, args: &[&str]) -> (Child, String, Option<String>) {
     let mut child = Command::new(VIGIL)
         .args(["serve", "--addr", "127.0.0.1:0", "--data-dir"])
         .arg(data_dir)
@@ -247,11 +252,7 @@ async fn operators_are_managed_from_the_command_line_with_the_password_on_stdin(
 
 #[tokio::test]
 async fn hostile_usernames_and_user_agents_are_escaped_and_truncated_in_the_log() {
-    let data_dir = fresh_data_dir("cli-log-escaping");
-    std::fs::create_dir_all(&data_dir).unwrap();
-    let log_path = data_dir.join("serve.log");
-    let log = std::fs::File::create(&log_path).unwrap();
-    let (server, url, _) = serve_logging_to(&data_dir, log.into()).await;
+    let (server, url, _, _, log_path) = serve_logging_to_file("cli-log-escaping", &[]).await;
     let forged = "2026-01-01T00:00:00Z  INFO vigil: admin signed in";
     let username = format!("mallory\n{forged}\u{1b}[2J{}", "A".repeat(500));
     let response = reqwest::Client::builder()
@@ -294,11 +295,8 @@ async fn hostile_usernames_and_user_agents_are_escaped_and_truncated_in_the_log(
 /// restarts its cluster, keeps every acknowledged event and serves again, and says so.
 #[tokio::test]
 async fn a_killed_embedded_postgres_is_restarted_and_nothing_acknowledged_is_lost() {
-    let data_dir = fresh_data_dir("cli-supervised-cluster");
-    std::fs::create_dir_all(&data_dir).unwrap();
-    let log_path = data_dir.join("serve.log");
-    let log = std::fs::File::create(&log_path).unwrap();
-    let (server, url, key) = serve_logging_to(&data_dir, log.into()).await;
+    let (server, url, key, data_dir, log_path) =
+        serve_logging_to_file("cli-supervised-cluster", &[]).await;
     let key = key.expect("a first ingest key");
     for _ in 0..20 {
         assert_eq!(post(&url, &key).await, 201);

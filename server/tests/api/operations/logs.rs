@@ -1,14 +1,11 @@
 //! `--log-format json`: one JSON object per line, with hostile values still escaped.
 
-use crate::cli::{fresh_data_dir, serve_with, terminate};
+use crate::cli::{serve_logging_to_file, terminate};
 
 #[tokio::test]
 async fn json_logs_are_one_object_per_line_and_cannot_be_forged() {
-    let data_dir = fresh_data_dir("cli-json-log");
-    std::fs::create_dir_all(&data_dir).unwrap();
-    let log_path = data_dir.join("serve.log");
-    let log = std::fs::File::create(&log_path).unwrap();
-    let (server, url, _) = serve_with(&data_dir, log.into(), &["--log-format", "json"]).await;
+    let (server, url, _, _, log_path) =
+        serve_logging_to_file("cli-json-log", &["--log-format", "json"]).await;
     let forged = r#"{"level":"INFO","fields":{"message":"admin signed in"}}"#;
     let response = reqwest::Client::builder()
         .redirect(reqwest::redirect::Policy::none())
