@@ -48,6 +48,9 @@ pub struct Registered {
     pub chain_verification_last_run: Gauge,
     pub chain_verification_ok: IntGauge,
     pub chain_verified_through_seq: IntGauge,
+    pub checkpoint_last_signed: Gauge,
+    pub checkpoint_signed_seq: IntGauge,
+    pub checkpoint_failures: IntCounter,
 }
 
 impl Default for Metrics {
@@ -172,6 +175,18 @@ impl Metrics {
                 "vigil_chain_verified_through_seq",
                 "The seq the last chain walk reached."
             )),
+            checkpoint_last_signed: metric!(Gauge::new(
+                "vigil_checkpoint_last_signed_timestamp_seconds",
+                "When the chain head was last signed into the checkpoint log (Unix time)."
+            )),
+            checkpoint_signed_seq: metric!(IntGauge::new(
+                "vigil_checkpoint_signed_seq",
+                "The seq of the newest signed checkpoint."
+            )),
+            checkpoint_failures: metric!(IntCounter::new(
+                "vigil_checkpoint_failures_total",
+                "Periodic signings that failed (database or checkpoint log)."
+            )),
             registry,
         };
         Metrics(Arc::new(registered))
@@ -186,15 +201,22 @@ impl Metrics {
         String::from_utf8(out).expect("the text format is UTF-8")
     }
 
+    /// Records a checkpoint written to the log.
+    pub fn checkpoint_signed(&self, seq: i64) {
+        self.checkpoint_last_signed.set(unix_now());
+        self.checkpoint_signed_seq.set(seq);
+    }
+
     /// Records a finished chain walk.
     pub fn chain_verified(&self, held: bool, through_seq: i64) {
-        let now = SystemTime::now()
-            .duration_since(SystemTime::UNIX_EPOCH)
-            .map_or(0.0, |d| d.as_secs_f64());
-        self.chain_verification_last_run.set(now);
+        self.chain_verification_last_run.set(unix_now());
         self.chain_verification_ok.set(i64::from(held));
         self.chain_verified_through_seq.set(through_seq);
     }
+}
+
+fn unix_now() -> f64 {
+    (SystemTime::now().duration_since(SystemTime::UNIX_EPOCH)).map_or(0.0, |d| d.as_secs_f64())
 }
 
 /// The Content-Type of `render`'s output.

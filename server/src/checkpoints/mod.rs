@@ -16,6 +16,7 @@ use std::time::Duration;
 use vigil_wire::SignedCheckpoint;
 
 use crate::events::chain::to_hex;
+use crate::metrics::Metrics;
 use crate::storage::{EventStore, StorageError};
 
 #[derive(Debug, thiserror::Error)]
@@ -96,20 +97,34 @@ impl Checkpointer {
 }
 
 /// Signs the head at start and then every `every` when it moved.
-pub async fn sign_periodically(checkpointer: Checkpointer, store: EventStore, every: Duration) {
+pub async fn sign_periodically(
+    checkpointer: Checkpointer,
+    store: EventStore,
+    every: Duration,
+    metrics: Metrics,
+) {
+    if let Some(latest) = checkpointer.latest() {
+        metrics.checkpoint_signed_seq.set(latest.seq);
+    }
     let mut ticks = tokio::time::interval(every);
     ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
         ticks.tick().await;
         match checkpointer.sign_head(&store).await {
-            Ok(Some(c)) => tracing::info!(seq = c.seq, "signed a checkpoint of the chain head"),
+            Ok(Some(c)) => {
+                metrics.checkpoint_signed(c.seq);
+                tracing::info!(seq = c.seq, "signed a checkpoint of the chain head")
+            }
             Ok(None) => {}
             Err(CheckpointError::Storage(StorageError::Unavailable(err)))
                 if matches!(*err, sqlx::Error::PoolClosed) =>
             {
                 return
             }
-            Err(err) => tracing::warn!(%err, "could not sign a checkpoint"),
+            Err(err) => {
+                metrics.checkpoint_failures.inc();
+                tracing::warn!(%err, "could not sign a checkpoint")
+            }
         }
     }
 }

@@ -128,7 +128,10 @@ impl Application {
                 if config.checkpoint_every_minutes > 0 {
                     let every = Duration::from_secs(config.checkpoint_every_minutes * 60);
                     let (signer, signed) = (checkpointer.clone(), store.clone());
-                    tokio::spawn(checkpoints::sign_periodically(signer, signed, every));
+                    let metrics = metrics.clone();
+                    tokio::spawn(checkpoints::sign_periodically(
+                        signer, signed, every, metrics,
+                    ));
                 }
                 Some(checkpointer)
             }

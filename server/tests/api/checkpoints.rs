@@ -156,6 +156,30 @@ async fn the_server_signs_its_head_and_lists_checkpoints_to_readers_only() {
     })
     .await
     .expect("a checkpoint at start");
+    // The signer records its metrics just after the checkpoint: await them, with a timeout.
+    let signed = |text: &str| {
+        let at = (text.lines())
+            .find_map(|l| l.strip_prefix("vigil_checkpoint_last_signed_timestamp_seconds "))
+            .and_then(|v| v.parse::<f64>().ok());
+        text.contains("\nvigil_checkpoint_signed_seq 0\n") && at.is_some_and(|t| t > 1.7e9)
+    };
+    tokio::time::timeout(Duration::from_secs(10), async {
+        loop {
+            let text = (app.http.get(app.url("/metrics")).bearer_auth(&read))
+                .send()
+                .await
+                .unwrap()
+                .text()
+                .await
+                .unwrap();
+            if signed(&text) {
+                return;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    })
+    .await
+    .expect("the checkpoint's seq and time in the metrics");
     let key_file = std::fs::read_to_string(dir.path().join("signing-key")).unwrap();
     assert_eq!(
         key_file.trim().len(),
