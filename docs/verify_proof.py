@@ -36,6 +36,9 @@ def canonical_bytes(event):
     for name in FIELDS:
         value = event.get(name)
         values.append(canonical_time(value) if name in TIMES and value is not None else value)
+    # A time the server did not believe (too far ahead) is appended only when there is one.
+    if event.get("occurred_at_claimed") is not None:
+        values.append(canonical_time(event["occurred_at_claimed"]))
     # Compact, keys sorted (by code point, which is UTF-8 byte order), minimal escapes.
     text = json.dumps(values, separators=(",", ":"), ensure_ascii=False, sort_keys=True)
     return text.encode("utf-8")

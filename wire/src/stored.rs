@@ -45,6 +45,11 @@ pub struct StoredEvent {
     pub occurred_at: DateTime<Utc>,
     /// When Vigil committed it.
     pub received_at: DateTime<Utc>,
+    /// The producer's `occurred_at` when it was further ahead of `received_at` than the
+    /// server allows (`--max-clock-skew-seconds`): the event is stored as occurring when it
+    /// was received, and flagged by this field.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub occurred_at_claimed: Option<DateTime<Utc>>,
     /// Which producer sent it (the producer key's name).
     pub source: String,
 }

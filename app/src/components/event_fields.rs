@@ -29,6 +29,15 @@ pub fn EventFields(event: StoredEvent) -> impl IntoView {
         ("severity", event.severity.as_str().into_any()),
         ("occurred_at", event.occurred_at.to_rfc3339().into_any()),
         ("received_at", event.received_at.to_rfc3339().into_any()),
+        (
+            "occurred_at_claimed",
+            match event.occurred_at_claimed {
+                Some(t) => {
+                    format!("{} (too far ahead: stored as received)", t.to_rfc3339()).into_any()
+                }
+                None => "—".into_any(),
+            },
+        ),
         ("source", pivot("source", Some(event.source.clone()))),
         ("user_id", pivot("user", event.user_id.clone())),
         ("username", pivot("user", event.username.clone())),

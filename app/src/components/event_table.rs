@@ -63,6 +63,11 @@ fn EventRow(
     );
     let time = event.occurred_at.format("%Y-%m-%d %H:%M:%S").to_string();
     let detail_href = format!("/events/{}", event.id);
+    // A producer's time too far ahead was not believed: the row sorts where it arrived.
+    let claimed = event.occurred_at_claimed.map(|claimed| {
+        let title = format!("the producer claimed {}", claimed.to_rfc3339());
+        view! { <span class="clock-ahead" data-testid="clock-ahead" title=title>"clock ahead"</span> }
+    });
     let result = event.action_result.as_str();
     let user = event.username.clone().map(|name| {
         view! { <A href=explorer_href("user", &name) attr:class="pivot user-name">{name}</A> }
@@ -85,7 +90,7 @@ fn EventRow(
     });
     view! {
         <tr data-seq=event.seq class=classes class:open=is_open on:click=toggle>
-            <td class="time"><A href=detail_href>{time}</A></td>
+            <td class="time"><A href=detail_href>{time}</A>" "{claimed}</td>
             <td class="type">{event.event_type.clone()}</td>
             <td><span class=format!("result result-{result}")>{result}</span></td>
             <td class="user">{user}" "{user_id}</td>

@@ -268,6 +268,11 @@ pub struct ServeArgs {
     /// How long a dashboard sign-in lasts, in hours.
     #[arg(long, env = "VIGIL_SESSION_HOURS", default_value_t = 12)]
     pub session_hours: u32,
+    /// How far ahead of its receipt an event's `occurred_at` may be, in seconds; beyond it the
+    /// event is stored as occurring when received, with the claim kept and flagged.
+    #[arg(long, env = "VIGIL_MAX_CLOCK_SKEW_SECONDS", default_value_t = 300,
+          value_parser = clap::value_parser!(u32).range(0..=31_536_000))]
+    pub max_clock_skew_seconds: u32,
     /// Most events waiting for the database before ingest answers 503 with Retry-After.
     #[arg(long, env = "VIGIL_INGEST_QUEUE", default_value_t = 50_000)]
     pub ingest_queue: usize,
@@ -317,6 +322,7 @@ impl ServeArgs {
             max_body_bytes: 1024 * 1024,
             session_hours: 12,
             ingest_queue: 50_000,
+            max_clock_skew_seconds: 300,
             verify_every_minutes: 0,
             retention_days: None,
             live_cpus: LiveCpus::Auto,

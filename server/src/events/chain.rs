@@ -78,8 +78,13 @@ pub fn canonical_bytes(e: &StoredEvent) -> Vec<u8> {
         time(&e.received_at),
         Value::String(e.source.clone()),
     ];
+    let mut fields = Vec::from(fields);
+    // Appended only when set, so every event stored before it existed hashes as it did.
+    if let Some(claimed) = &e.occurred_at_claimed {
+        fields.push(time(claimed));
+    }
     let mut out = Vec::with_capacity(512);
-    write_canonical(&mut out, &Value::Array(fields.into()));
+    write_canonical(&mut out, &Value::Array(fields));
     out
 }
 
@@ -160,8 +165,25 @@ mod tests {
             event_data: json!({"b": 1, "a": {"z": [1.5, null], "y": "é"}}),
             occurred_at: at,
             received_at: at + chrono::Duration::microseconds(123),
+            occurred_at_claimed: None,
             source: "idp".into(),
         }
+    }
+
+    #[test]
+    fn a_claimed_time_is_appended_only_when_there_is_one() {
+        let plain = canonical_bytes(&event());
+        let mut held = event();
+        held.occurred_at_claimed = Some(Utc.with_ymd_and_hms(2036, 1, 1, 0, 0, 0).unwrap());
+        let bytes = String::from_utf8(canonical_bytes(&held)).unwrap();
+        let plain = String::from_utf8(plain).unwrap();
+        assert_eq!(
+            bytes,
+            format!(
+                "{},\"2036-01-01T00:00:00.000000Z\"]",
+                plain.trim_end_matches(']')
+            )
+        );
     }
 
     #[test]

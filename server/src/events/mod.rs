@@ -46,10 +46,21 @@ pub struct NewEvent {
     pub api_key_name: Option<String>,
     pub event_data: serde_json::Value,
     pub occurred_at: Option<DateTime<Utc>>,
+    /// Set by `hold_to_receipt`: the producer's `occurred_at`, too far ahead to be believed.
+    pub occurred_at_claimed: Option<DateTime<Utc>>,
     pub source: String,
 }
 
 impl NewEvent {
+    /// An `occurred_at` more than `max_ahead` after `now` (a producer's clock, or a forged time
+    /// meant to stay at the top of newest-first lists) is kept as the claim, and the event
+    /// stored as occurring when received.
+    pub fn hold_to_receipt(&mut self, now: DateTime<Utc>, max_ahead: chrono::Duration) {
+        if self.occurred_at.is_some_and(|t| t > now + max_ahead) {
+            self.occurred_at_claimed = self.occurred_at.take();
+        }
+    }
+
     /// The event as it is stored with `seq`, received at `received_at` (already whole
     /// microseconds). Times keep whole microseconds, as PostgreSQL does, so the chain hash
     /// computed here is the one a reader recomputes from the row.
@@ -80,6 +91,7 @@ impl NewEvent {
             event_data: self.event_data.clone(),
             occurred_at: self.occurred_at.map_or(received_at, |t| t.trunc_subsecs(6)),
             received_at,
+            occurred_at_claimed: self.occurred_at_claimed.map(|t| t.trunc_subsecs(6)),
             source: self.source.clone(),
         }
     }
@@ -115,6 +127,7 @@ impl NewEvent {
             api_key_name: None,
             event_data: serde_json::Value::Object(Default::default()),
             occurred_at: None,
+            occurred_at_claimed: None,
             source: source.to_owned(),
         }
     }

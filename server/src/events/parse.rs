@@ -162,6 +162,7 @@ pub fn parse_event(value: Value, source: &str) -> Result<NewEvent, Vec<FieldErro
         api_key_name,
         event_data,
         occurred_at,
+        occurred_at_claimed: None,
         source: source.to_owned(),
     })
 }

@@ -150,6 +150,9 @@ impl Application {
             exports,
             metrics,
             checkpointer,
+            clock_skew: super::ClockSkew(chrono::Duration::seconds(
+                config.max_clock_skew_seconds.into(),
+            )),
         };
         let metrics_addr = match config.metrics_addr {
             Some(addr) => Some(serve_metrics(addr, super::metrics::Scrape::of(&state)).await?),

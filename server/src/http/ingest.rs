@@ -11,7 +11,7 @@ use vigil_wire::{ErrorBody, EventInput, IngestResponse};
 
 use super::body;
 use super::extract::IngestKey;
-use super::ApiError;
+use super::{ApiError, ClockSkew};
 use crate::events::{parse_event, NewEvent};
 use crate::ingest::EventWriter;
 
@@ -54,6 +54,7 @@ pub enum EventBatch {
 #[tracing::instrument(skip_all, fields(source = %producer.name))]
 pub async fn post_events(
     State(writer): State<EventWriter>,
+    State(ClockSkew(skew)): State<ClockSkew>,
     producer: IngestKey,
     headers: HeaderMap,
     body: Result<Bytes, BytesRejection>,
@@ -63,7 +64,11 @@ pub async fn post_events(
         _ if timed_out(&rejection) => ApiError::BodyTimeout,
         _ => ApiError::BadBody(rejection.body_text()),
     })?;
-    let events = parse_body(&headers, &body, &producer.name)?;
+    let mut events = parse_body(&headers, &body, &producer.name)?;
+    let now = chrono::Utc::now();
+    for event in &mut events {
+        event.hold_to_receipt(now, skew);
+    }
     let receipts = writer.write(events).await?;
     Ok((
         StatusCode::CREATED,

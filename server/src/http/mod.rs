@@ -66,7 +66,13 @@ pub struct AppState {
     pub metrics: Metrics,
     /// Signs the chain head, when this server has a signing key.
     pub checkpointer: Option<Checkpointer>,
+    /// How far ahead of its receipt an event's time may be (`--max-clock-skew-seconds`).
+    pub clock_skew: ClockSkew,
 }
+
+/// The most an `occurred_at` may be ahead of the server's clock and still be believed.
+#[derive(Clone, Copy, Debug)]
+pub struct ClockSkew(pub chrono::Duration);
 
 /// The whole HTTP surface: API, live stream, health, sign-in, dashboard pages, server functions,
 /// assets. `max_body_bytes` bounds what one ingest request may send (413 beyond it); a body

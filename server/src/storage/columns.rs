@@ -32,7 +32,7 @@ pub enum Value {
 /// Every column of `events` but `hash` (which is the chain's, not the event's), in table order:
 /// also the order of the chain's canonical bytes, which a test holds.
 #[rustfmt::skip]
-pub const COLUMNS: [Column; 26] = [
+pub const COLUMNS: [Column; 27] = [
     Column { name: "seq", value: Value::BigInt(|e| e.seq) },
     Column { name: "id", value: Value::Uuid(|e| e.id) },
     Column { name: "event_type", value: Value::Text(|e| Some(&e.event_type)) },
@@ -59,16 +59,19 @@ pub const COLUMNS: [Column; 26] = [
     Column { name: "occurred_at", value: Value::Time(|e| Some(e.occurred_at)) },
     Column { name: "received_at", value: Value::Time(|e| Some(e.received_at)) },
     Column { name: "source", value: Value::Text(|e| Some(&e.source)) },
+    // Last, and in the chain's bytes only when set: events without it hash as they always did.
+    Column { name: "occurred_at_claimed", value: Value::Time(|e| e.occurred_at_claimed) },
 ];
 
 /// The CSV export's column order (a published format: the times first, `event_data` last as
 /// compact JSON). Every column appears once; a test holds that.
 #[rustfmt::skip]
-const CSV_ORDER: [&str; 26] = [
+const CSV_ORDER: [&str; 27] = [
     "seq", "id", "occurred_at", "received_at", "event_type", "category", "action",
     "action_result", "severity", "user_id", "username", "ip_address", "user_agent",
     "session_fingerprint", "mfa_used", "reason", "error_message", "token_type", "expires_at",
     "client_id", "scope", "forced", "api_key_id", "api_key_name", "source", "event_data",
+    "occurred_at_claimed",
 ];
 
 /// `seq, id, event_type, …`: the column list of every select, insert and `COPY`.
@@ -190,6 +193,7 @@ mod tests {
         }
         .stored(9, at);
         event.occurred_at = at - chrono::Duration::seconds(5);
+        event.occurred_at_claimed = Some(at + chrono::Duration::days(1));
         event
     }
 

@@ -37,6 +37,7 @@ pub(super) struct EventRow {
     event_data: serde_json::Value,
     occurred_at: DateTime<Utc>,
     received_at: DateTime<Utc>,
+    occurred_at_claimed: Option<DateTime<Utc>>,
     source: String,
 }
 
@@ -85,6 +86,7 @@ impl EventRow {
             event_data: self.event_data,
             occurred_at: self.occurred_at,
             received_at: self.received_at,
+            occurred_at_claimed: self.occurred_at_claimed,
             source: self.source,
         })
     }

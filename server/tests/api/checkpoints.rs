@@ -280,6 +280,7 @@ async fn a_receipt_is_proven_against_a_signed_checkpoint_by_the_standalone_scrip
              "user_agent": "Mozilla/5.0 ☃", "reason": "tab\there",
              "event_data": {"z": [1, 2.5, {"b": null, "a": true}], "A": "\u{1f510}", "é": "x"}},
             {"event_type": "auth.mfa.enabled", "user_id": "u-7", "occurred_at": "2026-01-02T03:04:05.123456789Z"},
+            {"event_type": "auth.logout", "user_id": "u-8", "occurred_at": "2099-01-02T03:04:05.5Z"},
         ]))
         .await;
     let checkpoint = checkpoint_now(&app, dir.path()).await;
@@ -308,6 +309,11 @@ async fn a_receipt_is_proven_against_a_signed_checkpoint_by_the_standalone_scrip
     ];
     let (ok, output) = verify_proof(&proof, &args);
     assert!(ok && output.starts_with("proven"), "{output}");
+    let held = proof["events"].as_array().unwrap().last().unwrap();
+    assert!(
+        held["occurred_at_claimed"].is_string(),
+        "a held time is in the proof: {held}"
+    );
 
     let mut altered = proof.clone();
     altered["events"][0]["username"] = json!("mallory");

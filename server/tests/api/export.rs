@@ -119,11 +119,11 @@ async fn exports_hold_exactly_the_filtered_rows_in_read_api_order() {
     let csv = parse_csv(&e.text(&format!("/api/v1/events/export.csv?{query}")).await);
     assert_eq!(
         csv[0],
-        // A published format: scripts read these columns by position.
+        // A published format: scripts read these columns by position (new ones come last).
         "seq,id,occurred_at,received_at,event_type,category,action,action_result,severity,\
          user_id,username,ip_address,user_agent,session_fingerprint,mfa_used,reason,\
          error_message,token_type,expires_at,client_id,scope,forced,api_key_id,api_key_name,\
-         source,event_data"
+         source,event_data,occurred_at_claimed"
             .split(',')
             .collect::<Vec<_>>()
     );

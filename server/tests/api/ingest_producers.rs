@@ -70,3 +70,73 @@ async fn another_producers_event_id_is_refused_without_revealing_the_first_event
         .unwrap();
     assert_eq!(stored, 1);
 }
+
+#[tokio::test]
+async fn a_time_far_ahead_is_held_to_its_receipt_flagged_and_cannot_top_the_lists() {
+    let app = TestApp::spawn().await;
+    let read = common::create_key(&app.database, "reader", KeyKind::Read).await;
+    let ahead = chrono::Utc::now() + chrono::Duration::days(365);
+    let near = chrono::Utc::now() + chrono::Duration::seconds(60);
+    app.ingest(&json!([
+        {"event_type": "auth.login.failure", "username": "from-the-future", "occurred_at": ahead},
+        {"event_type": "auth.login.failure", "username": "slightly-fast", "occurred_at": near},
+    ]))
+    .await;
+    app.ingest(&json!({"event_type": "auth.login.failure", "username": "later"}))
+        .await;
+
+    let page: Value = (app
+        .http
+        .get(app.url("/api/v1/events?type=auth.login.failure")))
+    .bearer_auth(&read)
+    .send()
+    .await
+    .unwrap()
+    .json()
+    .await
+    .unwrap();
+    let events = page["events"].as_array().unwrap();
+    let names: Vec<&str> = events
+        .iter()
+        .map(|e| e["username"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        names,
+        ["slightly-fast", "later", "from-the-future"],
+        "newest first"
+    );
+    let future = &events[2];
+    assert_eq!(
+        future["occurred_at"], future["received_at"],
+        "stored as received"
+    );
+    let claimed: chrono::DateTime<chrono::Utc> =
+        serde_json::from_value(future["occurred_at_claimed"].clone()).unwrap();
+    assert_eq!(
+        claimed.timestamp_micros(),
+        ahead.timestamp_micros(),
+        "the claim is kept"
+    );
+    assert!(
+        events[0].get("occurred_at_claimed").is_none(),
+        "within the skew: believed"
+    );
+    let chain = vigil_server::storage::EventStore::new(app.database.pool.clone());
+    assert_eq!(chain.verify_chain(None).await.unwrap().first_bad_seq, None);
+
+    let html = (app
+        .signed_in()
+        .await
+        .get(app.url("/failures"))
+        .send()
+        .await
+        .unwrap())
+    .text()
+    .await
+    .unwrap();
+    assert_eq!(
+        html.matches("data-testid=\"clock-ahead\"").count(),
+        1,
+        "shown as such"
+    );
+}
