@@ -5,7 +5,7 @@ use ed25519_dalek::{Signature, Signer, SigningKey, Verifier, VerifyingKey};
 use rand::TryRngCore;
 use std::fs::OpenOptions;
 use std::io::Write;
-use std::os::unix::fs::OpenOptionsExt;
+use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt};
 use std::path::Path;
 use vigil_wire::{signed_message, SignedCheckpoint};
 
@@ -36,6 +36,14 @@ impl CheckpointKey {
         };
         if path.exists() {
             return Self::load(path);
+        }
+        // With DATABASE_URL nothing else may have made the data directory yet.
+        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+            std::fs::DirBuilder::new()
+                .recursive(true)
+                .mode(0o700)
+                .create(dir)
+                .map_err(io)?;
         }
         let mut seed = [0u8; 32];
         rand::rngs::OsRng
@@ -115,6 +123,8 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("signing-key");
         let key = CheckpointKey::load_or_create(&path).unwrap();
+        let nested = dir.path().join("not/yet/made/signing-key");
+        CheckpointKey::load_or_create(&nested).expect("its directory is made");
         let mode = std::fs::metadata(&path).unwrap().permissions();
         assert_eq!(
             std::os::unix::fs::PermissionsExt::mode(&mode) & 0o777,

@@ -47,6 +47,9 @@ impl CheckpointLog {
 
     /// Appends `checkpoint` and syncs it to disk before returning.
     pub fn append(&self, checkpoint: &SignedCheckpoint) -> Result<(), LogError> {
+        if let Some(dir) = self.path.parent().filter(|d| !d.as_os_str().is_empty()) {
+            std::fs::create_dir_all(dir).map_err(|e| self.io(e))?;
+        }
         let file = (OpenOptions::new().create(true).append(true))
             .open(&self.path)
             .map_err(|e| self.io(e))?;
