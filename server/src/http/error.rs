@@ -71,6 +71,14 @@ fn wrong_kind_message(expected: KeyKind) -> &'static str {
 }
 
 impl ApiError {
+    /// A `422` naming the query or path parameter `param` and why it was refused.
+    pub fn invalid(param: &str, reason: impl Into<String>) -> Self {
+        ApiError::InvalidParameter {
+            param: param.to_owned(),
+            reason: reason.into(),
+        }
+    }
+
     /// The HTTP status this error answers with.
     pub fn status(&self) -> StatusCode {
         self.status_and_code().0

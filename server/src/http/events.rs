@@ -95,10 +95,7 @@ pub async fn get_event(
     reader: ReadAccess,
     Path(id): Path<String>,
 ) -> Result<Json<StoredEvent>, ApiError> {
-    let id = Uuid::parse_str(&id).map_err(|_| ApiError::InvalidParameter {
-        param: "id".into(),
-        reason: "must be a UUID".into(),
-    })?;
+    let id = Uuid::parse_str(&id).map_err(|_| ApiError::invalid("id", "must be a UUID"))?;
     store.by_id(id).await?.map(Json).ok_or(ApiError::NotFound)
 }
 
@@ -157,15 +154,9 @@ pub async fn list_checkpoints(
     reader: ReadAccess,
     query: Result<Query<CheckpointQuery>, QueryRejection>,
 ) -> Result<Json<Vec<SignedCheckpoint>>, ApiError> {
-    let invalid = |reason: &str| ApiError::InvalidParameter {
-        param: "limit".to_owned(),
-        reason: reason.to_owned(),
-    };
-    let Query(query) = query.map_err(|_| invalid("must be a whole number from 1 to 1000"))?;
-    let limit = query.limit.unwrap_or(100);
-    if !(1..=MAX_CHECKPOINTS).contains(&limit) {
-        return Err(invalid("must be a whole number from 1 to 1000"));
-    }
+    let limit = query.ok().and_then(|Query(q)| q.limit.or(Some(100)));
+    let limit = (limit.filter(|l| (1..=MAX_CHECKPOINTS).contains(l)))
+        .ok_or_else(|| ApiError::invalid("limit", "must be a whole number from 1 to 1000"))?;
     let Some(checkpointer) = checkpointer else {
         return Ok(Json(Vec::new()));
     };

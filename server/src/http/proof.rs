@@ -44,24 +44,20 @@ pub async fn chain_proof(
     reader: ReadAccess,
     query: Result<Query<ProofQuery>, QueryRejection>,
 ) -> Result<Json<ChainProof>, ApiError> {
-    let invalid = |reason: String| ApiError::InvalidParameter {
-        param: "seq".to_owned(),
-        reason,
-    };
-    let Query(ProofQuery { seq }) =
-        query.map_err(|_| invalid("must be a stored event's seq (a whole number)".to_owned()))?;
-    if seq < 1 {
-        return Err(invalid("must be 1 or more".to_owned()));
-    }
+    let seq = (query.ok().map(|Query(q)| q.seq).filter(|seq| *seq >= 1))
+        .ok_or_else(|| ApiError::invalid("seq", "must be a stored event's seq (1 or more)"))?;
     let checkpointer = checkpointer.ok_or(ApiError::NotYetSigned(seq))?;
     let checkpoint = (checkpointer.covering(seq).await)
         .map_err(|err| ApiError::Internal(format!("checkpoint log: {err}")))?
         .ok_or(ApiError::NotYetSigned(seq))?;
     if checkpoint.seq - seq >= MAX_PROOF_EVENTS {
-        return Err(invalid(format!(
+        return Err(ApiError::invalid(
+            "seq",
+            format!(
             "the first checkpoint after it is at seq {}, more than {MAX_PROOF_EVENTS} events on",
             checkpoint.seq
-        )));
+        ),
+        ));
     }
     let links = store.links_at(&[seq - 1, seq]).await?;
     let previous_hash = if seq - 1 == links.start.seq {
