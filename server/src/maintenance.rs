@@ -5,7 +5,7 @@ use chrono::{Duration as Days, Months, Utc};
 use std::time::Duration;
 
 use crate::metrics::Metrics;
-use crate::storage::partitions::MONTHS_AHEAD;
+use crate::storage::partitions::{Partition, MONTHS_AHEAD};
 use crate::storage::{EventStore, StorageError};
 
 /// How often partitions are checked: far more often than months change.
@@ -71,18 +71,28 @@ pub async fn keep_partitions(store: EventStore, retention_days: Option<u32>) {
     let mut ticks = tokio::time::interval(PARTITION_CHECK_EVERY);
     loop {
         ticks.tick().await;
-        let now = Utc::now();
-        if let Err(err) = store
-            .ensure_partitions(now, now + Months::new(MONTHS_AHEAD))
-            .await
-        {
-            tracing::error!(%err, "could not create event partitions");
-        }
-        if let Some(days) = retention_days {
-            let cutoff = now - Days::days(days.into());
-            if let Err(err) = store.drop_partitions_before(cutoff).await {
-                tracing::error!(%err, "could not drop expired event partitions");
-            }
+        if let Err(err) = upkeep_partitions(&store, retention_days).await {
+            tracing::error!(%err, "could not create or drop event partitions");
         }
     }
+}
+
+/// One round of partition upkeep, `vigil serve`'s hourly and `vigil migrate`'s: the months
+/// created, then the months dropped.
+pub async fn upkeep_partitions(
+    store: &EventStore,
+    retention_days: Option<u32>,
+) -> Result<(Vec<Partition>, Vec<Partition>), StorageError> {
+    let now = Utc::now();
+    let created = store
+        .ensure_partitions(now, now + Months::new(MONTHS_AHEAD))
+        .await?;
+    let dropped = match retention_days {
+        Some(days) => {
+            let cutoff = now - Days::days(days.into());
+            store.drop_partitions_before(cutoff).await?
+        }
+        None => Vec::new(),
+    };
+    Ok((created, dropped))
 }

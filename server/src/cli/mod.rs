@@ -2,6 +2,7 @@
 
 pub mod demo_data;
 mod keys;
+mod migrate;
 pub mod tail;
 mod tls;
 mod users;
@@ -10,7 +11,7 @@ use anyhow::Context;
 
 use crate::checkpoints::{self, CheckpointKey, CheckpointLog, Checkpointer};
 use crate::config::{ChainCommand, Cli, Command, DbCommand, ServeArgs, VerifyArgs};
-use crate::database::Database;
+use crate::database::{self, Database, ServingPools};
 use crate::http::Application;
 use crate::storage::{EventStore, KeyKind, KeyStore, OperatorStore};
 
@@ -31,6 +32,9 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
                 args.checkpoints.signing_key,
                 args.checkpoints.checkpoint_log,
             ) = (Some(key), Some(log));
+            if args.app_database_url.is_some() {
+                return serve_without_owner(&args, cli.database.database_url.is_some()).await;
+            }
             Command::Serve(args)
         }
         command => command,
@@ -59,6 +63,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             }
             Ok(())
         }
+        Command::Migrate(args) => migrate::run(&args, &database).await,
         Command::Chain(ChainCommand::PublicKey(_)) => unreachable!("handled before the database"),
         Command::Tail(_) => unreachable!("handled before opening the database"),
     };
@@ -74,12 +79,45 @@ async fn serve(args: &ServeArgs, database: &Database) -> anyhow::Result<()> {
         offer_first_key(&KeyStore::new(database.pool.clone())).await?;
         users::offer_first_admin(&OperatorStore::new(database.pool.clone())).await?;
     }
-    let app = Application::build(args, database.pool.clone())
+    let pools = (database.serving_pools().await).context("could not open the serving login")?;
+    let app = Application::build(args, pools)
         .await
-        .with_context(|| format!("could not listen on {}", args.addr))?;
+        .with_context(|| format!("could not start serving on {}", args.addr))?;
     if let Some(supervisor) = database.supervise() {
         tokio::spawn(supervisor);
     }
+    run_app(app).await
+}
+
+/// `--app-database-url`: the process never opens the owner's URL, so it must not even be given.
+async fn serve_without_owner(args: &ServeArgs, owner_url_given: bool) -> anyhow::Result<()> {
+    if owner_url_given {
+        anyhow::bail!(
+            "--app-database-url and DATABASE_URL are both set: a process serving under the app \
+             login must not hold the owner's credential. Run `vigil migrate` with DATABASE_URL, \
+             then `vigil serve` with only VIGIL_APP_DATABASE_URL"
+        );
+    }
+    let url = args
+        .app_database_url
+        .as_ref()
+        .expect("called with an app URL");
+    let serving = database::connect_app(&url.0)
+        .await
+        .context("could not open the serving login")?;
+    let pools = ServingPools {
+        serving: serving.clone(),
+        owner: None,
+    };
+    let app = Application::build(args, pools)
+        .await
+        .with_context(|| format!("could not start serving on {}", args.addr))?;
+    let outcome = run_app(app).await;
+    serving.close().await;
+    outcome
+}
+
+async fn run_app(app: Application) -> anyhow::Result<()> {
     let addr = app.local_addr();
     tracing::info!("vigil is serving on http://{addr}");
     println!("Vigil dashboard: http://{addr}/");

@@ -56,6 +56,38 @@ pub enum Command {
     Chain(ChainCommand),
     /// Follow the live stream of a running server from a terminal.
     Tail(TailArgs),
+    /// As the database's owner: apply migrations, create the coming months' partitions, drop
+    /// expired ones, and create the login `vigil serve --app-database-url` works as.
+    Migrate(MigrateArgs),
+}
+
+#[derive(Args, Debug, Clone)]
+pub struct MigrateArgs {
+    /// Also drop the months wholly older than this many days: run it daily (a timer) when
+    /// serving under --app-database-url, whose login may not.
+    #[arg(long, value_parser = clap::value_parser!(u32).range(1..))]
+    pub retention_days: Option<u32>,
+    /// Create this login as a member of vigil_app and nothing else (or give the one there a
+    /// new password), and print its password once.
+    #[arg(long)]
+    pub app_login: Option<String>,
+}
+
+/// A database URL, which may carry a password: never shown.
+#[derive(Clone)]
+pub struct SecretUrl(pub String);
+
+impl std::str::FromStr for SecretUrl {
+    type Err = std::convert::Infallible;
+    fn from_str(url: &str) -> Result<Self, Self::Err> {
+        Ok(SecretUrl(url.to_owned()))
+    }
+}
+
+impl fmt::Debug for SecretUrl {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("<set>")
+    }
 }
 
 #[derive(Args, Debug, Clone)]
@@ -296,6 +328,11 @@ pub struct ServeArgs {
     /// `Forwarded` header names the client; from anyone else those headers are ignored.
     #[arg(long, env = "VIGIL_TRUSTED_PROXIES", value_delimiter = ',')]
     pub trusted_proxies: Vec<IpNetwork>,
+    /// Serve under this login, a member of vigil_app only, and never open DATABASE_URL (which
+    /// must then be unset): the process holds no credential that could change an event.
+    /// `vigil migrate` (as the owner) must have brought the schema up to date.
+    #[arg(long, env = "VIGIL_APP_DATABASE_URL", hide_env_values = true)]
+    pub app_database_url: Option<SecretUrl>,
     #[command(flatten)]
     pub checkpoints: CheckpointArgs,
     /// Sign the chain head this often, in minutes, when it moved (0: only `vigil chain
@@ -329,6 +366,7 @@ impl ServeArgs {
             public_url: None,
             trusted_proxies: Vec::new(),
             metrics_addr: None,
+            app_database_url: None,
             checkpoints: CheckpointArgs::default(),
             checkpoint_every_minutes: 5,
             sign_in: SignInArgs::default(),
@@ -355,6 +393,14 @@ mod tests {
         ])
         .unwrap();
         assert_eq!(cli.database.data_dir, PathBuf::from("/tmp/x"));
+        assert!(!format!("{cli:?}").contains("secret"));
+        let cli = Cli::try_parse_from([
+            "vigil",
+            "serve",
+            "--app-database-url",
+            "postgres://app:secret@h/db",
+        ])
+        .unwrap();
         assert!(!format!("{cli:?}").contains("secret"));
     }
 

@@ -19,6 +19,8 @@ use super::privileges::Runner;
 pub(crate) const FALLBACK_ROOT: &str = "/var/lib/vigil/clusters";
 /// The superuser password, beside (never inside) PGDATA.
 pub(crate) const PASSWORD_FILE: &str = "pg-password";
+/// The serving login's password (`vigil_serving`, see `database::serving`), beside it.
+pub(crate) const SERVING_PASSWORD_FILE: &str = "pg-serving-password";
 /// PGDATA, or a symlink to it.
 pub(crate) const PGDATA_LINK: &str = "pg";
 

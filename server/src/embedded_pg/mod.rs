@@ -4,6 +4,7 @@
 //! Layout of the data directory:
 //! - `pg/`: PGDATA, or (root only, see [`layout`]) a symlink to it;
 //! - `pg-password`: the generated password of superuser `vigil` (mode 600);
+//! - `pg-serving-password`: the generated password of the serving login (mode 600);
 //! - `start.lock`, `users.lock`: coordination between vigil processes sharing the cluster.
 //!
 //! The server listens on 127.0.0.1 only, on a port picked at each start; other processes learn it
@@ -125,6 +126,16 @@ impl EmbeddedPostgres {
             percent_encode(&self.password),
             self.port,
             percent_encode(database)
+        )
+    }
+
+    /// The password of the login `vigil serve` works as, generated on first use. Unlike the
+    /// superuser's it can always be made again: the owner sets it on the login at each start.
+    pub fn serving_password(&self) -> Result<String, EmbeddedPgError> {
+        password::load_or_create(
+            &self.data_dir.join(layout::SERVING_PASSWORD_FILE),
+            &self.cluster.pgdata,
+            false,
         )
     }
 

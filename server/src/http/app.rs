@@ -3,7 +3,6 @@
 
 use axum::Router;
 use leptos::prelude::LeptosOptions;
-use sqlx::PgPool;
 use std::future::Future;
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -15,6 +14,7 @@ use super::AppState;
 use crate::auth::{ApiKeys, Sessions};
 use crate::checkpoints::{self, Checkpointer};
 use crate::config::{PublicUrl, ServeArgs};
+use crate::database::ServingPools;
 use crate::ingest::{EventWriter, WriterConfig};
 use crate::live::{self, LiveHub};
 use crate::metrics::Metrics;
@@ -57,8 +57,15 @@ pub struct Application {
 
 impl Application {
     /// Binds, starts the writer, the live feed and the key-change listener, and builds the router.
-    /// `pool` is the schema owner's; requests are served through the serving role's pool.
-    pub async fn build(config: &ServeArgs, pool: PgPool) -> std::io::Result<Self> {
+    /// Everything runs on `pools.serving`; only retention needs `pools.owner`.
+    pub async fn build(config: &ServeArgs, pools: ServingPools) -> std::io::Result<Self> {
+        if config.retention_days.is_some() && pools.owner.is_none() {
+            return Err(std::io::Error::other(
+                "--retention-days drops whole months, which only the database's owner may: \
+                 serving under --app-database-url, run `vigil migrate --retention-days N` with \
+                 the owner's DATABASE_URL (daily, from a timer) instead",
+            ));
+        }
         let listener = TcpListener::bind(config.addr).await?;
         let mut options = leptos_options(config);
         options.site_addr = listener.local_addr()?;
@@ -66,11 +73,8 @@ impl Application {
             Some(cpus) => tracing::info!(?cpus, "the live fan-out runs on these CPUs"),
             None => tracing::info!("the live fan-out runs on any CPU"),
         }
-        let owner = pool;
-        let pool = crate::database::serving_pool(&owner)
-            .await
-            .map_err(std::io::Error::other)?;
-        let store = EventStore::with_owner(pool.clone(), owner);
+        let pool = pools.serving.clone();
+        let store = EventStore::with_owner(pools.serving, pools.owner);
         let metrics = Metrics::new();
         let hub = LiveHub::new(store.clone()).with_metrics(metrics.clone());
         let writer_config = WriterConfig {

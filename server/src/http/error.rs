@@ -124,6 +124,7 @@ impl From<StorageError> for ApiError {
         match err {
             StorageError::Unavailable(_) => ApiError::Unavailable,
             StorageError::Other(e) => ApiError::Internal(e.to_string()),
+            StorageError::NotOwner => ApiError::Internal(StorageError::NotOwner.to_string()),
         }
     }
 }

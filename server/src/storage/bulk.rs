@@ -36,8 +36,9 @@ impl EventStore {
             .await?;
 
         let (tx, rx) = mpsc::channel(READ_AHEAD);
-        // Cancelling needs the rights of the connection's login, which the serving role lacks.
-        let pool = self.owner.clone();
+        // Cancelling needs the rights of the connection's login, which the role it SET ROLE to
+        // lacks; a store without the owner's pool serves under that login itself.
+        let pool = self.owner.clone().unwrap_or_else(|| self.pool.clone());
         tokio::spawn(async move {
             if let Err(err) = send_matching(&pool, conn, backend, &filter, now, &tx).await {
                 let _ = tx.send(Err(err)).await;

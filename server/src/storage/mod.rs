@@ -36,6 +36,9 @@ pub enum StorageError {
     Unavailable(Arc<sqlx::Error>),
     #[error("database error: {0}")]
     Other(Arc<sqlx::Error>),
+    /// Work only the schema's owner may do, asked of a store serving without its credential.
+    #[error("only the database's owner may do this (run `vigil migrate` with DATABASE_URL)")]
+    NotOwner,
 }
 
 impl From<sqlx::Error> for StorageError {
@@ -59,27 +62,33 @@ impl From<sqlx::Error> for StorageError {
 /// The event log, over a pool. Cheap to clone.
 #[derive(Clone, Debug)]
 pub struct EventStore {
-    /// Everyday reads and appends (the serving role's, under `vigil serve`).
+    /// Everyday reads and appends (the serving login's, under `vigil serve`).
     pool: PgPool,
-    /// The schema owner's: partition DDL, retention, cancelling runaway queries.
-    owner: PgPool,
+    /// The schema owner's, for retention (dropping whole months) only; `None` when serving
+    /// under `--app-database-url`, which holds no owner's credential.
+    owner: Option<PgPool>,
 }
 
 impl EventStore {
-    /// One pool for everything: the command line, tests, benchmarks.
+    /// One pool for everything, the owner's: the command line, tests, benchmarks.
     pub fn new(pool: PgPool) -> Self {
         EventStore {
-            owner: pool.clone(),
+            owner: Some(pool.clone()),
             pool,
         }
     }
 
-    /// Everyday work on `serving`, whose role may not change events; DDL on `owner`.
-    pub fn with_owner(serving: PgPool, owner: PgPool) -> Self {
+    /// Everyday work on `serving`, whose login may not change events; retention on `owner`.
+    pub fn with_owner(serving: PgPool, owner: Option<PgPool>) -> Self {
         EventStore {
             pool: serving,
             owner,
         }
+    }
+
+    /// The owner's pool, which only retention needs.
+    fn owner(&self) -> Result<&PgPool, StorageError> {
+        self.owner.as_ref().ok_or(StorageError::NotOwner)
     }
 
     pub fn pool(&self) -> &PgPool {
@@ -108,7 +117,7 @@ impl EventStore {
     pub async fn schema_version(&self) -> Result<i64, StorageError> {
         let version: Option<i64> =
             sqlx::query_scalar("select max(version) from _sqlx_migrations where success")
-                .fetch_one(&self.owner)
+                .fetch_one(&self.pool)
                 .await?;
         Ok(version.unwrap_or(0))
     }

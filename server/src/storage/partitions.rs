@@ -57,16 +57,6 @@ impl Partition {
     fn of_aggregate(&self, aggregate: &str) -> String {
         self.name.replacen("events", aggregate, 1)
     }
-
-    /// `create table if not exists` for this month of `parent`, named `name`.
-    fn create_sql(&self, parent: &str, name: &str) -> String {
-        // DDL takes no parameters; the name and bounds are generated here.
-        format!(
-            "create table if not exists {name} partition of {parent} for values from ('{}') to ('{}')",
-            self.start.to_rfc3339(),
-            self.end.to_rfc3339()
-        )
-    }
 }
 
 impl EventStore {
@@ -83,7 +73,7 @@ impl EventStore {
              where i.inhparent = $1::regclass",
         )
         .bind(parent)
-        .fetch_all(&self.owner)
+        .fetch_all(&self.pool)
         .await?;
         let mut partitions: Vec<Partition> = (names.iter())
             .filter_map(|n| Partition::named(&n.replacen(parent, "events", 1)))
@@ -93,33 +83,32 @@ impl EventStore {
     }
 
     /// Creates the monthly partitions covering `[from, to]` that do not exist yet, of `events`
-    /// and of its aggregates; returns the months `events` gained.
+    /// and of its aggregates; returns the months `events` gained. Through the owner's
+    /// `create_month_partitions` (migrations/0010_serving_login.sql), so the serving login can.
     pub async fn ensure_partitions(
         &self,
         from: DateTime<Utc>,
         to: DateTime<Utc>,
     ) -> Result<Vec<Partition>, StorageError> {
         let mut created = Vec::new();
-        for parent in std::iter::once("events").chain(AGGREGATES) {
-            let existing = self.partitions_of(parent).await?;
-            let mut partition = Partition::of(from);
-            while partition.start <= to {
-                if !existing.contains(&partition) {
-                    let name = partition.of_aggregate(parent);
-                    match sqlx::raw_sql(&partition.create_sql(parent, &name))
-                        .execute(&self.owner)
-                        .await
-                    {
-                        Ok(_) if parent == "events" => created.push(partition.clone()),
-                        Ok(_) => {}
-                        // Another instance created it at the same moment.
-                        Err(sqlx::Error::Database(db)) if db.code().as_deref() == Some("42P07") => {
-                        }
-                        Err(err) => return Err(err.into()),
-                    }
+        // A month counts as there when `events` and every aggregate have it.
+        let mut existing = self.partitions().await?;
+        for aggregate in AGGREGATES {
+            let months = self.partitions_of(aggregate).await?;
+            existing.retain(|p| months.contains(p));
+        }
+        let mut partition = Partition::of(from);
+        while partition.start <= to {
+            if !existing.contains(&partition) {
+                let gained: bool = sqlx::query_scalar("select create_month_partitions($1)")
+                    .bind(partition.start.date_naive())
+                    .fetch_one(&self.pool)
+                    .await?;
+                if gained {
+                    created.push(partition.clone());
                 }
-                partition = partition.next();
             }
+            partition = partition.next();
         }
         Ok(created)
     }
@@ -135,7 +124,7 @@ impl EventStore {
              and obj_description(c.oid, 'pg_class') = $1",
         )
         .bind(RETIRING)
-        .fetch_all(&self.owner)
+        .fetch_all(&self.pool)
         .await?;
         Ok(names.iter().filter_map(|n| Partition::named(n)).collect())
     }
@@ -164,13 +153,13 @@ impl EventStore {
                     "comment on table {} is '{RETIRING}'",
                     partition.name
                 ))
-                .execute(&self.owner)
+                .execute(self.owner()?)
                 .await?;
                 self.detach(&partition).await?;
             }
             // Another instance's run may have dropped it meanwhile.
             sqlx::raw_sql(&format!("drop table if exists {}", partition.name))
-                .execute(&self.owner)
+                .execute(self.owner()?)
                 .await?;
             tracing::info!(partition = partition.name, "retention dropped a partition");
             dropped.push(partition);
@@ -192,7 +181,7 @@ impl EventStore {
                 if partition.end <= cutoff {
                     let name = partition.of_aggregate(aggregate);
                     sqlx::raw_sql(&format!("drop table if exists {name}"))
-                        .execute(&self.owner)
+                        .execute(self.owner()?)
                         .await?;
                     dropped = true;
                 }
@@ -210,7 +199,7 @@ impl EventStore {
             "select seq, hash from {} order by seq desc limit 1",
             partition.name
         ))
-        .fetch_optional(&self.owner)
+        .fetch_optional(self.owner()?)
         .await?;
         if let Some((seq, Some(hash))) = newest {
             sqlx::query(
@@ -220,7 +209,7 @@ impl EventStore {
             .bind(seq)
             .bind(hash)
             .bind(format!("retention dropped {}", partition.name))
-            .execute(&self.owner)
+            .execute(self.owner()?)
             .await?;
         }
         Ok(())
@@ -229,12 +218,12 @@ impl EventStore {
     async fn detach(&self, partition: &Partition) -> Result<(), StorageError> {
         let detach = format!("alter table events detach partition {}", partition.name);
         if let Err(err) = sqlx::raw_sql(&format!("{detach} concurrently"))
-            .execute(&self.owner)
+            .execute(self.owner()?)
             .await
         {
             // An earlier detach was interrupted (a crash): it can only be finished.
             if sqlx::raw_sql(&format!("{detach} finalize"))
-                .execute(&self.owner)
+                .execute(self.owner()?)
                 .await
                 .is_err()
             {

@@ -11,7 +11,7 @@ impl EventStore {
     pub async fn roll_up(&self) -> Result<u64, StorageError> {
         let rolled: i64 = sqlx::query_scalar("select roll_up($1)")
             .bind(ROLL_UP_ROWS)
-            .fetch_one(&self.owner)
+            .fetch_one(&self.pool)
             .await?;
         Ok(rolled as u64)
     }
@@ -32,7 +32,7 @@ impl EventStore {
     /// seconds.
     pub async fn advance_failure_windows(&self) -> Result<(), StorageError> {
         sqlx::query("select advance_failure_windows()")
-            .execute(&self.owner)
+            .execute(&self.pool)
             .await?;
         Ok(())
     }
@@ -40,7 +40,7 @@ impl EventStore {
     /// Counts the running windows again from the rolled-up rows: after retention dropped some.
     pub async fn rebuild_failure_windows(&self) -> Result<(), StorageError> {
         sqlx::query("select rebuild_failure_windows()")
-            .execute(&self.owner)
+            .execute(self.owner()?)
             .await?;
         Ok(())
     }

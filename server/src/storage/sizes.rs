@@ -27,7 +27,7 @@ impl EventStore {
                     from pg_partition_tree('event_counts') where isleaf) \
              union all select 'failure_windows', pg_total_relation_size('failure_windows')",
         )
-        .fetch_all(&self.owner)
+        .fetch_all(&self.pool)
         .await?;
         Ok(rows
             .into_iter()

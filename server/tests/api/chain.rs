@@ -147,7 +147,7 @@ async fn duplicates_are_not_chained_twice() {
 #[tokio::test]
 async fn the_serving_role_can_append_and_read_but_never_change_or_remove() {
     let app = app_with_events().await; // appended through the app, i.e. as the serving role
-    let serving = vigil_server::database::serving_pool(&app.database.pool)
+    let serving = vigil_server::database::set_role_pool(&app.database.pool)
         .await
         .unwrap();
     let role: String = sqlx::query_scalar("select current_user")

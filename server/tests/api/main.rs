@@ -31,4 +31,5 @@ mod security_access;
 mod security_connections;
 mod security_origin;
 mod security_sign_in;
+mod serving_login;
 mod tail;

@@ -232,7 +232,7 @@ async fn read_head(stream: &mut TcpStream) -> String {
 #[tokio::test]
 async fn requests_queries_run_under_a_statement_timeout() {
     let database = common::fresh_database().await;
-    let serving = vigil_server::database::serving_pool(&database.pool)
+    let serving = vigil_server::database::set_role_pool(&database.pool)
         .await
         .unwrap();
     let timeout: String = sqlx::query_scalar("show statement_timeout")

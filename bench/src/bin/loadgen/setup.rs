@@ -123,7 +123,7 @@ impl RunningApp {
         if let Ok(cpus) = std::env::var("VIGIL_LIVE_CPUS") {
             config.live_cpus = cpus.parse().map_err(anyhow::Error::msg)?;
         }
-        let app = Application::build(&config, database.pool.clone()).await?;
+        let app = Application::build(&config, database.serving_pools().await?).await?;
         let addr = app.local_addr();
         let (stop, stopped) = oneshot::channel::<()>();
         let serving = tokio::spawn(app.run_until(async move {

@@ -9,7 +9,7 @@ use std::sync::{Mutex, OnceLock};
 use uuid::Uuid;
 use vigil_server::auth::hash_password;
 use vigil_server::config::ServeArgs;
-use vigil_server::database::{create_database_if_missing, Database};
+use vigil_server::database::{create_database_if_missing, login_pool, Database, ServingPools};
 use vigil_server::embedded_pg::EmbeddedPostgres;
 use vigil_server::http::Application;
 use vigil_server::live::LiveHub;
@@ -71,6 +71,22 @@ pub async fn bare_database_url() -> String {
         .await
         .expect("create test database");
     cluster_url(&name)
+}
+
+/// The login every test app serves under, as the embedded default's `vigil_serving`: a member
+/// of `vigil_app` only, so every test also shows the app needs no more.
+pub const SERVING_LOGIN: (&str, &str) = ("vigil_test_serving", "TestServingLogin0123456789");
+
+/// What `vigil serve` holds on the embedded default: the serving login's pool, and the owner's
+/// for retention.
+pub async fn serving_pools(database: &Database) -> ServingPools {
+    let serving = login_pool(&database.pool, SERVING_LOGIN.0, SERVING_LOGIN.1)
+        .await
+        .expect("the serving login connects");
+    ServingPools {
+        serving,
+        owner: Some(database.pool.clone()),
+    }
 }
 
 /// A cluster of one test's own, for tests that stop and start the database under a running app.
@@ -173,7 +189,7 @@ impl TestApp {
     }
 
     async fn start(database: Database, args: ServeArgs) -> TestApp {
-        let app = Application::build(&args, database.pool.clone())
+        let app = Application::build(&args, serving_pools(&database).await)
             .await
             .expect("bind port 0");
         let addr = app.local_addr();
@@ -199,7 +215,7 @@ impl TestApp {
     /// Another `vigil serve` on the same database (its own writer, hub and feed), listening on
     /// `addr` (port 0 for any).
     pub async fn instance(&self, addr: SocketAddr) -> Instance {
-        let app = Application::build(&ServeArgs::on(addr), self.database.pool.clone())
+        let app = Application::build(&ServeArgs::on(addr), serving_pools(&self.database).await)
             .await
             .expect("bind the second instance");
         let addr = app.local_addr();

@@ -10,6 +10,12 @@ use std::time::{Duration, Instant};
 use crate::config::DatabaseArgs;
 use crate::embedded_pg::{EmbeddedPgError, EmbeddedPostgres};
 
+mod serving;
+pub use serving::{
+    connect_app, ensure_login, login_pool, set_role_pool, ServingPools, EMBEDDED_LOGIN,
+    SERVING_ROLE,
+};
+
 /// Vigil's schema, compiled in: every start applies what a database lacks.
 pub static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("../migrations");
 
@@ -33,6 +39,18 @@ pub enum DatabaseError {
     Migrate(#[from] sqlx::migrate::MigrateError),
     #[error("embedded PostgreSQL task failed: {0}")]
     Join(#[from] tokio::task::JoinError),
+    #[error(
+        "the database's schema is at migration {have} and this vigil needs {need}: run \
+         `vigil migrate` with the owner's DATABASE_URL first"
+    )]
+    Schema { have: i64, need: i64 },
+    #[error(
+        "the serving login `{login}` {why}; --app-database-url needs a login that is only a \
+         member of vigil_app (see README, \"Serving without the owner's credential\")"
+    )]
+    ServingLogin { login: String, why: String },
+    #[error("{0}")]
+    LoginName(String),
 }
 
 /// A migrated pool, plus the embedded cluster it runs on (if any), kept alive as long as this is.
@@ -70,27 +88,37 @@ impl Database {
 
     /// Connects to an existing database and applies pending migrations.
     pub async fn connect(url: &str) -> Result<Self, DatabaseError> {
-        let options = PgConnectOptions::from_str(url)
-            .map_err(DatabaseError::BadUrl)?
-            // A 201 promises durability: never let a server default weaken the commit.
-            .options([("synchronous_commit", "on")])
-            // Compiling a plan cost the 7-day top-IPs query 2.1 s of its 2.9 s at 10 M events;
-            // the dashboard's queries are short, so JIT never pays for itself here.
-            .options([("jit", "off")])
-            .log_statements(tracing::log::LevelFilter::Debug);
-        let pool = PgPoolOptions::new()
-            .max_connections(16)
-            // Fail fast when the database is gone: callers answer 503 instead of hanging. Not
-            // faster than 3 s: on a loaded 2-core machine opening a burst of connections took
-            // over 1 s, and healthy requests got 503s.
-            .acquire_timeout(Duration::from_secs(3))
-            .connect_with(options)
+        let pool = pool_options()
+            .connect_with(connect_options(url)?)
             .await
             .map_err(DatabaseError::Connect)?;
         MIGRATOR.run(&pool).await?;
         Ok(Database {
             pool,
             cluster: None,
+        })
+    }
+
+    /// The connections `vigil serve` works through. The embedded cluster's generated login
+    /// `vigil_serving` (a member of `vigil_app` only); on a server named by DATABASE_URL, the
+    /// owner's login with `SET ROLE vigil_app`, because the owner's credential is there anyway
+    /// (`--app-database-url` is the way to serve without it). Either way the owner's pool is
+    /// kept for retention.
+    pub async fn serving_pools(&self) -> Result<ServingPools, DatabaseError> {
+        let serving = match &self.cluster {
+            Some(cluster) => {
+                let cluster = cluster.clone();
+                let password =
+                    tokio::task::spawn_blocking(move || cluster.serving_password()).await??;
+                serving::login_pool(&self.pool, serving::EMBEDDED_LOGIN, &password).await?
+            }
+            None => serving::set_role_pool(&self.pool)
+                .await
+                .map_err(DatabaseError::Connect)?,
+        };
+        Ok(ServingPools {
+            serving,
+            owner: Some(self.pool.clone()),
         })
     }
 
@@ -164,44 +192,25 @@ impl Database {
     }
 }
 
-/// The role `vigil serve` works as (see migrations/0007_serving_role.sql).
-pub const SERVING_ROLE: &str = "vigil_app";
-const SET_SERVING_ROLE: &str = "set role vigil_app";
-/// Every query a request makes is cancelled after this long, so no request holds a connection
-/// for minutes; exports and the chain check lift it for their own statements.
-const SET_INTERACTIVE_TIMEOUT: &str = "set statement_timeout = '30s'";
+/// How Vigil connects to PostgreSQL, whoever it connects as.
+fn connect_options(url: &str) -> Result<PgConnectOptions, DatabaseError> {
+    Ok(PgConnectOptions::from_str(url)
+        .map_err(DatabaseError::BadUrl)?
+        // A 201 promises durability: never let a server default weaken the commit.
+        .options([("synchronous_commit", "on")])
+        // Compiling a plan cost the 7-day top-IPs query 2.1 s of its 2.9 s at 10 M events;
+        // the dashboard's queries are short, so JIT never pays for itself here.
+        .options([("jit", "off")])
+        .log_statements(tracing::log::LevelFilter::Debug))
+}
 
-/// A pool like `owner`'s whose connections act as `SERVING_ROLE`: they can insert and read
-/// events but not update, delete or truncate them. Falls back to `owner` itself (with a
-/// warning) when the role could not be set up, e.g. on a server where the login may not
-/// create roles.
-pub async fn serving_pool(owner: &PgPool) -> Result<PgPool, sqlx::Error> {
-    let usable: bool = sqlx::query_scalar(
-        "select exists (select from pg_roles where rolname = $1) \
-            and pg_has_role(current_user, $1, 'member')",
-    )
-    .bind(SERVING_ROLE)
-    .fetch_one(owner)
-    .await?;
-    if !usable {
-        tracing::warn!(
-            role = SERVING_ROLE,
-            "the serving role is missing: serving as the owner, which could alter events"
-        );
-        return Ok(owner.clone());
-    }
+fn pool_options() -> PgPoolOptions {
     PgPoolOptions::new()
-        .max_connections(owner.options().get_max_connections())
-        .acquire_timeout(owner.options().get_acquire_timeout())
-        .after_connect(|conn, _| {
-            Box::pin(async move {
-                sqlx::Executor::execute(&mut *conn, SET_SERVING_ROLE).await?;
-                sqlx::Executor::execute(&mut *conn, SET_INTERACTIVE_TIMEOUT).await?;
-                Ok(())
-            })
-        })
-        .connect_with((*owner.connect_options()).clone())
-        .await
+        .max_connections(16)
+        // Fail fast when the database is gone: callers answer 503 instead of hanging. Not
+        // faster than 3 s: on a loaded 2-core machine opening a burst of connections took
+        // over 1 s, and healthy requests got 503s.
+        .acquire_timeout(Duration::from_secs(3))
 }
 
 /// `CREATE DATABASE` cannot take parameters; `name` is always one of our own constants or a
