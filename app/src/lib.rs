@@ -3,11 +3,13 @@
 // Leptos views are deeply nested types; release builds (no type erasure) need the headroom.
 #![recursion_limit = "512"]
 
+pub mod alert_filters;
 #[cfg(feature = "ssr")]
 pub mod backend;
 pub mod components;
 pub mod filters;
 pub mod live;
+pub mod live_alerts;
 pub mod pages;
 mod shell;
 

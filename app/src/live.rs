@@ -154,7 +154,8 @@ mod browser {
                             let _ = socket.close(); // reconnects from `after`
                         }
                     }
-                    Err(_) => {}
+                    // Event streams do not ask for alerts (`live_alerts.rs` does).
+                    Ok(LiveMessage::Alert { .. }) | Err(_) => {}
                 }
             })
         };

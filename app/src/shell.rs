@@ -5,10 +5,11 @@ use leptos_meta::{provide_meta_context, HashedStylesheet, MetaTags, Title};
 use leptos_router::components::{Route, Router, Routes, A};
 use leptos_router::{ParamSegment, StaticSegment};
 
-use crate::components::ChainBadge;
+use crate::components::{AlertsCount, ChainBadge};
+use crate::live_alerts::AlertChanges;
 use crate::pages::{
-    AccessPage, ApiKeysPage, EventDetailPage, ExplorerPage, FailuresPage, LiveFeedPage, LoginPage,
-    MfaPage,
+    AccessPage, AlertDetailPage, AlertsPage, ApiKeysPage, EventDetailPage, ExplorerPage,
+    FailuresPage, LiveFeedPage, LoginPage, MfaPage,
 };
 
 /// The document the server sends for every page; the app is hydrated inside `<body>`.
@@ -59,6 +60,7 @@ fn send_content_security_policy() {
 #[component]
 pub fn App() -> impl IntoView {
     provide_meta_context();
+    AlertChanges::provide();
     view! {
         <Title text="Vigil"/>
         <Router>
@@ -70,8 +72,10 @@ pub fn App() -> impl IntoView {
                     <A href="/mfa">"MFA changes"</A>
                     <A href="/api-keys">"API keys"</A>
                     <A href="/events">"Explorer"</A>
+                    <A href="/alerts">"Alerts"</A>
                     <A href="/access">"Access"</A>
                 </nav>
+                <AlertsCount/>
                 <ChainBadge/>
                 <form method="post" action="/auth/logout" class="signout">
                     <button type="submit">"Sign out"</button>
@@ -87,6 +91,8 @@ pub fn App() -> impl IntoView {
                     <Route path=StaticSegment("events") view=ExplorerPage/>
                     <Route path=StaticSegment("access") view=AccessPage/>
                     <Route path=(StaticSegment("events"), ParamSegment("id")) view=EventDetailPage/>
+                    <Route path=StaticSegment("alerts") view=AlertsPage/>
+                    <Route path=(StaticSegment("alerts"), ParamSegment("id")) view=AlertDetailPage/>
                 </Routes>
             </main>
         </Router>

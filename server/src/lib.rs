@@ -7,6 +7,7 @@ pub mod cli;
 pub mod config;
 pub mod cpus;
 pub mod database;
+pub mod detect;
 pub mod embedded_pg;
 pub mod events;
 pub mod http;
@@ -16,6 +17,7 @@ pub mod maintenance;
 pub mod metrics;
 pub mod storage;
 pub mod telemetry;
+pub mod webhooks;
 
 /// mimalloc rather than glibc's allocator: ingest allocates and frees every event's strings
 /// several times over, and the live fan-out frees on its own threads what ingest allocated

@@ -51,6 +51,11 @@ pub struct Registered {
     pub checkpoint_last_signed: Gauge,
     pub checkpoint_signed_seq: IntGauge,
     pub checkpoint_failures: IntCounter,
+    pub detect_evaluating: IntGauge,
+    pub detect_lag_events: IntGauge,
+    pub detect_keys: IntGauge,
+    pub detect_late_events: IntGauge,
+    pub detect_alerts_opened: IntCounterVec,
 }
 
 impl Default for Metrics {
@@ -186,6 +191,26 @@ impl Metrics {
             checkpoint_failures: metric!(IntCounter::new(
                 "vigil_checkpoint_failures_total",
                 "Periodic signings that failed (database or checkpoint log)."
+            )),
+            detect_evaluating: metric!(IntGauge::new(
+                "vigil_detect_evaluating",
+                "1 while this instance holds the detection lease and judges the stream."
+            )),
+            detect_lag_events: metric!(IntGauge::new(
+                "vigil_detect_lag_events",
+                "Committed events the detection engine has not judged yet (on the evaluating instance)."
+            )),
+            detect_keys: metric!(IntGauge::new(
+                "vigil_detect_keys",
+                "Keys the detection rules remember, over all rules (bounded per rule)."
+            )),
+            detect_late_events: metric!(IntGauge::new(
+                "vigil_detect_late_events",
+                "Events that happened too long before their key's newest to count, since the lease was taken."
+            )),
+            detect_alerts_opened: metric!(IntCounterVec::new(
+                Opts::new("vigil_alerts_opened_total", "Alerts raised, by rule."),
+                &["rule"]
             )),
             registry,
         };

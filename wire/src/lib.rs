@@ -1,6 +1,7 @@
 //! Vigil's wire types: the event vocabulary of the seed `AuditService`, shared by the server, the
 //! dashboard (compiled to wasm) and client SDKs, so no side ever redefines them.
 
+mod alert;
 mod chain;
 mod dashboard;
 mod error;
@@ -11,6 +12,10 @@ mod live;
 mod outcome;
 mod stored;
 
+pub use alert::{
+    Alert, AlertDelivery, AlertDetail, AlertHistoryEntry, AlertPage, AlertSeverity, AlertStatus,
+    AlertStatusChange, AlertSummary, RuleInfo, MAX_ALERT_NOTE_CHARS,
+};
 pub use chain::{signed_message, ChainProof, ChainStatus, ChainVerification, SignedCheckpoint};
 pub use dashboard::{
     bucket_seconds, AccessList, Bucket, KeyInfo, OperatorInfo, RankBy, Ranked, Volume, MAX_BUCKETS,

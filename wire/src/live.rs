@@ -2,7 +2,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::StoredEvent;
+use crate::{Alert, StoredEvent};
 
 /// Tagged by `kind`, so clients can ignore kinds they do not know yet.
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
@@ -11,6 +11,9 @@ use crate::StoredEvent;
 pub enum LiveMessage {
     /// A newly committed event.
     Event { event: Box<StoredEvent> },
+    /// An alert was opened or changed (only to streams that asked with `alerts=true`); resume
+    /// with `alerts_after=<alert.change_seq>`.
+    Alert { alert: Box<Alert> },
     /// The stream is alive, and this connection has been sent every matching event through `seq`
     /// (the newest committed one when idle): resuming with `after=seq` misses nothing.
     Heartbeat { seq: i64 },

@@ -1,5 +1,7 @@
 //! Components shared by pages.
 
+mod alert_badges;
+mod alerts_count;
 mod chain_badge;
 mod charts;
 mod event_fields;
@@ -8,6 +10,8 @@ mod filter_form;
 mod live_badge;
 mod live_table;
 
+pub use alert_badges::{SeverityBadge, StatusBadge};
+pub use alerts_count::{read_alert_summary, AlertsCount};
 pub use chain_badge::ChainBadge;
 pub use charts::{BarChart, TooBroad, TopList};
 pub use event_fields::EventFields;

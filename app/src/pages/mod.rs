@@ -1,6 +1,9 @@
 //! One module per page.
 
 mod access;
+mod alert_detail;
+mod alert_status;
+mod alerts;
 mod event_detail;
 mod events_view;
 mod insights;
@@ -9,6 +12,9 @@ mod login;
 mod presets;
 
 pub use access::{read_access, AccessPage};
+pub use alert_detail::{alert_detail, alert_evidence, AlertDetailPage, AlertWithHistory, Evidence};
+pub use alert_status::change_alert_status;
+pub use alerts::{list_alerts, AlertsPage};
 pub use event_detail::{event_detail, EventDetailPage};
 pub use events_view::search_events;
 pub use insights::{explorer_volume, failure_insights};

@@ -1,16 +1,18 @@
 //! Running a parsed command line: each subcommand opens the database the same way.
 
 pub mod demo_data;
+mod detect;
 mod keys;
 mod migrate;
 pub mod tail;
 mod tls;
 mod users;
+mod webhooks;
 
 use anyhow::Context;
 
 use crate::checkpoints::{self, CheckpointKey, CheckpointLog, Checkpointer};
-use crate::config::{ChainCommand, Cli, Command, DbCommand, ServeArgs, VerifyArgs};
+use crate::config::{ChainCommand, Cli, Command, DbCommand, RulesCommand, ServeArgs, VerifyArgs};
 use crate::database::{self, Database, ServingPools};
 use crate::http::Application;
 use crate::storage::{EventStore, KeyKind, KeyStore, OperatorStore};
@@ -20,6 +22,9 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
     let command = match cli.command {
         Command::Tail(args) => return tail::run(args).await,
         // The key lives outside the database: printing its public half needs nothing else.
+        Command::Rules(command @ RulesCommand::Check { .. }) => {
+            return detect::rules(&command, None).await
+        }
         Command::Chain(ChainCommand::PublicKey(args)) => {
             let (key, _) = args.paths(&cli.database.data_dir);
             let key = CheckpointKey::load_or_create(&key)?;
@@ -45,6 +50,9 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
     let outcome = match command {
         Command::Serve(args) => serve(&args, &database).await,
         Command::Keys(command) => keys::run(command, &KeyStore::new(database.pool.clone())).await,
+        Command::Webhooks(command) => {
+            webhooks::run(command, &EventStore::new(database.pool.clone())).await
+        }
         Command::Users(command) => {
             users::run(command, &OperatorStore::new(database.pool.clone())).await
         }
@@ -64,6 +72,12 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             Ok(())
         }
         Command::Migrate(args) => migrate::run(&args, &database).await,
+        Command::Rules(command) => {
+            detect::rules(&command, Some(&EventStore::new(database.pool.clone()))).await
+        }
+        Command::Detect(args) => {
+            detect::detect(&args, &EventStore::new(database.pool.clone())).await
+        }
         Command::Chain(ChainCommand::PublicKey(_)) => unreachable!("handled before the database"),
         Command::Tail(_) => unreachable!("handled before opening the database"),
     };

@@ -160,6 +160,8 @@ impl TailClient {
                     *after = Some(seq);
                     break;
                 }
+                // `tail` does not ask for alerts.
+                LiveMessage::Alert { .. } => {}
             }
         }
         Ok(Session::Ended)

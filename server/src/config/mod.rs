@@ -3,10 +3,15 @@
 mod limits;
 mod live_cpus;
 mod public_url;
+mod webhooks;
 
 pub use limits::{ConnectionArgs, SignInArgs};
 pub use live_cpus::LiveCpus;
 pub use public_url::PublicUrl;
+pub use webhooks::{
+    AddWebhookArgs, DeliveriesArgs, WebhookUrl, WebhooksCommand, MAX_WEBHOOK_URL_BYTES,
+    WEBHOOK_FORMATS,
+};
 
 use clap::{Args, Parser, Subcommand};
 use ipnetwork::IpNetwork;
@@ -41,6 +46,9 @@ pub enum Command {
     /// Manage API keys: ingest keys for producers, read keys for scripts.
     #[command(subcommand)]
     Keys(KeysCommand),
+    /// Manage the webhooks that tell on-call about alerts, and see how their deliveries went.
+    #[command(subcommand)]
+    Webhooks(WebhooksCommand),
     /// Manage dashboard operators.
     #[command(subcommand)]
     Users(UsersCommand),
@@ -56,9 +64,38 @@ pub enum Command {
     Chain(ChainCommand),
     /// Follow the live stream of a running server from a terminal.
     Tail(TailArgs),
+    /// Detection rules: check a rules file, list every rule with its state and recent alerts.
+    #[command(subcommand)]
+    Rules(RulesCommand),
+    /// Run the detection rules over stored events, raising (or with --dry-run only listing) the
+    /// alerts the live engine would have.
+    Detect(DetectArgs),
     /// As the database's owner: apply migrations, create the coming months' partitions, drop
     /// expired ones, and create the login `vigil serve --app-database-url` works as.
     Migrate(MigrateArgs),
+}
+
+#[derive(Subcommand, Debug)]
+pub enum RulesCommand {
+    /// Validate a rules file: every error names the rule, the field and why.
+    Check { file: PathBuf },
+    /// Every rule (built-in and from the file) with its state, and its alerts of the last day.
+    List {
+        #[arg(long, env = "VIGIL_RULES")]
+        rules: Option<PathBuf>,
+    },
+}
+
+#[derive(Args, Debug, Clone)]
+pub struct DetectArgs {
+    /// How far back, in event time: `24h`, `7d`, …
+    #[arg(long, default_value = "7d")]
+    pub since: String,
+    /// Only list the alerts; write nothing.
+    #[arg(long)]
+    pub dry_run: bool,
+    #[arg(long, env = "VIGIL_RULES")]
+    pub rules: Option<PathBuf>,
 }
 
 #[derive(Args, Debug, Clone)]
@@ -328,6 +365,13 @@ pub struct ServeArgs {
     /// `Forwarded` header names the client; from anyone else those headers are ignored.
     #[arg(long, env = "VIGIL_TRUSTED_PROXIES", value_delimiter = ',')]
     pub trusted_proxies: Vec<IpNetwork>,
+    /// Custom detection rules and overrides of the built-in pack (TOML; `vigil rules check FILE`
+    /// validates one). Without it the built-in pack runs as shipped.
+    #[arg(long, env = "VIGIL_RULES")]
+    pub rules: Option<PathBuf>,
+    /// Judge no detection rules on this instance (it never takes the detection lease).
+    #[arg(long, env = "VIGIL_NO_DETECTIONS")]
+    pub no_detections: bool,
     /// Serve under this login, a member of vigil_app only, and never open DATABASE_URL (which
     /// must then be unset): the process holds no credential that could change an event.
     /// `vigil migrate` (as the owner) must have brought the schema up to date.
@@ -367,6 +411,8 @@ impl ServeArgs {
             trusted_proxies: Vec::new(),
             metrics_addr: None,
             app_database_url: None,
+            rules: None,
+            no_detections: false,
             checkpoints: CheckpointArgs::default(),
             checkpoint_every_minutes: 5,
             sign_in: SignInArgs::default(),

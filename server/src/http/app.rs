@@ -19,7 +19,7 @@ use crate::ingest::{EventWriter, WriterConfig};
 use crate::live::{self, LiveHub};
 use crate::metrics::Metrics;
 use crate::storage::{EventStore, KeyStore, OperatorStore};
-use crate::{cpus, maintenance};
+use crate::{cpus, detect, maintenance};
 
 /// The site options cargo-leptos would pass as LEPTOS_* variables, set here so the binary runs
 /// from the repository root with none of them.
@@ -89,6 +89,26 @@ impl Application {
             writer_config,
         );
         tokio::spawn(live::follow_commits(hub.clone()));
+        let alert_hub = live::AlertHub::new(store.clone());
+        tokio::spawn(live::follow_alerts(alert_hub.clone()));
+        let rules = match &config.rules {
+            Some(path) => detect::rules_file::load(path).map_err(std::io::Error::other)?,
+            None => detect::rules_file::defaults(),
+        };
+        let rule_book = super::alerts::RuleBook(Arc::new(rules.iter().map(|r| r.info()).collect()));
+        if !config.no_detections {
+            let detection = detect::runner::DetectConfig {
+                rules,
+                limits: detect::Limits::default(),
+            };
+            // Below ingest's priority, where the live fan-out runs, on connections of its own.
+            hub.fan_out_handle().spawn(detect::runner::run(
+                store.with_own_pool(3),
+                hub.clone(),
+                detection,
+                metrics.clone(),
+            ));
+        }
         if config.verify_every_minutes > 0 {
             let every = std::time::Duration::from_secs(config.verify_every_minutes * 60);
             tokio::spawn(maintenance::verify_periodically(
@@ -106,6 +126,10 @@ impl Application {
         tokio::spawn(keys.clone().follow_changes());
         let origin =
             (config.public_url.clone()).unwrap_or_else(|| PublicUrl::for_addr(options.site_addr));
+        tokio::spawn(crate::webhooks::deliver_forever(
+            store.clone(),
+            origin.clone(),
+        ));
         if config.public_url.is_none() && options.site_addr.ip().is_unspecified() {
             tracing::warn!(
                 "listening on every address without --public-url: browsers' sign-ins will be \
@@ -149,11 +173,13 @@ impl Application {
             keys,
             sessions,
             hub: hub.clone(),
+            alert_hub,
             origin,
             trusted_proxies: super::TrustedProxies::new(config.trusted_proxies.clone()),
             exports,
             metrics,
             checkpointer,
+            rules: rule_book,
             clock_skew: super::ClockSkew(chrono::Duration::seconds(
                 config.max_clock_skew_seconds.into(),
             )),

@@ -8,21 +8,28 @@ use leptos::prelude::provide_context;
 use leptos_axum::{generate_route_list, LeptosRoutes};
 use std::sync::Arc;
 use uuid::Uuid;
-use vigil_app::backend::{Backend, EventReader, ReadResult};
+use vigil_app::alert_filters::AlertFilter;
+use vigil_app::backend::{Backend, ChangeRefused, EventReader, ReadResult};
 use vigil_app::{shell, App};
 use vigil_wire::{
-    AccessList, Bucket, ChainStatus, EventFilter, EventPage, KeyInfo, OperatorInfo, RankBy, Ranked,
-    StoredEvent,
+    AccessList, Alert, AlertHistoryEntry, AlertPage, AlertStatus, AlertSummary, Bucket,
+    ChainStatus, EventFilter, EventPage, KeyInfo, OperatorInfo, RankBy, Ranked, StoredEvent,
 };
 
 use super::AppState;
+use crate::storage::alerts::{AlertCursor, AlertQuery, StatusChangeError};
 use crate::storage::{Cursor, EventStore, KeyStore, OperatorStore, StorageError};
 
 /// Adds the pages, their server functions and the site's assets to `router`.
 pub fn mount(router: Router<AppState>, state: &AppState) -> Router<AppState> {
     let routes = generate_route_list(App);
     let backend = Backend(Arc::new(state.store.clone()));
-    let provide_backend = move || provide_context(backend.clone());
+    let rules = state.rules.clone();
+    let provide_backend = move || {
+        provide_context(backend.clone());
+        // What `rule_description` reads: the rules this server judges.
+        provide_context(rules.clone());
+    };
     let options = state.leptos_options.clone();
     router
         .leptos_routes_with_context(state, routes, provide_backend, move || {
@@ -124,6 +131,81 @@ impl EventReader for EventStore {
             EventStore::top(self, &filter, by, limit)
                 .await
                 .map_err(shown)
+        })
+    }
+
+    fn alerts(
+        &self,
+        filter: AlertFilter,
+        cursor: Option<String>,
+        limit: u32,
+    ) -> BoxFuture<'_, ReadResult<AlertPage>> {
+        Box::pin(async move {
+            let cursor = match cursor {
+                Some(raw) => Some(
+                    AlertCursor::decode(&raw)
+                        .ok_or("`cursor`: is not a cursor this server issued")?,
+                ),
+                None => None,
+            };
+            let query = AlertQuery {
+                rule: filter.rule,
+                status: filter.status,
+                severity: filter.severity,
+                key: filter.key,
+            };
+            let (alerts, next) = EventStore::alerts(self, &query, cursor, i64::from(limit))
+                .await
+                .map_err(shown)?;
+            Ok(AlertPage {
+                alerts,
+                next_cursor: next.map(|c| c.encode()),
+            })
+        })
+    }
+
+    fn alert(&self, id: i64) -> BoxFuture<'_, ReadResult<Option<Alert>>> {
+        Box::pin(async move { EventStore::alert(self, id).await.map_err(shown) })
+    }
+
+    fn alert_history(&self, id: i64) -> BoxFuture<'_, ReadResult<Vec<AlertHistoryEntry>>> {
+        Box::pin(async move { EventStore::alert_history(self, id).await.map_err(shown) })
+    }
+
+    fn alert_summary(&self) -> BoxFuture<'_, ReadResult<AlertSummary>> {
+        Box::pin(async move { EventStore::alert_summary(self).await.map_err(shown) })
+    }
+
+    // The lead fills this in from the detection rules.
+    fn rule_description(&self, rule_id: &str) -> Option<String> {
+        let rules = leptos::prelude::use_context::<super::alerts::RuleBook>()?;
+        let rule = rules.0.iter().find(|r| r.id == rule_id)?;
+        Some(format!(
+            "{} It trips on {}.",
+            rule.description, rule.condition
+        ))
+    }
+
+    fn change_alert_status(
+        &self,
+        id: i64,
+        to: AlertStatus,
+        by: String,
+        note: Option<String>,
+    ) -> BoxFuture<'_, Result<Alert, ChangeRefused>> {
+        Box::pin(async move {
+            let changed = EventStore::change_alert_status(self, id, to, &by, note.as_deref()).await;
+            match changed {
+                Ok(alert) => {
+                    tracing::info!(alert = id, status = %to, operator = %by, "alert status changed");
+                    Ok(alert)
+                }
+                Err(StatusChangeError::NotFound) => Err(ChangeRefused::NotFound),
+                Err(refused @ StatusChangeError::NotAllowed { .. }) => {
+                    Err(ChangeRefused::NotAllowed(refused.to_string()))
+                }
+                Err(StatusChangeError::Storage(err)) => Err(ChangeRefused::Unavailable(shown(err))),
+            }
         })
     }
 }

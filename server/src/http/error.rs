@@ -50,6 +50,14 @@ pub enum ApiError {
     CrossOrigin(String),
     #[error("no such event")]
     NotFound,
+    #[error("no such alert")]
+    NoSuchAlert,
+    /// A change only a signed-in operator may make, asked with a key.
+    #[error("only a signed-in operator may do this (from the dashboard, with its session)")]
+    OperatorsOnly,
+    /// An alert asked to move where its status cannot go.
+    #[error("{0}")]
+    StatusConflict(String),
     /// A proof was asked for an event no signed checkpoint covers yet.
     #[error("no signed checkpoint covers seq {0} yet; one is signed every few minutes")]
     NotYetSigned(i64),
@@ -106,6 +114,9 @@ impl ApiError {
             ApiError::WrongKeyKind { .. } => (StatusCode::FORBIDDEN, "forbidden"),
             ApiError::CrossOrigin(_) => (StatusCode::FORBIDDEN, "cross_origin"),
             ApiError::NotFound => (StatusCode::NOT_FOUND, "not_found"),
+            ApiError::NoSuchAlert => (StatusCode::NOT_FOUND, "not_found"),
+            ApiError::OperatorsOnly => (StatusCode::FORBIDDEN, "operators_only"),
+            ApiError::StatusConflict(_) => (StatusCode::CONFLICT, "status_conflict"),
             ApiError::NotYetSigned(_) => (StatusCode::CONFLICT, "not_yet_signed"),
             ApiError::TooManyExports => (StatusCode::TOO_MANY_REQUESTS, "too_many_exports"),
             ApiError::Busy => (StatusCode::SERVICE_UNAVAILABLE, "busy"),

@@ -220,6 +220,12 @@ impl<S: Send + Sync> FromRequestParts<S> for ExportQuery {
 pub struct StreamQuery {
     pub filter: EventFilter,
     pub after: Option<i64>,
+    /// `events=false`: no events, only what else was asked for (alerts).
+    pub events: bool,
+    /// `alerts=true`: alert changes too.
+    pub alerts: bool,
+    /// Replay alert changes after this change seq first.
+    pub alerts_after: Option<i64>,
 }
 
 /// Parses a query string as the read API, the export and the stream each would. Pure: the fuzz
@@ -237,22 +243,43 @@ pub fn parse_queries(query: &str) -> Result<(), ApiError> {
 impl StreamQuery {
     fn parse(pairs: &[(String, String)]) -> Result<Self, ApiError> {
         let FilterQuery { filter, .. } = FilterQuery::parse(pairs)?;
-        let after = pairs
-            .iter()
-            .find(|(name, value)| name == "after" && !value.is_empty())
-            .map(|(_, value)| {
-                value
-                    .trim()
-                    .parse::<i64>()
-                    .ok()
-                    .filter(|seq| *seq >= 0)
-                    .ok_or_else(|| ApiError::InvalidParameter {
-                        param: "after".into(),
-                        reason: "must be a seq (a non-negative integer)".into(),
-                    })
-            })
-            .transpose()?;
-        Ok(StreamQuery { filter, after })
+        let value = |param: &str| {
+            (pairs.iter())
+                .find(|(name, value)| name == param && !value.is_empty())
+                .map(|(_, value)| value.trim())
+        };
+        let seq = |param: &str| {
+            value(param)
+                .map(|value| {
+                    (value.parse::<i64>().ok())
+                        .filter(|seq| *seq >= 0)
+                        .ok_or_else(|| ApiError::InvalidParameter {
+                            param: param.into(),
+                            reason: "must be a seq (a non-negative integer)".into(),
+                        })
+                })
+                .transpose()
+        };
+        let flag = |param: &str, default: bool| match value(param) {
+            None => Ok(default),
+            Some("true") => Ok(true),
+            Some("false") => Ok(false),
+            Some(_) => Err(ApiError::invalid(param, "must be true or false")),
+        };
+        let query = StreamQuery {
+            filter,
+            after: seq("after")?,
+            events: flag("events", true)?,
+            alerts: flag("alerts", false)?,
+            alerts_after: seq("alerts_after")?,
+        };
+        if !query.events && !query.alerts {
+            return Err(ApiError::invalid(
+                "events",
+                "false leaves nothing to stream: add alerts=true",
+            ));
+        }
+        Ok(query)
     }
 }
 

@@ -2,6 +2,7 @@
 //! surface; each handler parses its request into typed values (`extract`) and hands them to the
 //! rooms below (`ingest`, `live`, `storage`, `auth`), answering errors through `ApiError`.
 
+mod alerts;
 mod app;
 mod body;
 mod client_ip;
@@ -42,7 +43,7 @@ use crate::auth::{ApiKeys, Sessions};
 use crate::checkpoints::Checkpointer;
 use crate::config::PublicUrl;
 use crate::ingest::EventWriter;
-use crate::live::LiveHub;
+use crate::live::{AlertHub, LiveHub};
 use crate::metrics::Metrics;
 use crate::storage::EventStore;
 
@@ -56,6 +57,8 @@ pub struct AppState {
     pub keys: ApiKeys,
     pub sessions: Sessions,
     pub hub: LiveHub,
+    /// Alert changes for the streams that ask for them.
+    pub alert_hub: AlertHub,
     /// Vigil's own origin: where cookie-authenticated requests must come from.
     pub origin: PublicUrl,
     /// Whose forwarding headers name the client.
@@ -68,6 +71,8 @@ pub struct AppState {
     pub checkpointer: Option<Checkpointer>,
     /// How far ahead of its receipt an event's time may be (`--max-clock-skew-seconds`).
     pub clock_skew: ClockSkew,
+    /// The detection rules, as readers see them.
+    pub rules: alerts::RuleBook,
 }
 
 /// The most an `occurred_at` may be ahead of the server's clock and still be believed.
@@ -91,6 +96,10 @@ pub fn router(state: AppState, max_body_bytes: usize, body_timeout: Duration) ->
         .route("/api/v1/chain/checkpoints", get(events::list_checkpoints))
         .route("/api/v1/chain/proof", get(proof::chain_proof))
         .route("/api/v1/stream", get(stream::upgrade))
+        .route("/api/v1/alerts", get(alerts::list_alerts))
+        .route("/api/v1/alerts/summary", get(alerts::alert_summary))
+        .route("/api/v1/alerts/{id}", get(alerts::get_alert))
+        .route("/api/v1/alerts/{id}/status", post(alerts::change_status))
         .route("/api/v1/openapi.json", get(openapi::document))
         .route("/healthz", get(health::healthz))
         .route("/livez", get(health::livez))

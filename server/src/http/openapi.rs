@@ -31,14 +31,20 @@ use super::ingest::EventBatch;
         super::health::livez,
         super::health::readyz,
         super::metrics::scrape,
-        super::stream::stream_doc
+        super::stream::stream_doc,
+        super::alerts::list_alerts,
+        super::alerts::alert_summary,
+        super::alerts::get_alert,
+        super::alerts::change_status
     ),
     components(schemas(
         EventInput, EventBatch, EventPage, IngestResponse, IngestReceipt, StoredEvent, LiveMessage,
-        ActionResult, Severity, Category, ErrorBody, FieldError, ChainStatus, ChainVerification, SignedCheckpoint, ChainProof
+        ActionResult, Severity, Category, ErrorBody, FieldError, ChainStatus, ChainVerification, SignedCheckpoint, ChainProof,
+        vigil_wire::Alert, vigil_wire::AlertPage, vigil_wire::AlertDetail, vigil_wire::AlertSummary, vigil_wire::AlertStatusChange,
+        vigil_wire::AlertSeverity, vigil_wire::AlertStatus, vigil_wire::AlertHistoryEntry, vigil_wire::RuleInfo, vigil_wire::AlertDelivery
     )),
     modifiers(&BearerKeys),
-    tags((name = "ingest", description = "Posting events"), (name = "read", description = "Querying events"), (name = "live", description = "Following events"), (name = "operations", description = "Metrics and health"))
+    tags((name = "ingest", description = "Posting events"), (name = "read", description = "Querying events"), (name = "live", description = "Following events"), (name = "operations", description = "Metrics and health"), (name = "alerts", description = "What the detection rules raised"))
 )]
 pub struct ApiDoc;
 

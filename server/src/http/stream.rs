@@ -15,7 +15,7 @@ use super::serve::ConnectionSlot;
 use super::{origin, ApiError};
 use crate::auth::{ApiKeys, Credential, Sessions};
 use crate::config::PublicUrl;
-use crate::live::{self, Follower, LiveHub};
+use crate::live::{self, AlertHub, AlertTap, Follower, LiveHub};
 use crate::metrics::Metrics;
 
 /// How often an open stream re-checks its key or session: a revoked key, a signed-out or
@@ -28,6 +28,9 @@ const CLOSE_TIMEOUT: Duration = Duration::from_secs(5);
 #[utoipa::path(get, path = "/api/v1/stream", tag = "live", params(
     FilterParams,
     ("after" = Option<i64>, Query, description = "replay stored matches with a greater seq first"),
+    ("events" = Option<bool>, Query, description = "false: no events (with alerts=true, alerts only; heartbeats then carry the alert change seq)"),
+    ("alerts" = Option<bool>, Query, description = "true: also `{\"kind\":\"alert\"}` messages, one per alert opened or changed"),
+    ("alerts_after" = Option<i64>, Query, description = "replay the alerts changed after this change seq first"),
 ), responses(
     (status = 101, description = "WebSocket: one JSON `LiveMessage` per text frame", body = LiveMessage),
 ))]
@@ -46,8 +49,9 @@ pub async fn upgrade(
     headers: HeaderMap,
     State(own): State<PublicUrl>,
     ws: WebSocketUpgrade,
-    StreamQuery { filter, after }: StreamQuery,
+    query: StreamQuery,
     State(hub): State<LiveHub>,
+    State(alert_hub): State<AlertHub>,
     State(keys): State<ApiKeys>,
     State(sessions): State<Sessions>,
     slot: Option<Extension<ConnectionSlot>>,
@@ -61,14 +65,17 @@ pub async fn upgrade(
         sessions,
         _slot: slot.map(|Extension(slot)| slot),
     };
-    let follower = hub.follow(filter);
+    let alerts = query.alerts.then(|| alert_hub.tap(query.alerts_after));
+    let follower = query.events.then(|| hub.follow(query.filter));
+    let after = query.after;
+    let hub = hub.clone();
     // Clients only listen, so the read buffer can be small: idle connections stay cheap.
     let ws = ws
         .read_buffer_size(4 * 1024)
         .max_message_size(64 * 1024)
         .write_buffer_size(16 * 1024)
         .max_write_buffer_size(1024 * 1024);
-    Ok(ws.on_upgrade(move |socket| serve_socket(socket, follower, after, access)))
+    Ok(ws.on_upgrade(move |socket| serve_socket(socket, hub, follower, (after, alerts), access)))
 }
 
 /// What admitted a stream, what to re-check it against, and its place under the connection cap.
@@ -97,16 +104,22 @@ impl Access {
 }
 
 /// A send task and a receive task; whichever ends first ends the other.
-async fn serve_socket(socket: WebSocket, follower: Follower, after: Option<i64>, access: Access) {
+async fn serve_socket(
+    socket: WebSocket,
+    hub: LiveHub,
+    follower: Option<Follower>,
+    (after, alerts): (Option<i64>, Option<AlertTap>),
+    access: Access,
+) {
     let (mut sink, mut stream) = socket.split();
-    let fan_out = follower.hub.fan_out_handle().clone();
-    let metrics = follower.hub.metrics().clone();
+    let fan_out = hub.fan_out_handle().clone();
+    let metrics = hub.metrics().clone();
     let _open = OpenStream::count(&metrics);
     // The sender runs where the fan-out does, below ingest's priority; the receiver only
     // notices the close.
     let mut send_task = fan_out.spawn(async move {
         let close = tokio::select! {
-            ended = follower.run(&mut sink, after) => {
+            ended = follow(&hub, follower, &mut sink, after, alerts) => {
                 if let Err(reason) = ended {
                     tracing::debug!(reason, "live stream ended");
                     (metrics.live_connections_closed)
@@ -137,6 +150,21 @@ async fn serve_socket(socket: WebSocket, follower: Follower, after: Option<i64>,
     tokio::select! {
         _ = &mut send_task => receive_task.abort(),
         _ = &mut receive_task => send_task.abort(),
+    }
+}
+
+/// Events (with alerts if asked), or alerts alone.
+async fn follow(
+    hub: &LiveHub,
+    follower: Option<Follower>,
+    sink: &mut live::Sink,
+    after: Option<i64>,
+    alerts: Option<AlertTap>,
+) -> Result<(), live::Ended> {
+    match (follower, alerts) {
+        (Some(follower), alerts) => follower.run(sink, after, alerts).await,
+        (None, Some(alerts)) => live::run_alerts_only(hub, sink, alerts).await,
+        (None, None) => Ok(()),
     }
 }
 

@@ -9,6 +9,7 @@ use std::time::Duration;
 use tokio::sync::broadcast::error::{RecvError, TryRecvError};
 use vigil_wire::{EventFilter, LiveMessage};
 
+use super::alerts::AlertTap;
 use super::catch_up::WINDOW;
 use super::group::{FilterGroup, GroupMessage};
 use super::{CatchUp, LiveHub};
@@ -43,7 +44,12 @@ impl Follower {
     /// group, then forwards the group's matches. `delivered` is the seq through which this
     /// connection has everything it should have; it is what heartbeats report and where replays
     /// start.
-    pub async fn run(&self, sink: &mut Sink, after: Option<i64>) -> Result<(), Ended> {
+    pub async fn run(
+        &self,
+        sink: &mut Sink,
+        after: Option<i64>,
+        mut alerts: Option<AlertTap>,
+    ) -> Result<(), Ended> {
         let (mut events, through) = self.group.subscribe();
         let mut delivered = after.unwrap_or(through);
         let mut shutdown = self.hub.shutdown_signal();
@@ -73,6 +79,10 @@ impl Follower {
                 },
                 _ = heartbeat.tick() => through = Some(self.group.through()),
                 _ = shutdown.changed() => return Ok(()),
+                alert_frames = next_alerts(&mut alerts) => {
+                    write(sink, alert_frames?).await?;
+                    continue;
+                }
             }
             // Whatever else is already queued goes out with it.
             let mut drained = false;
@@ -154,6 +164,35 @@ impl Follower {
                 return Ok(());
             }
         }
+    }
+}
+
+/// The next alert frames, for a stream that asked for them; never, for one that did not.
+async fn next_alerts(alerts: &mut Option<AlertTap>) -> Result<Vec<Utf8Bytes>, Ended> {
+    match alerts {
+        Some(tap) => tap.next().await,
+        None => std::future::pending().await,
+    }
+}
+
+/// A stream of alerts alone (`events=false`): their changes and, every 15 s, a heartbeat
+/// carrying the alert change seq through which it has everything.
+pub async fn run_alerts_only(
+    hub: &LiveHub,
+    sink: &mut Sink,
+    mut tap: AlertTap,
+) -> Result<(), Ended> {
+    let mut shutdown = hub.shutdown_signal();
+    let mut heartbeat = tokio::time::interval(HEARTBEAT_EVERY);
+    loop {
+        let frames = tokio::select! {
+            frames = tap.next() => frames?,
+            _ = heartbeat.tick() => {
+                vec![to_json(&LiveMessage::Heartbeat { seq: tap.delivered() }).into()]
+            }
+            _ = shutdown.changed() => return Ok(()),
+        };
+        write(sink, frames).await?;
     }
 }
 

@@ -4,6 +4,7 @@
 //! COMMIT, so every instance on one database publishes the same stream in the same (seq) order,
 //! whichever instance stored the events.
 
+mod alerts;
 mod catch_up;
 mod feed;
 mod follower;
@@ -12,9 +13,12 @@ mod group;
 mod runtime;
 mod staging;
 
+pub use alerts::{follow_alerts, AlertHub, AlertTap};
 pub use catch_up::{CatchUp, WINDOW};
 pub use feed::follow_commits;
-pub use follower::{Ended, Follower, Sink, CLIENT_GONE, DATABASE_UNAVAILABLE, SLOW_CLIENT};
+pub use follower::{
+    run_alerts_only, Ended, Follower, Sink, CLIENT_GONE, DATABASE_UNAVAILABLE, SLOW_CLIENT,
+};
 pub use frame::{LiveBatch, LiveEvent};
 pub use group::{FilterGroup, GroupMessage};
 pub use runtime::{fan_out, FAN_OUT_NICE};

@@ -1,5 +1,6 @@
 //! Storage: every SQL statement Vigil runs against the event log lives under this module.
 
+pub mod alerts;
 mod append;
 mod bulk;
 mod chain;
@@ -15,6 +16,7 @@ mod sizes;
 mod stats;
 mod top_lists;
 mod verify;
+mod webhooks;
 pub use verify::StoredLinks;
 
 pub use append::{Appended, Staging, EVENTS_CHANNEL};
@@ -24,6 +26,10 @@ pub use operators::{OperatorRecord, OperatorStore, Role};
 pub use query::Cursor;
 pub use sizes::StoredPart;
 pub use stats::RAW_BUDGET;
+pub use webhooks::{
+    AttemptOutcome, ClaimedDelivery, DeliveryQuery, DeliveryRecord, DeliveryState, NewWebhook,
+    WebhookFormat, WebhookRecord, WebhookSecret, WebhookTally,
+};
 
 use sqlx::PgPool;
 use std::sync::Arc;

@@ -190,3 +190,59 @@ async fn the_same_seed_gives_the_same_traffic() {
         "rows are stored in time order, so seq follows time"
     );
 }
+
+/// The built-in detection pack over a week of demo traffic: every attacker is caught, and the
+/// only alerts on ordinary users are the MFA removals `mfa-disabled` exists to report.
+#[tokio::test]
+async fn the_built_in_rules_catch_every_demo_attacker_and_no_ordinary_user() {
+    use vigil_server::detect::{history::judge_history, rules_file};
+    let pool = demo(100_000, 11).await;
+    let store = EventStore::new(pool.clone());
+    let since: DateTime<Utc> = "2026-02-20T00:00:00Z".parse().unwrap();
+    let run = judge_history(&store, rules_file::defaults(), since, false)
+        .await
+        .unwrap();
+    for attacker in ATTACKERS {
+        for rule in ["brute-force-ip", "password-spraying"] {
+            assert!(
+                (run.opened.iter())
+                    .any(|a| a.rule_id == rule && a.group_key == format!("ip={attacker}")),
+                "{rule} missed {attacker}"
+            );
+        }
+    }
+    let attackers: Vec<IpAddr> = ATTACKERS.iter().map(|a| a.parse().unwrap()).collect();
+    let mut on_ordinary_users = 0;
+    for alert in run.opened.iter().filter(|a| a.rule_id != "mfa-disabled") {
+        // Every event behind the alert came from an attacker.
+        let from: Vec<Option<IpNetwork>> =
+            sqlx::query_scalar("select ip_address from events where seq = any($1)")
+                .bind(&alert.seqs)
+                .fetch_all(&pool)
+                .await
+                .unwrap();
+        if !from
+            .iter()
+            .all(|ip| ip.is_some_and(|ip| attackers.contains(&ip.ip())))
+        {
+            on_ordinary_users += 1;
+        }
+    }
+    assert_eq!(
+        on_ordinary_users, 0,
+        "false positives among {:?}",
+        run.opened
+    );
+    let mfa_disabled = (run.opened.iter())
+        .filter(|a| a.rule_id == "mfa-disabled")
+        .count() as i64;
+    let disabled = scalar(
+        &pool,
+        "select count(distinct username) from events where event_type = 'auth.mfa.disabled'",
+    )
+    .await;
+    assert_eq!(
+        mfa_disabled, disabled,
+        "one alert per account that turned MFA off"
+    );
+}

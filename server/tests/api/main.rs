@@ -4,6 +4,7 @@
 mod common;
 
 mod aggregates;
+mod alerts_dashboard;
 mod assets;
 mod chain;
 mod checkpoints;
@@ -11,6 +12,8 @@ mod cli;
 mod cli_checkpoints;
 mod dashboard;
 mod demo_data;
+mod detections;
+mod detections_failover;
 mod export;
 mod fuzz_corpus;
 mod ingest;
@@ -33,3 +36,4 @@ mod security_origin;
 mod security_sign_in;
 mod serving_login;
 mod tail;
+mod webhooks;

@@ -116,9 +116,15 @@ pub struct RunningApp {
 
 impl RunningApp {
     pub async fn start(url: String) -> Result<Self> {
+        Self::start_with(url, |_| {}).await
+    }
+
+    /// Like `start`, with settings adjusted (a benchmark comparing two choices).
+    pub async fn start_with(url: String, adjust: impl FnOnce(&mut ServeArgs)) -> Result<Self> {
         let database = Database::connect(&url).await?;
         let loopback = SocketAddr::from(([127, 0, 0, 1], 0));
         let mut config = ServeArgs::on(loopback);
+        adjust(&mut config);
         // As `vigil serve` reads it, so a benchmark can compare choices.
         if let Ok(cpus) = std::env::var("VIGIL_LIVE_CPUS") {
             config.live_cpus = cpus.parse().map_err(anyhow::Error::msg)?;

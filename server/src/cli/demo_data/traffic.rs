@@ -201,8 +201,9 @@ impl Traffic {
         let user = (1 + (rng.random::<f64>().powi(2) * f64::from(USERS)) as u32).min(USERS);
         let traits = mix(self.seed ^ u64::from(user));
         let day = (t / DAY) as u64;
-        let mobile = rng.random_bool(0.2);
         let kind = pick(rng.random_range(0..1000));
+        // API keys are used by automation on the user's own hosts, never from a phone.
+        let mobile = rng.random_bool(0.2) && !kind.starts_with("auth.api_key.");
         let at = |seconds: f64| DateTime::from_timestamp((t + seconds) as i64, 0);
         let text = |value: &str| Some(value.to_owned());
         let session = format!(
