@@ -354,34 +354,15 @@ fn memory(addresses: u32) {
     let start = Utc::now();
     let started = Instant::now();
     for n in 0..addresses {
+        let at = start + Span::milliseconds(i64::from(n));
         let event = StoredEvent {
-            seq: i64::from(n) + 1,
-            id: uuid::Uuid::now_v7(),
             event_type: "auth.login.failure".into(),
-            category: Category::Authentication,
-            action: "login".into(),
             action_result: ActionResult::Failure,
-            severity: Severity::Warning,
-            user_id: None,
             username: Some(format!("user{}", n % 5000)),
             ip_address: Some(IpAddr::V4(Ipv4Addr::from(0x0A00_0000 + n))),
-            user_agent: None,
-            session_fingerprint: None,
-            mfa_used: None,
-            reason: None,
-            error_message: None,
-            token_type: None,
-            expires_at: None,
-            client_id: None,
-            scope: None,
-            forced: None,
-            api_key_id: None,
-            api_key_name: None,
-            event_data: json!({}),
-            occurred_at: start + Span::milliseconds(i64::from(n)),
-            received_at: start + Span::milliseconds(i64::from(n)),
-            occurred_at_claimed: None,
-            source: "bench".into(),
+            occurred_at: at,
+            received_at: at,
+            ..blank(i64::from(n) + 1)
         };
         engine.judge(&event);
     }

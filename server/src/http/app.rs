@@ -101,13 +101,25 @@ impl Application {
                 rules,
                 limits: detect::Limits::default(),
             };
-            // Below ingest's priority, where the live fan-out runs, on connections of its own.
-            hub.fan_out_handle().spawn(detect::runner::run(
+            // Below ingest's priority, where the live fan-out runs, on connections of its own;
+            // it ends with the runtime that built the app (the fan-out's outlives it).
+            let (alive, ended) = tokio::sync::oneshot::channel::<()>();
+            tokio::spawn(async move {
+                let _alive = alive;
+                std::future::pending::<()>().await
+            });
+            let runner = detect::runner::run(
                 store.with_own_pool(3),
                 hub.clone(),
                 detection,
                 metrics.clone(),
-            ));
+            );
+            hub.fan_out_handle().spawn(async move {
+                tokio::select! {
+                    _ = runner => {}
+                    _ = ended => {}
+                }
+            });
         }
         if config.verify_every_minutes > 0 {
             let every = std::time::Duration::from_secs(config.verify_every_minutes * 60);

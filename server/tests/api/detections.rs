@@ -322,20 +322,28 @@ async fn failed_sign_ins_to_vigil_itself_are_detected_like_any_producers() {
     assert_eq!(alert["group_key"], "ip=127.0.0.1");
 }
 
+/// A read key's stream of alerts alone, with `more` query parameters.
+async fn alert_stream(
+    app: &TestApp,
+    reader: &str,
+    more: &str,
+) -> tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>> {
+    use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+    let url = format!(
+        "ws://{}/api/v1/stream?events=false&alerts=true{more}",
+        app.addr
+    );
+    let mut request = url.into_client_request().unwrap();
+    let bearer = format!("Bearer {reader}").parse().unwrap();
+    request.headers_mut().insert("authorization", bearer);
+    tokio_tungstenite::connect_async(request).await.unwrap().0
+}
+
 #[tokio::test]
 async fn alerts_reach_stream_subscribers_that_ask_and_resume_after_a_change_seq() {
     let app = TestApp::spawn().await;
     let reader = create_key(&app.database, "reader", KeyKind::Read).await;
-    let url = format!("ws://{}/api/v1/stream?events=false&alerts=true", app.addr);
-    let mut request =
-        tokio_tungstenite::tungstenite::client::IntoClientRequest::into_client_request(
-            url.as_str(),
-        )
-        .unwrap();
-    request
-        .headers_mut()
-        .insert("authorization", format!("Bearer {reader}").parse().unwrap());
-    let (mut socket, _) = tokio_tungstenite::connect_async(request).await.unwrap();
+    let mut socket = alert_stream(&app, &reader, "").await;
     let base = Utc::now();
     let attack: Vec<Value> = (0..8)
         .map(|n| failure("198.51.100.50", "x", at(base, n)))
@@ -355,20 +363,8 @@ async fn alerts_reach_stream_subscribers_that_ask_and_resume_after_a_change_seq(
     let change_seq = message["alert"]["change_seq"].as_i64().unwrap();
 
     // A stream resuming from before that change is sent it again first.
-    let url = format!(
-        "ws://{}/api/v1/stream?events=false&alerts=true&alerts_after={}",
-        app.addr,
-        change_seq - 1
-    );
-    let mut request =
-        tokio_tungstenite::tungstenite::client::IntoClientRequest::into_client_request(
-            url.as_str(),
-        )
-        .unwrap();
-    request
-        .headers_mut()
-        .insert("authorization", format!("Bearer {reader}").parse().unwrap());
-    let (mut resumed, _) = tokio_tungstenite::connect_async(request).await.unwrap();
+    let mut resumed =
+        alert_stream(&app, &reader, &format!("&alerts_after={}", change_seq - 1)).await;
     let replayed = loop {
         let message = next_json(&mut resumed).await;
         if message["kind"] != "heartbeat" {

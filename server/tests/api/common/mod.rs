@@ -45,6 +45,7 @@ fn cluster_url(database: &str) -> String {
     let template = CLUSTER_URL.get_or_init(|| {
         let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("vigil-test-db");
         let cluster = EmbeddedPostgres::start(&dir).expect("the test PostgreSQL cluster starts");
+        drop_earlier_runs_databases(&cluster.url("postgres"));
         let url = cluster.url("vigil_test_db_placeholder");
         *CLUSTER.lock().unwrap() = Some(cluster);
         // SAFETY: registering a plain extern "C" function with libc's atexit has no preconditions.
@@ -52,6 +53,38 @@ fn cluster_url(database: &str) -> String {
         url
     });
     template.replace("vigil_test_db_placeholder", database)
+}
+
+/// The cluster outlives test runs, and so would every test's database (gigabytes after a few
+/// runs): those of earlier runs, that nobody is connected to, are dropped at the first test.
+fn drop_earlier_runs_databases(admin_url: &str) {
+    let admin_url = admin_url.to_owned();
+    let dropping = std::thread::spawn(move || {
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .expect("a runtime for the cleanup");
+        runtime.block_on(async move {
+            use sqlx::Connection;
+            let mut conn = sqlx::PgConnection::connect(&admin_url).await?;
+            let stale: Vec<String> = sqlx::query_scalar(
+                "select datname from pg_database d where datname ~ '^test_[0-9a-f]{32}$' \
+                 and not exists (select from pg_stat_activity a where a.datname = d.datname)",
+            )
+            .fetch_all(&mut conn)
+            .await?;
+            for name in stale {
+                // Names matched the pattern above: no quoting needed beyond the identifier's.
+                sqlx::raw_sql(&format!("drop database if exists \"{name}\""))
+                    .execute(&mut conn)
+                    .await?;
+            }
+            Ok::<_, sqlx::Error>(())
+        })
+    });
+    if let Ok(Err(err)) = dropping.join() {
+        eprintln!("could not drop earlier runs' test databases: {err}");
+    }
 }
 
 /// A brand-new, migrated database of this test's own.
