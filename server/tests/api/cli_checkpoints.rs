@@ -17,10 +17,13 @@ async fn serve_signs_checkpoints_outside_the_database_and_verify_checks_against_
     let public_key = vigil(&["chain", "public-key"], &data_dir).await;
     let public_key = public_key.trim();
     assert!(public_key.len() == 64 && public_key.bytes().all(|b| b.is_ascii_hexdigit()));
+    // `serve` signs once at start: before the post (seq 0) or, on a busy machine, after it.
     let signed = vigil(&["chain", "checkpoint"], &data_dir).await;
-    assert!(signed.starts_with("signed seq 1 "), "{signed}");
+    let signed_now = signed.starts_with("signed seq 1 ");
+    assert!(signed_now || signed.contains("already covers"), "{signed}");
     let again = vigil(&["chain", "checkpoint"], &data_dir).await;
     assert!(again.contains("already covers"), "{again}");
+    let checkpoints = if signed_now { 2 } else { 1 };
 
     let log = data_dir.join("checkpoints.jsonl");
     let log = log.to_str().unwrap();
@@ -30,7 +33,9 @@ async fn serve_signs_checkpoints_outside_the_database_and_verify_checks_against_
     )
     .await;
     assert!(
-        verified.contains("passes through every signed checkpoint: 2 matched"),
+        verified.contains(&format!(
+            "passes through every signed checkpoint: {checkpoints} matched"
+        )),
         "the start-up checkpoint and seq 1: {verified}"
     );
 
