@@ -11,8 +11,7 @@ use vigil_server::database::Database;
 use vigil_server::storage::KeyKind;
 
 use crate::cli::fresh_data_dir;
-use crate::common::{self, create_key};
-use crate::detections::eventually;
+use crate::common::{self, create_key, eventually};
 
 const VIGIL: &str = env!("CARGO_BIN_EXE_vigil");
 

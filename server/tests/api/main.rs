@@ -13,6 +13,7 @@ mod cli_checkpoints;
 mod dashboard;
 mod demo_data;
 mod detections;
+mod detections_cli;
 mod detections_failover;
 mod export;
 mod fuzz_corpus;

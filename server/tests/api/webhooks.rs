@@ -10,7 +10,6 @@ use chrono::Utc;
 use hmac::{Hmac, Mac};
 use serde_json::Value;
 use sha2::Sha256;
-use std::future::Future;
 use std::process::Output;
 use std::sync::atomic::{AtomicBool, AtomicU16, Ordering};
 use std::sync::{Arc, Mutex};
@@ -26,29 +25,10 @@ use vigil_server::storage::{
 use vigil_server::webhooks::{self, WebhookConfig};
 use vigil_wire::{Alert, AlertSeverity, AlertStatus};
 
-use crate::common::{bare_database_url, fresh_database, serving_pools, TestApp};
+use crate::common::{bare_database_url, eventually, fresh_database, serving_pools, TestApp};
 
 const VIGIL: &str = env!("CARGO_BIN_EXE_vigil");
 const SECRET: &str = "test-webhook-secret";
-
-/// Polls `check` until it yields, for at most 30 s (workers run in the background).
-async fn eventually<T, F, Fut>(what: &str, mut check: F) -> T
-where
-    F: FnMut() -> Fut,
-    Fut: Future<Output = Option<T>>,
-{
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
-    loop {
-        if let Some(value) = check().await {
-            return value;
-        }
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "timed out waiting for {what}"
-        );
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
-}
 
 /// One request the receiver got.
 #[derive(Clone, Debug)]

@@ -87,6 +87,25 @@ fn drop_earlier_runs_databases(admin_url: &str) {
     }
 }
 
+/// Polls `check` until it yields, for at most 30 s: for work the app does in the background.
+pub async fn eventually<T, F, Fut>(what: &str, mut check: F) -> T
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Option<T>>,
+{
+    let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(30);
+    loop {
+        if let Some(value) = check().await {
+            return value;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "timed out waiting for {what}"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+}
+
 /// A brand-new, migrated database of this test's own.
 pub async fn fresh_database() -> Database {
     Database::connect(&bare_database_url().await)
