@@ -5,6 +5,8 @@ import { defineConfig } from '@playwright/test';
 const port = Number(process.env.VIGIL_E2E_PORT ?? 3417);
 const binary = process.env.VIGIL_E2E_BINARY ?? 'target/debug/vigil';
 export const baseURL = `http://127.0.0.1:${port}`;
+// Its own data directory and key file per port, so two runs on one machine never share one.
+const data = process.env.VIGIL_E2E_PORT ? `target/e2e-data-${port}` : 'target/e2e-data';
 /** The operator the tests sign in as (created by the web server command below). */
 export const operatorPassword = 'e2e-operator-password';
 
@@ -32,11 +34,11 @@ export default defineConfig({
   },
   webServer: {
     // A fresh data directory each run: the embedded cluster is created, used, and stopped. The
-    // tests post with an ingest key made the way an operator would, read from target/e2e.key.
+    // tests post with an ingest key made the way an operator would, read from the key file beside the data directory.
     command:
-      `rm -rf target/e2e-data && ${binary} keys create --name e2e --data-dir target/e2e-data > target/e2e.key` +
-      ` && echo '${operatorPassword}' | ${binary} users create --username e2e --role admin --data-dir target/e2e-data` +
-      ` && exec ${binary} serve --addr 127.0.0.1:${port} --data-dir target/e2e-data`,
+      `rm -rf ${data} && ${binary} keys create --name e2e --data-dir ${data} > ${data}.key` +
+      ` && echo '${operatorPassword}' | ${binary} users create --username e2e --role admin --data-dir ${data}` +
+      ` && exec ${binary} serve --addr 127.0.0.1:${port} --data-dir ${data}`,
     cwd: '..',
     url: `${baseURL}/healthz`,
     timeout: 120_000,

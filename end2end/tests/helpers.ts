@@ -5,9 +5,15 @@ import { join } from 'node:path';
 
 let cachedKey: string | undefined;
 
+/** The run's data directory, relative to the repository root (see playwright.config.ts). */
+export function dataDir(): string {
+  const port = process.env.VIGIL_E2E_PORT;
+  return port ? `target/e2e-data-${port}` : 'target/e2e-data';
+}
+
 /** The ingest key created for this run by the web server command (see playwright.config.ts). */
 export function ingestKey(): string {
-  cachedKey ??= readFileSync(join(__dirname, '..', '..', 'target', 'e2e.key'), 'utf8').trim();
+  cachedKey ??= readFileSync(join(__dirname, '..', '..', `${dataDir()}.key`), 'utf8').trim();
   return cachedKey;
 }
 

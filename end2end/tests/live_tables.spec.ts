@@ -3,7 +3,7 @@
 import { test, expect, Page } from '@playwright/test';
 import { spawn, ChildProcess } from 'node:child_process';
 import { join } from 'node:path';
-import { postEvents, signIn, unique } from './helpers';
+import { dataDir, postEvents, signIn, unique } from './helpers';
 
 const rows = (page: Page, text: string) => page.getByTestId('events').locator('tbody tr', { hasText: text });
 
@@ -86,7 +86,7 @@ test('a row opens in place with every field, and holds new events while open', a
 function startSecondServer(port: number): ChildProcess {
   const root = join(__dirname, '..', '..');
   const binary = process.env.VIGIL_E2E_BINARY ?? 'target/debug/vigil';
-  return spawn(join(root, binary), ['serve', '--addr', `127.0.0.1:${port}`, '--data-dir', 'target/e2e-data'], {
+  return spawn(join(root, binary), ['serve', '--addr', `127.0.0.1:${port}`, '--data-dir', dataDir()], {
     cwd: root,
     stdio: 'ignore',
   });
