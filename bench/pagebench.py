@@ -6,7 +6,8 @@
 
 Fills the data directory's embedded database with `vigil demo-data` (7 days ending now) if it
 holds fewer events than asked, creates a viewer and a read key, starts `vigil serve`, signs in
-and fetches each page (the whole server-rendered response, charts and top lists included) and
+and fetches each page (the whole server-rendered response, charts and top lists included; the
+entity pages of a busy and a quiet user and two attacking addresses at every range) and
 each read-API first and next page, one warm-up and then `--runs` timed requests each; prints
 p50/p95 in milliseconds and the database's bytes per event. Only the standard library: it runs
 with the machine's python3.
@@ -16,6 +17,9 @@ import argparse, http.client, json, os, re, subprocess, sys, time, urllib.parse
 PAGES = ["/", "/mfa", "/api-keys", "/events?user=user42", "/events?ip=203.0.113.0/24",
          "/events?ip=2001:db8:bad::/48"]
 RANGES = ["", "15m", "1h", "24h", "7d", "30d"]
+# Entity pages: demo data's busiest user, a quiet one, an attacker (`ATTACKERS` in
+# server/src/cli/demo_data/traffic.rs) and an IPv6 attacker; each at every range ("" is 7 days).
+ENTITIES = ["/users/user00001", "/users/user49999", "/ips/203.0.113.7", "/ips/2001:db8:bad::17"]
 API = ["", "type=auth.login.failure", "user=user42", "ip=203.0.113.0/24", "since=7d",
        "type=mfa&since=24h"]
 
@@ -115,6 +119,7 @@ def run(args, key):
     print(f"| page | p50 ms | p95 ms | bytes |\n|---|---:|---:|---:|")
     pages = [f"/failures{'?since=' + r if r else ''}" for r in RANGES]
     pages += [f"/events{'?since=' + r if r else ''}" for r in RANGES] + PAGES
+    pages += [f"{entity}{'?since=' + r if r else ''}" for entity in ENTITIES for r in RANGES]
     for page in pages:
         p50, p95, size, status = viewer.timed(page, args.runs)
         flag = "" if status == 200 else f" ({status})"

@@ -49,6 +49,9 @@ pub trait EventReader: Send + Sync + 'static {
         by: RankBy,
         limit: u32,
     ) -> BoxFuture<'_, ReadResult<Option<Vec<Ranked>>>>;
+    /// The top values of each facet column among the newest matching events; `None` as for
+    /// `volume`.
+    fn facets(&self, filter: EventFilter) -> BoxFuture<'_, ReadResult<Option<vigil_wire::Facets>>>;
     /// The tamper-evident chain's head and latest verification.
     fn chain_status(&self) -> BoxFuture<'_, ReadResult<ChainStatus>>;
     /// Every API key and operator (no secrets): for admins only.

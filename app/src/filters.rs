@@ -57,6 +57,35 @@ pub fn explorer_href(name: &str, value: &str) -> String {
     format!("/events?{query}")
 }
 
+/// `/users/{user}`: the user's page. A user named `.` or `..` cannot be a path segment
+/// (browsers resolve it away, escaped or not), so it pivots the explorer instead.
+pub fn user_href(user: &str) -> String {
+    if matches!(user, "" | "." | "..") {
+        return explorer_href("user", user);
+    }
+    format!("/users/{}", path_segment(user))
+}
+
+/// `/ips/{ip}`: the address's page.
+pub fn ip_href(ip: &str) -> String {
+    format!("/ips/{}", path_segment(ip))
+}
+
+/// `value` as one path segment: every byte but RFC 3986's unreserved ones and `:` (IPv6 stays
+/// readable) percent-encoded, so `/`, `?`, `#`, `%` and unicode round-trip through the router's
+/// one decoding.
+fn path_segment(value: &str) -> String {
+    let mut segment = String::with_capacity(value.len());
+    for byte in value.bytes() {
+        if byte.is_ascii_alphanumeric() || matches!(byte, b'-' | b'.' | b'_' | b'~' | b':') {
+            segment.push(char::from(byte));
+        } else {
+            segment.push_str(&format!("%{byte:02X}"));
+        }
+    }
+    segment
+}
+
 /// The current query with `cursor` replaced: the link to the next page.
 pub fn with_cursor(query: &str, cursor: &str) -> String {
     let mut serializer = form_urlencoded::Serializer::new(String::new());
@@ -67,6 +96,57 @@ pub fn with_cursor(query: &str, cursor: &str) -> String {
     }
     serializer.append_pair("cursor", cursor);
     format!("?{}", serializer.finish())
+}
+
+/// The current query keeping only `value` for `name` (a facet's include): earlier values of
+/// `name` and an exclusion of this value go, and paging starts over.
+pub fn with_kept(query: &str, name: &str, value: &str) -> String {
+    let negated = format!("-{name}");
+    rebuilt(
+        query,
+        |k, v| k != name && !(k == negated && v == value),
+        &[(name, value)],
+    )
+}
+
+/// The current query also leaving out `value` for `name` (a facet's exclude, `-name=value`);
+/// keeping that very value stops, and paging starts over.
+pub fn with_excluded(query: &str, name: &str, value: &str) -> String {
+    let negated = format!("-{name}");
+    rebuilt(
+        query,
+        |k, v| !(k == name && v == value),
+        &[(&negated, value)],
+    )
+}
+
+/// The current query without one `name=value` pair (an exclusion's ✕), paging started over.
+pub fn without_pair(query: &str, name: &str, value: &str) -> String {
+    rebuilt(query, |k, v| !(k == name && v == value), &[])
+}
+
+/// The pairs of `query` that `keep` accepts (never the cursor or empty values), then `extra`.
+fn rebuilt(query: &str, keep: impl Fn(&str, &str) -> bool, extra: &[(&str, &str)]) -> String {
+    let mut serializer = form_urlencoded::Serializer::new(String::new());
+    for (name, value) in query_pairs(query) {
+        if name != "cursor" && !value.is_empty() && keep(&name, &value) {
+            serializer.append_pair(&name, &value);
+        }
+    }
+    for (name, value) in extra {
+        serializer.append_pair(name, value);
+    }
+    format!("?{}", serializer.finish())
+}
+
+/// The exclusions in `query` (`-source=vigil`, …), one per value, as the URL has them.
+pub fn exclusions_in(query: &str) -> Vec<(String, String)> {
+    query_pairs(query)
+        .into_iter()
+        .filter(|(name, value)| {
+            vigil_wire::EXCLUSION_PARAMS.contains(&name.as_str()) && !value.is_empty()
+        })
+        .collect()
 }
 
 /// The current query with the time range set to "the last `since`" (or all time for `None`):
@@ -136,6 +216,43 @@ mod tests {
             with_cursor("?user=x&cursor=old&ip=", "n_1"),
             "?user=x&cursor=n_1"
         );
+    }
+
+    #[test]
+    fn facet_links_keep_or_leave_out_one_value() {
+        let query = "?user=x&type=mfa&cursor=1_2&-source=vigil";
+        assert_eq!(
+            with_kept(query, "type", "auth.logout"),
+            "?user=x&-source=vigil&type=auth.logout"
+        );
+        assert_eq!(
+            with_excluded(query, "source", "billing"),
+            "?user=x&type=mfa&-source=vigil&-source=billing"
+        );
+        assert_eq!(
+            with_kept(query, "source", "vigil"),
+            "?user=x&type=mfa&source=vigil"
+        );
+        assert_eq!(with_excluded("?user=a+b", "user", "a b"), "?-user=a+b");
+        assert_eq!(without_pair(query, "-source", "vigil"), "?user=x&type=mfa");
+        assert_eq!(
+            exclusions_in(query),
+            [("-source".to_owned(), "vigil".to_owned())]
+        );
+        // What the links build parses back into the filter they mean.
+        let excluded = url_filter(&with_excluded(query, "ip", "10.0.0.0/8")).unwrap();
+        assert_eq!(excluded.exclude.ips.len(), 1);
+        assert_eq!(excluded.exclude.sources, ["vigil"]);
+    }
+
+    #[test]
+    fn entity_links_escape_their_path_segment() {
+        assert_eq!(user_href("alice"), "/users/alice");
+        assert_eq!(user_href("a/b?c#d é%"), "/users/a%2Fb%3Fc%23d%20%C3%A9%25");
+        assert_eq!(user_href("../"), "/users/..%2F");
+        assert_eq!(user_href(".."), "/events?user=..");
+        assert_eq!(ip_href("2001:db8::1"), "/ips/2001:db8::1");
+        assert_eq!(ip_href("203.0.113.7"), "/ips/203.0.113.7");
     }
 
     #[test]

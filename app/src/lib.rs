@@ -3,10 +3,15 @@
 // Leptos views are deeply nested types; release builds (no type erasure) need the headroom.
 #![recursion_limit = "512"]
 
+#[cfg(feature = "ssr")]
+pub mod admin_backend;
+pub mod admin_fields;
 pub mod alert_filters;
 #[cfg(feature = "ssr")]
 pub mod backend;
 pub mod components;
+#[cfg(feature = "ssr")]
+pub mod entity_backend;
 pub mod filters;
 pub mod live;
 pub mod live_alerts;

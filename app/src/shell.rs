@@ -5,11 +5,11 @@ use leptos_meta::{provide_meta_context, HashedStylesheet, MetaTags, Title};
 use leptos_router::components::{Route, Router, Routes, A};
 use leptos_router::{ParamSegment, StaticSegment};
 
-use crate::components::{AlertsCount, ChainBadge};
+use crate::components::{AlertsCount, ChainBadge, OperatorMenu, TimeZoneChoice, TimeZoneToggle};
 use crate::live_alerts::AlertChanges;
 use crate::pages::{
-    AccessPage, AlertDetailPage, AlertsPage, ApiKeysPage, EventDetailPage, ExplorerPage,
-    FailuresPage, LiveFeedPage, LoginPage, MfaPage,
+    AccessPage, AccountPage, AlertDetailPage, AlertsPage, ApiKeysPage, EventDetailPage,
+    ExplorerPage, FailuresPage, IpPage, LiveFeedPage, LoginPage, MfaPage, UserPage,
 };
 
 /// The document the server sends for every page; the app is hydrated inside `<body>`.
@@ -61,6 +61,7 @@ fn send_content_security_policy() {
 pub fn App() -> impl IntoView {
     provide_meta_context();
     AlertChanges::provide();
+    TimeZoneChoice::provide();
     view! {
         <Title text="Vigil"/>
         <Router>
@@ -77,9 +78,8 @@ pub fn App() -> impl IntoView {
                 </nav>
                 <AlertsCount/>
                 <ChainBadge/>
-                <form method="post" action="/auth/logout" class="signout">
-                    <button type="submit">"Sign out"</button>
-                </form>
+                <TimeZoneToggle/>
+                <OperatorMenu/>
             </header>
             <main>
                 <Routes fallback=|| view! { <p class="empty">"Page not found."</p> }>
@@ -90,9 +90,12 @@ pub fn App() -> impl IntoView {
                     <Route path=StaticSegment("api-keys") view=ApiKeysPage/>
                     <Route path=StaticSegment("events") view=ExplorerPage/>
                     <Route path=StaticSegment("access") view=AccessPage/>
+                    <Route path=StaticSegment("account") view=AccountPage/>
                     <Route path=(StaticSegment("events"), ParamSegment("id")) view=EventDetailPage/>
                     <Route path=StaticSegment("alerts") view=AlertsPage/>
                     <Route path=(StaticSegment("alerts"), ParamSegment("id")) view=AlertDetailPage/>
+                    <Route path=(StaticSegment("users"), ParamSegment("user")) view=UserPage/>
+                    <Route path=(StaticSegment("ips"), ParamSegment("ip")) view=IpPage/>
                 </Routes>
             </main>
         </Router>

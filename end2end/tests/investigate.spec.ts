@@ -54,7 +54,9 @@ test('a pivot link and the detail page', async ({ page, request }) => {
       event_data: { method: 'totp' } },
   ]);
   await signIn(page, '/failures');
-  await page.getByTestId('events').getByRole('link', { name: user }).first().click();
+  // The name opens the user's page; the "⌕" beside it pivots the explorer.
+  await page.getByTestId('events').locator('tbody tr', { hasText: user }).first()
+    .locator('td.user a.pivot').first().click();
   await expect(page).toHaveURL(new RegExp(`/events\\?user=${user}`));
   await expect(page.getByTestId('events').locator('tbody tr')).toHaveCount(2);
 

@@ -4,8 +4,10 @@
 mod alert;
 mod chain;
 mod dashboard;
+mod entity;
 mod error;
 mod event_type;
+mod facets;
 mod filter;
 mod input;
 mod live;
@@ -20,9 +22,15 @@ pub use chain::{signed_message, ChainProof, ChainStatus, ChainVerification, Sign
 pub use dashboard::{
     bucket_seconds, AccessList, Bucket, KeyInfo, OperatorInfo, RankBy, Ranked, Volume, MAX_BUCKETS,
 };
+pub use entity::{
+    Entity, EntityAlert, EntityProfile, Neighbours, OutcomeCount, SeenValue, MAX_ENTITY_USER_CHARS,
+};
 pub use error::{ErrorBody, FieldError, MAX_EVENTS_PER_REQUEST};
 pub use event_type::{Category, EventType, EventTypeError, KNOWN_EVENT_TYPES};
-pub use filter::{EventFilter, FilterError, IpMatch, TimeBound};
+pub use facets::{Facet, FacetField, Facets};
+pub use filter::{
+    EventFilter, Exclusions, FilterError, IpMatch, TimeBound, EXCLUSION_PARAMS, MAX_EXCLUDED,
+};
 pub use input::EventInput;
 pub use live::LiveMessage;
 pub use outcome::{ActionResult, OutcomeError, Severity};

@@ -4,6 +4,7 @@ use leptos::prelude::*;
 use leptos_router::components::A;
 use vigil_wire::StoredEvent;
 
+use super::{TimeFormat, Timestamp};
 use crate::filters::explorer_href;
 
 fn text<T: ToString>(value: &Option<T>) -> String {
@@ -11,6 +12,10 @@ fn text<T: ToString>(value: &Option<T>) -> String {
         .as_ref()
         .map(ToString::to_string)
         .unwrap_or_else(|| "—".to_owned())
+}
+
+fn instant(at: chrono::DateTime<chrono::Utc>) -> AnyView {
+    view! { <Timestamp at format=TimeFormat::Rfc3339/> }.into_any()
 }
 
 #[component]
@@ -27,14 +32,15 @@ pub fn EventFields(event: StoredEvent) -> impl IntoView {
         ("action", event.action.clone().into_any()),
         ("action_result", event.action_result.as_str().into_any()),
         ("severity", event.severity.as_str().into_any()),
-        ("occurred_at", event.occurred_at.to_rfc3339().into_any()),
-        ("received_at", event.received_at.to_rfc3339().into_any()),
+        ("occurred_at", instant(event.occurred_at)),
+        ("received_at", instant(event.received_at)),
         (
             "occurred_at_claimed",
             match event.occurred_at_claimed {
-                Some(t) => {
-                    format!("{} (too far ahead: stored as received)", t.to_rfc3339()).into_any()
+                Some(t) => view! {
+                    <Timestamp at=t format=TimeFormat::Rfc3339/>" (too far ahead: stored as received)"
                 }
+                .into_any(),
                 None => "—".into_any(),
             },
         ),
@@ -56,7 +62,7 @@ pub fn EventFields(event: StoredEvent) -> impl IntoView {
         ("token_type", text(&event.token_type).into_any()),
         (
             "expires_at",
-            text(&event.expires_at.map(|t| t.to_rfc3339())).into_any(),
+            event.expires_at.map_or_else(|| "—".into_any(), instant),
         ),
         ("client_id", text(&event.client_id).into_any()),
         ("scope", text(&event.scope).into_any()),

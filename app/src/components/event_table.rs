@@ -1,11 +1,12 @@
-//! The event table. Every user, IP and session is a link that pivots the explorer to it; the time
-//! opens the event. Values are text nodes, never HTML.
+//! The event table. Every user and IP links to its page, with a pivot of the explorer beside it;
+//! a session pivots the explorer; the time opens the event. Values are text nodes, never HTML.
 
 use leptos::prelude::*;
 use leptos_router::components::A;
 use vigil_wire::StoredEvent;
 
-use crate::filters::explorer_href;
+use super::{TimeFormat, TimeZoneChoice, Timestamp, ZoneName};
+use crate::filters::{explorer_href, ip_href, user_href};
 
 #[component]
 pub fn EventTable(
@@ -21,7 +22,7 @@ pub fn EventTable(
         <table class="events" data-testid="events">
             <thead>
                 <tr>
-                    <th>"Time (UTC)"</th>
+                    <th>"Time ("<ZoneName/>")"</th>
                     <th>"Type"</th>
                     <th>"Result"</th>
                     <th>"User"</th>
@@ -61,16 +62,21 @@ fn EventRow(
         if fresh { " arrived" } else { "" },
         if opened.is_some() { " openable" } else { "" }
     );
-    let time = event.occurred_at.format("%Y-%m-%d %H:%M:%S").to_string();
+    let time = event.occurred_at;
     let detail_href = format!("/events/{}", event.id);
     // A producer's time too far ahead was not believed: the row sorts where it arrived.
     let claimed = event.occurred_at_claimed.map(|claimed| {
-        let title = format!("the producer claimed {}", claimed.to_rfc3339());
+        let zone = TimeZoneChoice::current();
+        let title = move || format!("the producer claimed {}", zone.format(claimed, TimeFormat::Rfc3339));
         view! { <span class="clock-ahead" data-testid="clock-ahead" title=title>"clock ahead"</span> }
     });
     let result = event.action_result.as_str();
     let user = event.username.clone().map(|name| {
-        view! { <A href=explorer_href("user", &name) attr:class="pivot user-name">{name}</A> }
+        let (page, pivot) = (user_href(&name), explorer_href("user", &name));
+        view! {
+            <A href=page attr:class="entity-link user-name">{name}</A>
+            <A href=pivot attr:class="pivot filter" attr:title="filter the explorer by this user">"⌕"</A>
+        }
     });
     // The id is shown too when it says something the name does not.
     let user_id = event
@@ -78,11 +84,19 @@ fn EventRow(
         .clone()
         .filter(|id| Some(id) != event.username.as_ref())
         .map(|id| {
-            view! { <A href=explorer_href("user", &id) attr:class="pivot user-id">{id}</A> }
+            let (page, pivot) = (user_href(&id), explorer_href("user", &id));
+            view! {
+                <A href=page attr:class="entity-link user-id">{id}</A>
+                <A href=pivot attr:class="pivot filter" attr:title="filter the explorer by this user">"⌕"</A>
+            }
         });
     let ip = event.ip_address.map(|ip| {
         let ip = ip.to_string();
-        view! { <A href=explorer_href("ip", &ip) attr:class="pivot ip">{ip}</A> }
+        let (page, pivot) = (ip_href(&ip), explorer_href("ip", &ip));
+        view! {
+            <A href=page attr:class="entity-link ip">{ip}</A>
+            <A href=pivot attr:class="pivot filter" attr:title="filter the explorer by this address">"⌕"</A>
+        }
     });
     let session = event.session_fingerprint.clone().map(|fp| {
         let short = fp.chars().take(8).collect::<String>();
@@ -90,7 +104,7 @@ fn EventRow(
     });
     view! {
         <tr data-seq=event.seq class=classes class:open=is_open on:click=toggle>
-            <td class="time"><A href=detail_href>{time}</A>" "{claimed}</td>
+            <td class="time"><A href=detail_href><Timestamp at=time/></A>" "{claimed}</td>
             <td class="type">{event.event_type.clone()}</td>
             <td><span class=format!("result result-{result}")>{result}</span></td>
             <td class="user">{user}" "{user_id}</td>

@@ -6,7 +6,7 @@ use leptos_router::components::{Form, A};
 use leptos_router::hooks::use_query_map;
 use vigil_wire::{ActionResult, Severity, KNOWN_EVENT_TYPES};
 
-use crate::filters::with_time_range;
+use crate::filters::{exclusions_in, with_time_range};
 
 /// Categories offered in the type picker, before the individual types.
 const CATEGORIES: [&str; 7] = [
@@ -80,6 +80,16 @@ pub fn FilterForm(show_type: bool) -> impl IntoView {
             <Show when=move || !value("session_fp").is_empty()>
                 <input type="hidden" name="session_fp" prop:value=move || value("session_fp")/>
             </Show>
+            // What the facets set and the form has no field for: kept across "Apply".
+            {move || {
+                let query = query.with(|q| q.to_query_string());
+                let exact = (["user_agent", "client_id"].into_iter())
+                    .map(|name| (name.to_owned(), value(name)))
+                    .filter(|(_, v)| !v.is_empty());
+                exact.chain(exclusions_in(&query)).map(|(name, value)| view! {
+                    <input type="hidden" name=name value=value/>
+                }).collect_view()
+            }}
             <datalist id="time-presets">
                 <option value="15m"/><option value="1h"/><option value="24h"/><option value="7d"/><option value="30d"/>
             </datalist>

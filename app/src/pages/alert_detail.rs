@@ -8,8 +8,9 @@ use serde::{Deserialize, Serialize};
 use vigil_wire::{Alert, AlertHistoryEntry, StoredEvent};
 
 use super::alert_status::{reason, ChangeAlertStatus, StatusForm};
+use super::entity_keys::GroupKey;
 use crate::alert_filters::evidence_href;
-use crate::components::{EventTable, SeverityBadge, StatusBadge};
+use crate::components::{EventTable, SeverityBadge, StatusBadge, Timestamp, ZoneName};
 use crate::live_alerts::AlertChanges;
 
 /// An alert, its timeline and what its rule means.
@@ -62,10 +63,6 @@ pub async fn alert_evidence(id: i64) -> Result<Evidence, ServerFnError> {
         filter: alert.evidence_filter,
         events: page.events,
     })
-}
-
-fn time(t: &DateTime<Utc>) -> String {
-    t.format("%Y-%m-%d %H:%M:%S").to_string()
 }
 
 #[component]
@@ -153,26 +150,34 @@ fn AlertBody(detail: AlertWithHistory) -> impl IntoView {
     } = detail;
     // Until the backend knows the rule, its title says what it means.
     let meaning = description.unwrap_or_else(|| alert.title.clone());
+    let at = |t: DateTime<Utc>| view! { <Timestamp at=t/> }.into_any();
     let changed = alert.status_changed_by.clone().map(|by| {
-        let at = alert
+        let when = alert
             .status_changed_at
-            .as_ref()
-            .map(time)
-            .unwrap_or_default();
-        format!("{by} at {at}")
+            .map(|t| view! { " at "<Timestamp at=t/> });
+        view! { {by}{when} }.into_any()
     });
-    let fields: Vec<(&'static str, String)> = [
-        ("rule", Some(alert.rule_id.clone())),
-        ("key", Some(alert.group_key.clone())),
-        ("events", Some(alert.event_count.to_string())),
-        ("first seen (UTC)", Some(time(&alert.first_seen))),
-        ("last seen (UTC)", Some(time(&alert.last_seen))),
-        ("opened (UTC)", Some(time(&alert.opened_at))),
-        ("status changed by", changed),
-        ("note", alert.note.clone()),
+    // (name, whether it is a time — its heading then names the zone, value)
+    let fields: Vec<(&'static str, bool, AnyView)> = [
+        ("rule", false, Some(alert.rule_id.clone().into_any())),
+        (
+            "key",
+            false,
+            Some(view! { <GroupKey key=alert.group_key.clone()/> }.into_any()),
+        ),
+        (
+            "events",
+            false,
+            Some(alert.event_count.to_string().into_any()),
+        ),
+        ("first seen", true, Some(at(alert.first_seen))),
+        ("last seen", true, Some(at(alert.last_seen))),
+        ("opened", true, Some(at(alert.opened_at))),
+        ("status changed by", false, changed),
+        ("note", false, alert.note.clone().map(IntoAny::into_any)),
     ]
     .into_iter()
-    .filter_map(|(name, value)| value.map(|v| (name, v)))
+    .filter_map(|(name, zoned, value)| value.map(|v| (name, zoned, v)))
     .collect();
     view! {
         <div class="page-head">
@@ -182,13 +187,15 @@ fn AlertBody(detail: AlertWithHistory) -> impl IntoView {
         </div>
         <p class="blurb rule-meaning" data-testid="rule-description">{meaning}</p>
         <dl class="fields" data-testid="alert-fields">
-            {fields.into_iter().map(|(name, value)| view! { <dt>{name}</dt><dd>{value}</dd> }).collect_view()}
+            {fields.into_iter().map(|(name, zoned, value)| view! {
+                <dt>{name}{zoned.then(|| view! { " ("<ZoneName/>")" })}</dt><dd>{value}</dd>
+            }).collect_view()}
         </dl>
         <h2>"Timeline"</h2>
         <ol class="timeline" data-testid="alert-timeline">
             {history.into_iter().map(|entry| view! {
                 <li class=format!("action-{}", entry.action)>
-                    <span class="time">{time(&entry.at)}</span>" "
+                    <span class="time"><Timestamp at=entry.at/></span>" "
                     <span class="action">{entry.action.clone()}</span>" by "
                     <span class="by">{entry.by.clone()}</span>
                     <span class="count">{format!(" · {} events", entry.event_count)}</span>

@@ -2,15 +2,15 @@
 //! order the store lists them in). The filter lives in the URL like the explorer's; pages follow
 //! a keyset cursor; a new or changed alert shows up without a reload.
 
-use chrono::{DateTime, Utc};
 use leptos::prelude::*;
 use leptos::server_fn::codec::Json;
 use leptos_router::components::{Form, A};
 use leptos_router::hooks::use_query_map;
 use vigil_wire::{Alert, AlertPage, AlertSeverity, AlertStatus};
 
+use super::entity_keys::GroupKey;
 use crate::alert_filters::AlertFilter;
-use crate::components::{LiveBadge, SeverityBadge, StatusBadge};
+use crate::components::{LiveBadge, SeverityBadge, StatusBadge, Timestamp, ZoneName};
 use crate::filters::{url_cursor, with_cursor};
 use crate::live_alerts::AlertChanges;
 
@@ -81,13 +81,12 @@ fn AlertTable(alerts: Vec<Alert>) -> impl IntoView {
         return view! { <p class="empty" data-testid="no-alerts">"No alerts match."</p> }
             .into_any();
     }
-    let time = |t: &DateTime<Utc>| t.format("%Y-%m-%d %H:%M:%S").to_string();
     view! {
         <table class="events alerts-table" data-testid="alerts">
             <thead>
                 <tr>
                     <th>"Severity"</th><th>"Alert"</th><th>"Key"</th><th>"Events"</th>
-                    <th>"First seen (UTC)"</th><th>"Last seen (UTC)"</th><th>"Status"</th>
+                    <th>"First seen ("<ZoneName/>")"</th><th>"Last seen ("<ZoneName/>")"</th><th>"Status"</th>
                 </tr>
             </thead>
             <tbody>
@@ -99,10 +98,10 @@ fn AlertTable(alerts: Vec<Alert>) -> impl IntoView {
                             <A href=format!("/alerts/{}", alert.id)>{alert.title.clone()}</A>
                             <span class="rule-id">{alert.rule_id.clone()}</span>
                         </td>
-                        <td class="key">{alert.group_key.clone()}</td>
+                        <td class="key"><GroupKey key=alert.group_key.clone()/></td>
                         <td class="count" data-testid="alert-count">{alert.event_count}</td>
-                        <td class="time">{time(&alert.first_seen)}</td>
-                        <td class="time">{time(&alert.last_seen)}</td>
+                        <td class="time"><Timestamp at=alert.first_seen/></td>
+                        <td class="time"><Timestamp at=alert.last_seen/></td>
                         <td><StatusBadge status=alert.status/></td>
                     </tr>
                 }).collect_view()}

@@ -1,12 +1,14 @@
 //! `/events/{id}`: every field of one event, its `event_data`, and what happened around it.
 
 use leptos::prelude::*;
+use leptos_router::components::A;
 use leptos_router::hooks::use_params_map;
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 use vigil_wire::StoredEvent;
 
 use crate::components::{EventFields, EventTable};
+use crate::filters::{ip_href, user_href};
 
 /// One event and its neighbours within an hour either side.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -122,8 +124,29 @@ fn DetailBody(detail: EventWithContext) -> impl IntoView {
         ("Same IP, ±1 hour", same_ip),
         ("Same session, ±1 hour", same_session),
     ];
+    // The fields pivot the explorer; these open the pages of who and where.
+    let mut entities = Vec::new();
+    for user in [&event.username, &event.user_id].into_iter().flatten() {
+        if !entities.iter().any(|(_, text, _)| text == user) {
+            entities.push(("user", user.clone(), user_href(user)));
+        }
+    }
+    if let Some(ip) = event.ip_address {
+        entities.push(("IP", ip.to_string(), ip_href(&ip.to_string())));
+    }
+    let entity_links = (!entities.is_empty()).then(|| {
+        view! {
+            <p class="entity-links" data-testid="entity-links">
+                {entities.into_iter().map(|(kind, text, href)| view! {
+                    <span class="entity-kind">{kind}</span>" "
+                    <A href=href attr:class="entity-link">{text}</A>" "
+                }).collect_view()}
+            </p>
+        }
+    });
     view! {
         <div class="page-head"><h1>{title}</h1></div>
+        {entity_links}
         <EventFields event=event/>
         <h2>"event_data"</h2>
         <pre class="event-data" data-testid="event-data">{data}</pre>

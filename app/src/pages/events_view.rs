@@ -7,7 +7,7 @@ use leptos_router::hooks::use_query_map;
 use vigil_wire::{EventFilter, EventPage};
 
 use super::insights::{FailureCharts, VolumeChart};
-use crate::components::{FilterForm, LiveTable};
+use crate::components::{FacetPanel, FilterForm, LiveTable};
 use crate::filters::{export_hrefs, stream_query, url_cursor, url_filter, with_cursor, Preset};
 
 /// One page of the events `filter` (narrowed to `preset`'s kinds) matches, after `cursor`.
@@ -57,6 +57,9 @@ pub fn EventsView(
                 None => view! { <VolumeChart/> }.into_any(),
                 Some(_) => ().into_any(),
             }}
+            <div class="with-facets">
+            <FacetPanel preset/>
+            <div class="table-column">
             <Transition fallback=|| view! { <p class="empty">"Loading events…"</p> }>
                 {move || Suspend::new(async move {
                     match page.await {
@@ -83,6 +86,8 @@ pub fn EventsView(
                     }
                 })}
             </Transition>
+            </div>
+            </div>
         </section>
     }
 }

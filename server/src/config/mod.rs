@@ -1,10 +1,12 @@
 //! Command line and environment configuration (clap): every flag has an env fallback.
 
+mod filter_args;
 mod limits;
 mod live_cpus;
 mod public_url;
 mod webhooks;
 
+pub use filter_args::FilterArgs;
 pub use limits::{ConnectionArgs, SignInArgs};
 pub use live_cpus::LiveCpus;
 pub use public_url::PublicUrl;
@@ -18,7 +20,6 @@ use ipnetwork::IpNetwork;
 use std::fmt;
 use std::net::SocketAddr;
 use std::path::PathBuf;
-use vigil_wire::{EventFilter, FilterError};
 
 pub use crate::telemetry::LogFormat;
 
@@ -192,56 +193,6 @@ pub struct TailArgs {
     pub ca_cert: Option<PathBuf>,
     #[command(flatten)]
     pub filter: FilterArgs,
-}
-
-/// The read API's filters as flags, each named as its query parameter, so they map one to one
-/// onto `EventFilter`.
-#[derive(Args, Debug, Clone, Default)]
-pub struct FilterArgs {
-    /// user_id or username.
-    #[arg(long)]
-    pub user: Option<String>,
-    /// An address or a CIDR network.
-    #[arg(long)]
-    pub ip: Option<String>,
-    /// Event types or categories (repeat, or comma-separate).
-    #[arg(long = "type")]
-    pub types: Vec<String>,
-    /// success, failure or partial.
-    #[arg(long)]
-    pub result: Option<String>,
-    /// info, warning, error or critical.
-    #[arg(long)]
-    pub severity: Option<String>,
-    /// Producer key name.
-    #[arg(long)]
-    pub source: Option<String>,
-    /// Raw session id.
-    #[arg(long)]
-    pub session: Option<String>,
-    /// Text in reason, error_message or user_agent.
-    #[arg(long = "q")]
-    pub text: Option<String>,
-}
-
-impl FilterArgs {
-    /// The filter, parsed as the server parses it: a bad value names its flag.
-    pub fn to_filter(&self) -> Result<EventFilter, FilterError> {
-        let types = (!self.types.is_empty()).then(|| self.types.join(","));
-        let params = [
-            ("user", &self.user),
-            ("ip", &self.ip),
-            ("type", &types),
-            ("result", &self.result),
-            ("severity", &self.severity),
-            ("source", &self.source),
-            ("session", &self.session),
-            ("q", &self.text),
-        ];
-        EventFilter::from_params(
-            (params.into_iter()).filter_map(|(name, value)| Some((name, value.as_deref()?))),
-        )
-    }
 }
 
 #[derive(Args, Debug, Clone)]

@@ -8,8 +8,10 @@ use leptos::prelude::provide_context;
 use leptos_axum::{generate_route_list, LeptosRoutes};
 use std::sync::Arc;
 use uuid::Uuid;
+use vigil_app::admin_backend::Admin;
 use vigil_app::alert_filters::AlertFilter;
 use vigil_app::backend::{Backend, ChangeRefused, EventReader, ReadResult};
+use vigil_app::entity_backend::Entities;
 use vigil_app::{shell, App};
 use vigil_wire::{
     AccessList, Alert, AlertHistoryEntry, AlertPage, AlertStatus, AlertSummary, Bucket,
@@ -25,8 +27,14 @@ pub fn mount(router: Router<AppState>, state: &AppState) -> Router<AppState> {
     let routes = generate_route_list(App);
     let backend = Backend(Arc::new(state.store.clone()));
     let rules = state.rules.clone();
+    let entities = Entities(Arc::new(super::dashboard_entities::DashboardEntities(
+        state.store.clone(),
+    )));
+    let admin = Admin(Arc::new(super::dashboard_admin::DashboardAdmin::new(state)));
     let provide_backend = move || {
         provide_context(backend.clone());
+        provide_context(entities.clone());
+        provide_context(admin.clone());
         // What `rule_description` reads: the rules this server judges.
         provide_context(rules.clone());
     };
@@ -129,6 +137,14 @@ impl EventReader for EventStore {
     ) -> BoxFuture<'_, ReadResult<Option<Vec<Ranked>>>> {
         Box::pin(async move {
             EventStore::top(self, &filter, by, limit)
+                .await
+                .map_err(shown)
+        })
+    }
+
+    fn facets(&self, filter: EventFilter) -> BoxFuture<'_, ReadResult<Option<vigil_wire::Facets>>> {
+        Box::pin(async move {
+            EventStore::facets(self, &filter, crate::storage::FACET_SAMPLE)
                 .await
                 .map_err(shown)
         })

@@ -36,10 +36,35 @@ pub struct FilterParams {
     session_fp: Option<String>,
     /// text in reason, error_message or user_agent
     q: Option<String>,
+    /// a user agent, exactly
+    user_agent: Option<String>,
+    /// an OAuth client id, exactly
+    client_id: Option<String>,
     /// RFC 3339 or relative (15m, 1h, 24h, 7d)
     since: Option<String>,
     /// RFC 3339 or relative; exclusive
     until: Option<String>,
+    /// leave out a user_id or username (repeatable, at most 32)
+    #[param(rename = "-user")]
+    exclude_user: Option<Vec<String>>,
+    /// leave out addresses or CIDR networks (repeatable or comma-separated, at most 32)
+    #[param(rename = "-ip")]
+    exclude_ip: Option<String>,
+    /// leave out event types or categories (comma-separated, at most 32)
+    #[param(rename = "-type")]
+    exclude_type: Option<String>,
+    /// leave out results: success, failure, partial (comma-separated)
+    #[param(rename = "-result")]
+    exclude_result: Option<String>,
+    /// leave out producers by key name (repeatable); `-source=vigil` hides Vigil's own events
+    #[param(rename = "-source")]
+    exclude_source: Option<Vec<String>>,
+    /// leave out a user agent, exactly (repeatable)
+    #[param(rename = "-user_agent")]
+    exclude_user_agent: Option<Vec<String>>,
+    /// leave out an OAuth client id (repeatable)
+    #[param(rename = "-client_id")]
+    exclude_client_id: Option<Vec<String>>,
 }
 
 /// Events matching the filter, newest first.

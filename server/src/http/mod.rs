@@ -7,6 +7,8 @@ mod app;
 mod body;
 mod client_ip;
 mod dashboard;
+mod dashboard_admin;
+mod dashboard_entities;
 mod error;
 mod events;
 mod export;

@@ -9,8 +9,8 @@ use tokio::sync::mpsc;
 use vigil_wire::{EventFilter, StoredEvent};
 
 use super::columns::{column_list, COLUMNS};
+use super::conditions::push_conditions;
 use super::events::EventRow;
-use super::query::push_conditions;
 use super::{EventStore, StorageError};
 use crate::events::chain::{to_hex, Hash};
 

@@ -6,7 +6,8 @@ use uuid::Uuid;
 
 use super::StorageError;
 
-/// Postgres channel on which key changes are announced, so every instance drops its cache.
+/// Postgres channel on which key changes are announced, so every instance drops its cache
+/// (`admin_revoke_key`, migrations/0012_administration.sql, names it too).
 pub const KEY_CHANGES_CHANNEL: &str = "vigil_api_keys";
 
 /// What a key may do: ingest keys post events, read keys query and follow them.
@@ -79,6 +80,8 @@ impl KeyStore {
         &self.pool
     }
 
+    /// Through the owner's `admin_create_key` (the serving login may not insert keys itself),
+    /// which also refuses the reserved name.
     #[tracing::instrument(skip(self, key_hash))]
     pub async fn create(
         &self,
@@ -86,18 +89,15 @@ impl KeyStore {
         kind: KeyKind,
         key_hash: &str,
     ) -> Result<(), CreateKeyError> {
-        let inserted = sqlx::query(
-            "insert into api_keys (id, name, kind, key_hash) values ($1, $2, $3, $4) \
-             on conflict (name) do nothing",
-        )
-        .bind(Uuid::now_v7())
-        .bind(name)
-        .bind(kind.as_str())
-        .bind(key_hash)
-        .execute(&self.pool)
-        .await
-        .map_err(StorageError::from)?;
-        if inserted.rows_affected() == 0 {
+        let inserted: bool = sqlx::query_scalar("select admin_create_key($1, $2, $3, $4)")
+            .bind(Uuid::now_v7())
+            .bind(name)
+            .bind(kind.as_str())
+            .bind(key_hash)
+            .fetch_one(&self.pool)
+            .await
+            .map_err(StorageError::from)?;
+        if !inserted {
             return Err(CreateKeyError::NameTaken(name.to_owned()));
         }
         Ok(())
@@ -122,26 +122,14 @@ impl KeyStore {
             .collect()
     }
 
-    /// Revokes the named key and tells every instance; `false` if no active key has that name.
+    /// Revokes the named key and tells every instance (`admin_revoke_key` notifies
+    /// `KEY_CHANGES_CHANNEL` at commit); `false` if no active key has that name.
     #[tracing::instrument(skip(self))]
     pub async fn revoke(&self, name: &str) -> Result<bool, StorageError> {
-        let mut tx = self.pool.begin().await?;
-        let revoked = sqlx::query(
-            "update api_keys set revoked_at = now() where name = $1 and revoked_at is null",
-        )
-        .bind(name)
-        .execute(&mut *tx)
-        .await?
-        .rows_affected()
-            > 0;
-        // Delivered at commit, so no instance can re-cache the key from before the revocation.
-        sqlx::query("select pg_notify($1, $2)")
-            .bind(KEY_CHANGES_CHANNEL)
+        Ok(sqlx::query_scalar("select admin_revoke_key($1)")
             .bind(name)
-            .execute(&mut *tx)
-            .await?;
-        tx.commit().await?;
-        Ok(revoked)
+            .fetch_one(&self.pool)
+            .await?)
     }
 
     pub async fn count(&self) -> Result<i64, StorageError> {

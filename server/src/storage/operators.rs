@@ -76,7 +76,8 @@ impl OperatorStore {
         OperatorStore { pool }
     }
 
-    /// `false` if the username is taken.
+    /// `false` if the username is taken. Through the owner's `admin_create_operator` (the
+    /// serving login may not insert operators itself).
     #[tracing::instrument(skip(self, password_hash))]
     pub async fn create(
         &self,
@@ -84,17 +85,15 @@ impl OperatorStore {
         password_hash: &str,
         role: Role,
     ) -> Result<bool, StorageError> {
-        let inserted = sqlx::query(
-            "insert into operators (id, username, password_hash, role) values ($1, $2, $3, $4) \
-             on conflict (username) do nothing",
+        Ok(
+            sqlx::query_scalar("select admin_create_operator($1, $2, $3, $4)")
+                .bind(Uuid::now_v7())
+                .bind(username)
+                .bind(password_hash)
+                .bind(role.as_str())
+                .fetch_one(&self.pool)
+                .await?,
         )
-        .bind(Uuid::now_v7())
-        .bind(username)
-        .bind(password_hash)
-        .bind(role.as_str())
-        .execute(&self.pool)
-        .await?;
-        Ok(inserted.rows_affected() == 1)
     }
 
     pub async fn list(&self) -> Result<Vec<OperatorRecord>, StorageError> {
@@ -125,21 +124,28 @@ impl OperatorStore {
     /// Disables the operator and ends their sessions at once; `false` if no active operator.
     #[tracing::instrument(skip(self))]
     pub async fn disable(&self, username: &str) -> Result<bool, StorageError> {
-        let mut tx = self.pool.begin().await?;
-        let id: Option<Uuid> = sqlx::query_scalar(
-            "update operators set disabled_at = now() where username = $1 and disabled_at is null returning id",
-        )
-        .bind(username)
-        .fetch_optional(&mut *tx)
-        .await?;
-        if let Some(id) = id {
-            sqlx::query("delete from operator_sessions where operator_id = $1")
-                .bind(id)
-                .execute(&mut *tx)
-                .await?;
-        }
-        tx.commit().await?;
-        Ok(id.is_some())
+        Ok(sqlx::query_scalar("select admin_disable_operator($1)")
+            .bind(username)
+            .fetch_one(&self.pool)
+            .await?)
+    }
+
+    /// Sets an enabled operator's password and ends their sessions, all but the one whose token
+    /// hashes to `keep_session` (an operator changing their own stays signed in there); `false`
+    /// if no enabled operator has that name.
+    #[tracing::instrument(skip(self, password_hash, keep_session))]
+    pub async fn set_password(
+        &self,
+        username: &str,
+        password_hash: &str,
+        keep_session: Option<&str>,
+    ) -> Result<bool, StorageError> {
+        Ok(sqlx::query_scalar("select admin_set_password($1, $2, $3)")
+            .bind(username)
+            .bind(password_hash)
+            .bind(keep_session)
+            .fetch_one(&self.pool)
+            .await?)
     }
 
     pub async fn create_session(

@@ -14,8 +14,8 @@ use sqlx::{Postgres, QueryBuilder};
 use std::time::Duration;
 use vigil_wire::{ActionResult, Bucket, EventFilter, RankBy, Ranked};
 
+use super::conditions::push_conditions;
 use super::pieces::{coarsest_dividing, pieces, Grain, Piece, DAY, HOUR, MINUTE, RAW};
-use super::query::push_conditions;
 use super::top_lists::{window_in, TopList};
 use super::{EventStore, StorageError};
 
@@ -148,7 +148,7 @@ impl EventStore {
     }
 
     /// Runs a raw counting query, cancelled (and `None`) once it runs `RAW_BUDGET`.
-    async fn fetch_budgeted<T>(
+    pub(super) async fn fetch_budgeted<T>(
         &self,
         mut sql: QueryBuilder<'_, Postgres>,
     ) -> Result<Option<Vec<T>>, StorageError>
@@ -270,21 +270,32 @@ fn push_raw_volume(
 /// PostgreSQL's code for a statement cancelled by its timeout.
 const QUERY_CANCELED: &str = "57014";
 
-/// Whether `event_counts` can answer `filter`: it keeps no person, address, session or text.
+/// Whether `event_counts` can answer `filter`: it keeps no person, address, session, user
+/// agent, client or text (kept or excluded).
 fn charts_cover(filter: &EventFilter) -> bool {
+    let exclude = &filter.exclude;
     filter.user.is_none()
         && filter.ip.is_none()
         && filter.session.is_none()
         && filter.session_fp.is_none()
         && filter.text.is_none()
+        && filter.user_agent.is_none()
+        && filter.client_id.is_none()
+        && exclude.users.is_empty()
+        && exclude.ips.is_empty()
+        && exclude.user_agents.is_empty()
+        && exclude.client_ids.is_empty()
 }
 
-/// Whether `failure_windows` can answer `filter`: failures only, by type or category.
+/// Whether `failure_windows` can answer `filter`: failures only, by type or category (kept or
+/// excluded).
 fn top_lists_cover(filter: &EventFilter) -> bool {
     charts_cover(filter)
         && filter.result == Some(ActionResult::Failure)
         && filter.severity.is_none()
         && filter.source.is_none()
+        && filter.exclude.results.is_empty()
+        && filter.exclude.sources.is_empty()
 }
 
 /// The filter without its time bounds, which the pieces carry instead.
@@ -356,6 +367,16 @@ mod tests {
         );
         filter.result = Some(ActionResult::Failure);
         assert!(top_lists_cover(&filter));
+        filter
+            .exclude
+            .types
+            .push(vigil_wire::EventType::parse("auth.logout").unwrap());
+        assert!(top_lists_cover(&filter), "the windows keep event types");
+        filter.exclude.sources.push("vigil".into());
+        assert!(charts_cover(&filter) && !top_lists_cover(&filter));
+        filter.exclude.users.push("svc".into());
+        assert!(!charts_cover(&filter));
+        filter.exclude.users.clear();
         filter.user = Some("alice".into());
         assert!(!charts_cover(&filter) && !top_lists_cover(&filter));
     }

@@ -8,8 +8,8 @@ use sqlx::{Postgres, QueryBuilder};
 
 use vigil_wire::{EventFilter, EventType};
 
+use super::conditions::push_conditions;
 use super::pieces::Piece;
-use super::query::push_conditions;
 use super::stats::{push_range, push_side, whole, SeqSide, Snapshot};
 
 /// One top list being counted.

@@ -3,6 +3,7 @@
 
 mod common;
 
+mod administration;
 mod aggregates;
 mod alerts_dashboard;
 mod assets;
@@ -15,6 +16,8 @@ mod demo_data;
 mod detections;
 mod detections_cli;
 mod detections_failover;
+mod entities;
+mod exclusions;
 mod export;
 mod fuzz_corpus;
 mod ingest;

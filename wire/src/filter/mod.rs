@@ -1,8 +1,10 @@
 //! `EventFilter`: the one description of "which events" shared by the read API, the dashboard's
 //! URLs, exports and the live stream. Parsed once from query parameters; printed back the same way.
 
+mod exclude;
 mod values;
 
+pub use exclude::{Exclusions, EXCLUSION_PARAMS, MAX_EXCLUDED};
 pub use values::{IpMatch, TimeBound};
 
 use chrono::{DateTime, Utc};
@@ -46,8 +48,17 @@ pub struct EventFilter {
     pub session_fp: Option<String>,
     /// Text contained in `reason`, `error_message` or `user_agent` (case-insensitive).
     pub text: Option<String>,
+    /// A user agent, exactly (what a facet's value adds).
+    #[serde(default)]
+    pub user_agent: Option<String>,
+    /// An OAuth client id, exactly.
+    #[serde(default)]
+    pub client_id: Option<String>,
     pub since: Option<TimeBound>,
     pub until: Option<TimeBound>,
+    /// What to leave out (`-user=…`, `-source=vigil`, …).
+    #[serde(default, skip_serializing_if = "Exclusions::is_empty")]
+    pub exclude: Exclusions,
 }
 
 /// Longest accepted value of a text parameter.
@@ -55,7 +66,8 @@ const MAX_PARAM_LEN: usize = 512;
 
 impl EventFilter {
     /// Parses query parameters (`user`, `ip`, `type` — repeatable or comma-separated, types or
-    /// categories —, `result`, `severity`, `source`, `session`, `q`, `since`, `until`). Unknown
+    /// categories —, `result`, `severity`, `source`, `session`, `q`, `user_agent`, `client_id`,
+    /// `since`, `until`, and the exclusions `-user`, `-ip`, … of `Exclusions`). Unknown
     /// parameters are left to the caller (paging uses `limit` and `cursor`). Empty values are ignored.
     pub fn from_params<'a>(
         params: impl IntoIterator<Item = (&'a str, &'a str)>,
@@ -73,6 +85,9 @@ impl EventFilter {
                 ));
             }
             let text = || Some(value.to_owned());
+            if filter.exclude.take(name, value)? {
+                continue;
+            }
             match name {
                 "user" => filter.user = text(),
                 "ip" => filter.ip = Some(IpMatch::parse(value).map_err(|r| invalid(name, r))?),
@@ -111,6 +126,8 @@ impl EventFilter {
                 "session" => filter.session = text(),
                 "session_fp" => filter.session_fp = text(),
                 "q" => filter.text = text(),
+                "user_agent" => filter.user_agent = text(),
+                "client_id" => filter.client_id = text(),
                 "since" => {
                     filter.since = Some(TimeBound::parse(value).map_err(|r| invalid(name, r))?)
                 }
@@ -153,8 +170,11 @@ impl EventFilter {
         push("session", self.session.clone());
         push("session_fp", self.session_fp.clone());
         push("q", self.text.clone());
+        push("user_agent", self.user_agent.clone());
+        push("client_id", self.client_id.clone());
         push("since", self.since.as_ref().map(ToString::to_string));
         push("until", self.until.as_ref().map(ToString::to_string));
+        self.exclude.push_params(&mut params);
         params
     }
 
@@ -181,10 +201,16 @@ impl EventFilter {
                 .iter()
                 .any(|f| f.as_ref().is_some_and(|v| v.to_lowercase().contains(&q)))
         });
+        let exact = |wanted: &Option<String>, value: &Option<String>| {
+            wanted.as_ref().is_none_or(|w| value.as_ref() == Some(w))
+        };
         user_ok
             && ip_ok
             && kind_ok
             && text_ok
+            && exact(&self.user_agent, &event.user_agent)
+            && exact(&self.client_id, &event.client_id)
+            && !self.exclude.excludes(event)
             && self.result.is_none_or(|r| r == event.action_result)
             && self.severity.is_none_or(|s| s == event.severity)
             && self.source.as_ref().is_none_or(|s| *s == event.source)
