@@ -8,7 +8,7 @@
 -- events' `source`, so `vigil`, which marks Vigil's own events, is refused.
 create function admin_create_key(new_id uuid, new_name text, new_kind text, new_hash text)
 returns boolean
-language plpgsql security definer set search_path from current as $$
+language plpgsql security definer set search_path = public, pg_temp as $$
 begin
     if new_name is null or char_length(new_name) not between 1 and 64 then
         raise exception 'a key name must be 1 to 64 characters' using errcode = '22023';
@@ -32,7 +32,7 @@ $$;
 -- server/src/storage/keys.rs), delivered at commit so no instance re-caches it from before;
 -- false if no active key has that name. There is no way back.
 create function admin_revoke_key(target text) returns boolean
-language plpgsql security definer set search_path from current as $$
+language plpgsql security definer set search_path = public, pg_temp as $$
 begin
     update api_keys set revoked_at = now() where name = target and revoked_at is null;
     if not found then
@@ -47,7 +47,7 @@ $$;
 create function admin_create_operator(new_id uuid, new_username text, new_hash text,
                                       new_role text)
 returns boolean
-language plpgsql security definer set search_path from current as $$
+language plpgsql security definer set search_path = public, pg_temp as $$
 begin
     if new_username is null or char_length(new_username) not between 1 and 64 then
         raise exception 'a username must be 1 to 64 characters' using errcode = '22023';
@@ -67,7 +67,7 @@ $$;
 
 -- Disables an enabled operator and ends their sessions at once; false if there is none.
 create function admin_disable_operator(target text) returns boolean
-language plpgsql security definer set search_path from current as $$
+language plpgsql security definer set search_path = public, pg_temp as $$
 declare
     target_id uuid;
 begin
@@ -86,7 +86,7 @@ $$;
 -- enabled operator of that name. It never re-enables one.
 create function admin_set_password(target text, new_hash text, keep_session text)
 returns boolean
-language plpgsql security definer set search_path from current as $$
+language plpgsql security definer set search_path = public, pg_temp as $$
 declare
     target_id uuid;
 begin

@@ -39,6 +39,14 @@ impl Name {
     /// A new key's name: also never the reserved `vigil`, in any case.
     pub fn parse_key_name(field: &str, raw: &str) -> Result<Self, FieldRefusal> {
         let name = Name::parse(field, raw)?;
+        // A key's name is its events' `source`: plain characters only, so no key can pass for
+        // `vigil` with an invisible or look-alike letter.
+        let plain = |c: char| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-');
+        if !name.0.chars().all(plain) {
+            return Err(format!(
+                "`{field}`: may hold only letters, digits, `.`, `_` and `-` (a source must read plainly)"
+            ));
+        }
         if name.0.eq_ignore_ascii_case(RESERVED_KEY_NAME) {
             return Err(format!(
                 "`{field}`: `{RESERVED_KEY_NAME}` is reserved for Vigil's own events"
@@ -185,6 +193,12 @@ mod tests {
             );
         }
         assert!(Name::parse_key_name("name", "vigil-2").is_ok());
+        for look_alike in ["vigil\u{200B}", "vіgil", "my key"] {
+            assert!(
+                Name::parse_key_name("name", look_alike).is_err(),
+                "{look_alike}"
+            );
+        }
         assert!(
             Name::parse("username", "vigil").is_ok(),
             "only keys reserve it"

@@ -258,7 +258,7 @@ fn EntityBody(data: EntityView, query: String) -> impl IntoView {
             <SeenTable title=related_title testid="related" rows=profile.related link=related_link
                 param=related_link.param() base=base.clone()/>
             <SeenTable title="User agents" testid="user-agents" rows=profile.user_agents
-                link=ValueLink::None param="q" base=base.clone()/>
+                link=ValueLink::None param="user_agent" base=base.clone()/>
             <SeenTable title="Sources" testid="sources" rows=profile.sources
                 link=ValueLink::None param="source" base=base.clone()/>
         </div>

@@ -5,12 +5,11 @@ use sqlx::{Postgres, QueryBuilder};
 use vigil_wire::EventFilter;
 use vigil_wire::{Facet, FacetField, Facets, Ranked};
 
-use super::conditions::push_conditions;
 use super::{EventStore, StorageError};
 
 /// Events a facet panel counts: the newest this many matches. Reading them is one index range
 /// whatever the table's size; the panel says when there were more.
-pub const FACET_SAMPLE: i64 = 2_000;
+pub const FACET_SAMPLE: i64 = 1_000;
 /// Values shown per column.
 pub const FACET_VALUES: i64 = 8;
 
@@ -31,15 +30,13 @@ impl EventStore {
         filter: &EventFilter,
         sample: i64,
     ) -> Result<Option<Facets>, StorageError> {
-        let mut sql = QueryBuilder::<Postgres>::new("with sample as materialized (select ");
         let columns: Vec<String> = (FacetField::ALL.iter())
             .map(|f| format!("{} as {}", column(*f), f.as_str()))
             .collect();
-        sql.push(columns.join(", ")).push(" from events where true");
-        push_conditions(&mut sql, filter, chrono::Utc::now());
-        sql.push(" order by occurred_at desc, seq desc limit ")
-            .push_bind(sample)
-            .push("), counted as (");
+        let mut sql = QueryBuilder::<Postgres>::new("with sample as materialized (");
+        self.push_newest(&mut sql, &columns.join(", "), filter, None, sample)
+            .await?;
+        sql.push("), counted as (");
         for (i, field) in FacetField::ALL.iter().enumerate() {
             if i > 0 {
                 sql.push(" union all ");

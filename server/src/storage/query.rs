@@ -42,37 +42,11 @@ impl EventStore {
         after: Option<Cursor>,
         limit: u32,
     ) -> Result<EventPage, StorageError> {
-        let addresses = match filter.ip.filter(|ip| !ip.is_host()) {
-            Some(ip) => self.addresses_in(network_of(ip)).await?,
-            None => None,
-        };
-        let mut sql = QueryBuilder::new(format!("select {} from ", column_list()));
-        let filter = match &addresses {
-            // Newest first per address, then merged: each address is one index range, where
-            // the whole network is one range in address order that must be read and sorted.
-            Some(addresses) => {
-                sql.push("unnest(")
-                    .push_bind(addresses.clone())
-                    .push("::inet[]) a(address) cross join lateral (select * from events ")
-                    .push("where ip_address = a.address");
-                &EventFilter {
-                    ip: None,
-                    ..filter.clone()
-                }
-            }
-            None => {
-                sql.push("events where true");
-                filter
-            }
-        };
-        push_conditions(&mut sql, filter, Utc::now());
+        let mut sql = QueryBuilder::new("");
         let limit_plus_one = i64::from(limit) + 1;
         // One extra row tells whether another page exists, without counting.
-        push_page(&mut sql, after, limit_plus_one);
-        if addresses.is_some() {
-            sql.push(") e order by occurred_at desc, seq desc limit ")
-                .push_bind(limit_plus_one);
-        }
+        self.push_newest(&mut sql, &column_list(), filter, after, limit_plus_one)
+            .await?;
         let rows: Vec<EventRow> = sql.build_query_as().fetch_all(&self.pool).await?;
         let mut events = rows
             .into_iter()
@@ -94,6 +68,52 @@ impl EventStore {
             events,
             next_cursor,
         })
+    }
+}
+
+impl EventStore {
+    /// Pushes `select {columns} from …`: the newest `limit` events matching `filter` (after
+    /// `after`), newest first. A network over at most `ADDRESSES_WALKED` stored addresses is
+    /// read address by address and merged: each address is one index range, where the whole
+    /// network is one range in address order that must be read and sorted.
+    pub(super) async fn push_newest(
+        &self,
+        sql: &mut QueryBuilder<'static, Postgres>,
+        columns: &str,
+        filter: &EventFilter,
+        after: Option<Cursor>,
+        limit: i64,
+    ) -> Result<(), StorageError> {
+        let addresses = match filter.ip.filter(|ip| !ip.is_host()) {
+            Some(ip) => self.addresses_in(network_of(ip)).await?,
+            None => None,
+        };
+        sql.push(format!("select {columns} from "));
+        let walked;
+        let filter = match &addresses {
+            Some(addresses) => {
+                sql.push("unnest(")
+                    .push_bind(addresses.clone())
+                    .push("::inet[]) a(address) cross join lateral (select * from events ")
+                    .push("where ip_address = a.address");
+                walked = EventFilter {
+                    ip: None,
+                    ..filter.clone()
+                };
+                &walked
+            }
+            None => {
+                sql.push("events where true");
+                filter
+            }
+        };
+        push_conditions(sql, filter, Utc::now());
+        push_page(sql, after, limit);
+        if addresses.is_some() {
+            sql.push(") e order by occurred_at desc, seq desc limit ")
+                .push_bind(limit);
+        }
+        Ok(())
     }
 }
 

@@ -118,9 +118,12 @@ impl TopList {
             self.push_raw(&mut sql, &piece, side, sign);
         }
         sql.push(") parts group by 1), ");
+        // The ranked shortcut reads one type's window as is: not when the filter leaves some out.
+        let excludes_kinds =
+            !(self.filter.exclude.types.is_empty() && self.filter.exclude.categories.is_empty());
         match (
             self.filter.types.as_slice(),
-            self.filter.categories.is_empty(),
+            self.filter.categories.is_empty() && !excludes_kinds,
         ) {
             ([only], true) => self.push_ranked_candidates(&mut sql, window, only),
             _ => self.push_every_value(&mut sql, window),

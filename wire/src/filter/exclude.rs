@@ -96,21 +96,17 @@ impl Exclusions {
         let each = |params: &mut Vec<(&'static str, String)>, name, values: &[String]| {
             params.extend(values.iter().map(|v| (name, v.clone())));
         };
+        // One pair per value: joined, 32 long values would pass the length limit no more.
         each(params, "-user", &self.users);
-        if !self.ips.is_empty() {
-            let ips: Vec<String> = self.ips.iter().map(ToString::to_string).collect();
-            params.push(("-ip", ips.join(",")));
-        }
-        let kinds: Vec<&str> = (self.categories.iter().map(|c| c.as_str()))
-            .chain(self.types.iter().map(EventType::as_str))
-            .collect();
-        if !kinds.is_empty() {
-            params.push(("-type", kinds.join(",")));
-        }
-        if !self.results.is_empty() {
-            let results: Vec<&str> = self.results.iter().map(|r| r.as_str()).collect();
-            params.push(("-result", results.join(",")));
-        }
+        params.extend(self.ips.iter().map(|ip| ("-ip", ip.to_string())));
+        let kinds = (self.categories.iter().map(|c| c.as_str()))
+            .chain(self.types.iter().map(EventType::as_str));
+        params.extend(kinds.map(|kind| ("-type", kind.to_owned())));
+        params.extend(
+            self.results
+                .iter()
+                .map(|r| ("-result", r.as_str().to_owned())),
+        );
         each(params, "-source", &self.sources);
         each(params, "-user_agent", &self.user_agents);
         each(params, "-client_id", &self.client_ids);
@@ -177,6 +173,27 @@ mod tests {
         let params = filter.to_params();
         let again = EventFilter::from_params(params.iter().map(|(k, v)| (*k, v.as_str()))).unwrap();
         assert_eq!(again, filter);
+    }
+
+    /// What a server function re-checks (`revalidated`) must parse at every size the
+    /// parameters allow.
+    #[test]
+    fn the_most_exclusions_allowed_survive_revalidation() {
+        let addresses: Vec<String> = (0..super::MAX_EXCLUDED)
+            .map(|i| format!("2001:db8:ffff:ffff:ffff:ffff:ffff:{i:x}"))
+            .collect();
+        let agent = "A".repeat(1024 * 4);
+        let mut query: Vec<(&str, &str)> = addresses.iter().map(|a| ("-ip", a.as_str())).collect();
+        query.push(("-user_agent", agent.as_str()));
+        query.push(("-user", " padded "));
+        let filter = parse(&query).unwrap();
+        assert_eq!(filter.exclude.ips.len(), super::MAX_EXCLUDED);
+        assert_eq!(
+            filter.exclude.users,
+            [" padded "],
+            "exact values are not trimmed"
+        );
+        assert_eq!(filter.revalidated().unwrap(), filter);
     }
 
     #[test]

@@ -61,8 +61,10 @@ pub struct EventFilter {
     pub exclude: Exclusions,
 }
 
-/// Longest accepted value of a text parameter.
+/// Longest accepted value of a text parameter, in bytes.
 const MAX_PARAM_LEN: usize = 512;
+/// A stored user agent may be 1,024 characters (up to 4 bytes each): a facet links to any.
+const MAX_USER_AGENT_PARAM_LEN: usize = 4 * 1024;
 
 impl EventFilter {
     /// Parses query parameters (`user`, `ip`, `type` — repeatable or comma-separated, types or
@@ -74,15 +76,22 @@ impl EventFilter {
     ) -> Result<Self, FilterError> {
         let mut filter = EventFilter::default();
         for (name, value) in params {
-            let value = value.trim();
-            if value.is_empty() {
+            if value.trim().is_empty() {
                 continue;
             }
-            if value.len() > MAX_PARAM_LEN {
-                return Err(invalid(
-                    name,
-                    format!("must be at most {MAX_PARAM_LEN} characters"),
-                ));
+            // Values compared exactly with stored text are taken as sent: a facet's link to
+            // " admin" must not mean "admin".
+            let exact = matches!(
+                name.trim_start_matches('-'),
+                "user" | "source" | "user_agent" | "client_id"
+            );
+            let value = if exact { value } else { value.trim() };
+            let max = match name.trim_start_matches('-') {
+                "user_agent" => MAX_USER_AGENT_PARAM_LEN,
+                _ => MAX_PARAM_LEN,
+            };
+            if value.len() > max {
+                return Err(invalid(name, format!("must be at most {max} characters")));
             }
             let text = || Some(value.to_owned());
             if filter.exclude.take(name, value)? {

@@ -193,6 +193,7 @@ async fn a_key_the_dashboard_refuses_says_which_field_and_why() {
             "`name`: must be 1 to 64 characters (this one has 0)",
         ),
         (long.as_str(), "ingest", 400, "(this one has 65)"),
+        ("vigil\u{200B}", "ingest", 400, "may hold only letters"),
         ("writer", "admin", 400, "`kind`: must be ingest or read"),
     ] {
         let (status, body) = rpc(
