@@ -45,7 +45,7 @@ impl EventStore {
         let mut sql = QueryBuilder::new("");
         let limit_plus_one = i64::from(limit) + 1;
         // One extra row tells whether another page exists, without counting.
-        self.push_newest(&mut sql, &column_list(), filter, after, limit_plus_one)
+        self.push_newest(&mut sql, column_list(), filter, after, limit_plus_one)
             .await?;
         let rows: Vec<EventRow> = sql.build_query_as().fetch_all(&self.pool).await?;
         let mut events = rows
