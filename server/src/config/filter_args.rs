@@ -121,7 +121,7 @@ mod tests {
         assert_eq!(filter.exclude.ips.len(), 2);
         assert_eq!(filter.user_agent.as_deref(), Some("curl/8.0"));
         let bad = FilterArgs {
-            exclude_user_agent: vec!["x".repeat(600)],
+            exclude_user_agent: vec!["x".repeat(5_000)],
             ..FilterArgs::default()
         };
         assert_eq!(bad.to_filter().unwrap_err().param, "exclude-user-agent");
