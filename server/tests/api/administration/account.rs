@@ -8,8 +8,12 @@ use vigil_server::auth::hash_password;
 use vigil_server::storage::{OperatorStore, Role};
 
 async fn add_viewer(app: &TestApp) {
+    // Hashed off the test's runtime, which also runs the server.
+    let hash = tokio::task::spawn_blocking(|| hash_password("viewer-password"))
+        .await
+        .unwrap();
     OperatorStore::new(app.database.pool.clone())
-        .create("vera", &hash_password("viewer-password"), Role::Viewer)
+        .create("vera", &hash, Role::Viewer)
         .await
         .unwrap();
 }
@@ -143,30 +147,37 @@ async fn guessing_the_current_password_is_throttled_like_signing_in() {
 async fn sign_out_and_the_account_link_are_for_the_signed_in_only() {
     let app = TestApp::spawn().await;
     add_viewer(&app).await;
-    let login = reqwest::get(app.url("/login"))
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let login = within("the sign-in page", async {
+        reqwest::get(app.url("/login")).await?.text().await
+    })
+    .await;
     assert!(login.contains("Sign in to Vigil"));
     assert!(!login.contains("data-testid=\"sign-out\""), "{login}");
     assert!(!login.contains("data-testid=\"account-link\""));
 
     let viewer = app.sign_in_as("vera", "viewer-password").await.unwrap();
-    let home = viewer
-        .get(app.url("/"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let home = within("the live feed", async {
+        viewer.get(app.url("/")).send().await?.text().await
+    })
+    .await;
     assert!(home.contains("data-testid=\"sign-out\""), "{home}");
     assert!(home.contains("href=\"/account\""));
-    let account = viewer.get(app.url("/account")).send().await.unwrap();
-    assert_eq!(account.status(), 200);
-    let account = account.text().await.unwrap();
+    let account = within("the account page", async {
+        viewer.get(app.url("/account")).send().await?.text().await
+    })
+    .await;
     assert!(account.contains("Signed in as vera (viewer)."), "{account}");
     assert!(account.contains("data-testid=\"change-password-form\""));
+}
+
+/// A page's whole body, or a failure naming the page if it takes over 30 s (once, in a full
+/// run, one of these requests never finished; this says which).
+async fn within(
+    page: &str,
+    body: impl std::future::Future<Output = reqwest::Result<String>>,
+) -> String {
+    match tokio::time::timeout(std::time::Duration::from_secs(30), body).await {
+        Ok(body) => body.unwrap(),
+        Err(_) => panic!("{page} did not finish within 30 s"),
+    }
 }
