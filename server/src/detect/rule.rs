@@ -2,7 +2,6 @@
 //! event time, and one of four kinds after Sigma's correlation rules.
 
 use std::fmt;
-use std::net::IpAddr;
 use std::time::Duration;
 
 use vigil_wire::{AlertSeverity, EventFilter, StoredEvent};
@@ -68,7 +67,7 @@ impl Part {
         let text = |v: &Option<String>| v.as_ref().filter(|s| !s.is_empty()).cloned();
         match self {
             Part::Ip => event.ip_address.map(|ip| ip.to_string()),
-            Part::Network => event.ip_address.map(network_of),
+            Part::Network => event.ip_address.map(crate::events::grouping_network),
             Part::User => text(&event.user_id).or_else(|| text(&event.username)),
             Part::Username => text(&event.username),
             Part::Source => Some(event.source.clone()),
@@ -87,21 +86,6 @@ impl Part {
             Part::Source => Some(("source", value.to_owned())),
             Part::EventType => Some(("type", value.to_owned())),
             Part::ApiKeyId | Part::ClientId | Part::UserAgent => None,
-        }
-    }
-}
-
-/// `203.0.113.0/24`, `2001:db8:bad:1::/64`.
-fn network_of(ip: IpAddr) -> String {
-    match ip {
-        IpAddr::V4(v4) => {
-            let [a, b, c, _] = v4.octets();
-            format!("{a}.{b}.{c}.0/24")
-        }
-        IpAddr::V6(v6) => {
-            let s = v6.segments();
-            let net = std::net::Ipv6Addr::new(s[0], s[1], s[2], s[3], 0, 0, 0, 0);
-            format!("{net}/64")
         }
     }
 }
@@ -348,18 +332,6 @@ pub fn format_duration(d: Duration) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn networks_are_the_slash_24_and_slash_64() {
-        assert_eq!(
-            network_of("203.0.113.77".parse().unwrap()),
-            "203.0.113.0/24"
-        );
-        assert_eq!(
-            network_of("2001:db8:bad:1:2:3:4:5".parse().unwrap()),
-            "2001:db8:bad:1::/64"
-        );
-    }
 
     #[test]
     fn durations_parse_and_print_back() {

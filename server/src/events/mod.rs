@@ -3,9 +3,11 @@
 //! Pure: no I/O, so every rule here is tested without a database.
 
 pub mod chain;
+mod network;
 mod parse;
 mod sensitive;
 
+pub use network::grouping_network;
 pub use parse::parse_event;
 pub use sensitive::{session_fingerprint, REDACTED};
 

@@ -2,10 +2,10 @@
 //! network) as one of its parts.
 
 use chrono::{DateTime, Utc};
-use std::net::IpAddr;
 use vigil_wire::{AlertSeverity, AlertStatus, Entity, EntityAlert};
 
 use super::ALERTS_SHOWN;
+use crate::events::grouping_network;
 use crate::storage::{EventStore, StorageError};
 
 impl EventStore {
@@ -85,23 +85,8 @@ fn key_patterns(entity: &Entity) -> Vec<String> {
         Entity::User(user) => vec![pattern("user", user), pattern("username", user)],
         Entity::Ip(ip) => vec![
             pattern("ip", &ip.to_string()),
-            pattern("network", &rule_network(*ip)),
+            pattern("network", &grouping_network(*ip)),
         ],
-    }
-}
-
-/// The network a `network` group key names, written as the rules write it.
-fn rule_network(ip: IpAddr) -> String {
-    match ip {
-        IpAddr::V4(v4) => {
-            let [a, b, c, _] = v4.octets();
-            format!("{a}.{b}.{c}.0/24")
-        }
-        IpAddr::V6(v6) => {
-            let s = v6.segments();
-            let net = std::net::Ipv6Addr::new(s[0], s[1], s[2], s[3], 0, 0, 0, 0);
-            format!("{net}/64")
-        }
     }
 }
 
