@@ -34,8 +34,8 @@ impl EventStore {
             .map(|f| format!("{} as {}", column(*f), f.as_str()))
             .collect();
         let mut sql = QueryBuilder::<Postgres>::new("with sample as materialized (");
-        self.push_newest(&mut sql, &columns.join(", "), filter, None, sample)
-            .await?;
+        let walked =
+            (self.push_newest(&mut sql, &columns.join(", "), filter, None, sample)).await?;
         sql.push("), counted as (");
         for (i, field) in FacetField::ALL.iter().enumerate() {
             if i > 0 {
@@ -55,7 +55,7 @@ impl EventStore {
         .push_bind(FACET_VALUES)
         .push(" order by field, place");
         let Some(rows) = self
-            .fetch_budgeted::<(String, String, i64, i64)>(sql)
+            .fetch_budgeted::<(String, String, i64, i64)>(sql, walked)
             .await?
         else {
             return Ok(None);

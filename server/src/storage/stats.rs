@@ -14,8 +14,9 @@ use sqlx::{Postgres, QueryBuilder};
 use std::time::Duration;
 use vigil_wire::{ActionResult, Bucket, EventFilter, RankBy, Ranked};
 
-use super::conditions::push_conditions;
+use super::conditions::{push_conditions, push_user_side, UserSide};
 use super::pieces::{coarsest_dividing, pieces, Grain, Piece, DAY, HOUR, MINUTE, RAW};
+use super::query::MERGE_RANGES;
 use super::top_lists::{window_in, TopList};
 use super::{EventStore, StorageError};
 
@@ -55,7 +56,9 @@ impl EventStore {
             .expect("a chart always has a query")
         } else {
             let whole = [whole(since, until)];
-            match (self.fetch_budgeted(volume_sql(&filter, &whole, bucket_seconds, None))).await? {
+            match (self.fetch_budgeted(volume_sql(&filter, &whole, bucket_seconds, None), false))
+                .await?
+            {
                 Some(rows) => rows,
                 None => return Ok(None),
             }
@@ -107,7 +110,10 @@ impl EventStore {
         };
         let rows: Vec<(String, i64)> = match from_window {
             Some(rows) => rows,
-            None => match self.fetch_budgeted(ranked.range_sql(since, until)).await? {
+            None => match self
+                .fetch_budgeted(ranked.range_sql(since, until), false)
+                .await?
+            {
                 Some(rows) => rows,
                 None => return Ok(None),
             },
@@ -147,10 +153,12 @@ impl EventStore {
         Ok(Some(rows))
     }
 
-    /// Runs a raw counting query, cancelled (and `None`) once it runs `RAW_BUDGET`.
+    /// Runs a raw counting query, cancelled (and `None`) once it runs `RAW_BUDGET`; after
+    /// `MERGE_RANGES` if it reads index ranges per value (`merged`).
     pub(super) async fn fetch_budgeted<T>(
         &self,
         mut sql: QueryBuilder<'_, Postgres>,
+        merged: bool,
     ) -> Result<Option<Vec<T>>, StorageError>
     where
         T: for<'r> sqlx::FromRow<'r, PgRow> + Send + Unpin,
@@ -163,6 +171,9 @@ impl EventStore {
         ))
         .execute(&mut *tx)
         .await?;
+        if merged {
+            sqlx::query(MERGE_RANGES).execute(&mut *tx).await?;
+        }
         match sql.build_query_as().fetch_all(&mut *tx).await {
             Ok(rows) => {
                 tx.commit().await?;
@@ -256,11 +267,50 @@ fn push_raw_volume(
     piece: &Piece,
     cursor: Option<i64>,
 ) {
+    // A user is two index ranges that never share a row; each alone is an index-only count,
+    // where `user_id = $1 or username = $1` is a bitmap scan reading every row from the heap.
+    if let Some(user) = &filter.user {
+        let others = EventFilter {
+            user: None,
+            ..filter.clone()
+        };
+        for (i, side) in [UserSide::Username, UserSide::UserIdOnly]
+            .into_iter()
+            .enumerate()
+        {
+            if i > 0 {
+                sql.push(" union all ");
+            }
+            push_raw_volume_of(
+                sql,
+                bucket_seconds,
+                &others,
+                piece,
+                cursor,
+                Some((side, user)),
+            );
+        }
+    } else {
+        push_raw_volume_of(sql, bucket_seconds, filter, piece, cursor, None);
+    }
+}
+
+fn push_raw_volume_of(
+    sql: &mut QueryBuilder<'static, Postgres>,
+    bucket_seconds: i64,
+    filter: &EventFilter,
+    piece: &Piece,
+    cursor: Option<i64>,
+    user: Option<(UserSide, &String)>,
+) {
     sql.push("select date_bin(make_interval(secs => ")
         .push_bind(bucket_seconds as f64)
         .push("), occurred_at, ")
         .push_bind(origin())
         .push(") as at, count(*) as n from events where true");
+    if let Some((side, user)) = user {
+        push_user_side(sql, side, user);
+    }
     push_conditions(sql, filter, Utc::now());
     push_range(sql, "occurred_at", piece);
     push_side(sql, cursor.map(SeqSide::After));

@@ -28,6 +28,7 @@ mod ingest_producers;
 mod live_groups;
 mod live_resume;
 mod live_stream;
+mod merged_ranges;
 mod migrations;
 mod operations;
 mod operators;

@@ -17,9 +17,10 @@ mod neighbours;
 
 use super::{EventStore, StorageError};
 
-/// Events of the entity in range the panels count at most (the newest ones): about 30 ms of
-/// reading at 10 M events (docs/BENCHMARKS.md, "Entity pages").
-pub const PROFILE_EVENTS_CAP: i64 = 5_000;
+/// Events of the entity in range the panels count at most (the newest ones): each is a heap
+/// read, about 8 µs, so 2,000 keep a busy entity's page near 50 ms at 10 M events
+/// (docs/BENCHMARKS.md, "Entity pages").
+pub const PROFILE_EVENTS_CAP: i64 = 2_000;
 /// Events counted per neighbouring address at most.
 pub const NEIGHBOUR_EVENTS_CAP: i64 = 200;
 /// Neighbouring addresses looked at at most (in address order).

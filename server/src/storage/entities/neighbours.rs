@@ -7,6 +7,7 @@ use std::net::IpAddr;
 use vigil_wire::{Entity, Neighbours, SeenValue};
 
 use super::{ProfileCaps, VALUES_SHOWN};
+use crate::storage::query::MERGE_RANGES;
 use crate::storage::{EventStore, StorageError};
 
 /// PostgreSQL's code for a statement cancelled by its timeout.
@@ -56,6 +57,7 @@ impl EventStore {
             .take(usize::try_from(caps.neighbour_addresses).unwrap_or(0))
             .collect();
         // Each address is one index range, newest first, at most cap + 1 long.
+        sqlx::query(MERGE_RANGES).execute(&mut *tx).await?;
         let counted: Result<Vec<NeighbourRow>, sqlx::Error> = sqlx::query_as(
             "select host(a.address), count(*), \
                     count(*) filter (where e.action_result = 'failure'), \
