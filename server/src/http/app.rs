@@ -10,7 +10,7 @@ use std::time::Duration;
 use tokio::net::TcpListener;
 
 use super::serve::ConnectionLimits;
-use super::AppState;
+use super::{AppParts, AppState};
 use crate::auth::{ApiKeys, Sessions};
 use crate::checkpoints::{self, Checkpointer};
 use crate::config::{PublicUrl, ServeArgs};
@@ -178,7 +178,7 @@ impl Application {
             _ => None,
         };
         let (shutdown_sessions, shutdown_writer) = (sessions.clone(), writer.clone());
-        let state = AppState {
+        let state = AppState::new(AppParts {
             leptos_options: options,
             store,
             writer,
@@ -195,7 +195,7 @@ impl Application {
             clock_skew: super::ClockSkew(chrono::Duration::seconds(
                 config.max_clock_skew_seconds.into(),
             )),
-        };
+        });
         let metrics_addr = match config.metrics_addr {
             Some(addr) => Some(serve_metrics(addr, super::metrics::Scrape::of(&state)).await?),
             None => None,

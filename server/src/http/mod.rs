@@ -37,6 +37,7 @@ use axum::extract::{DefaultBodyLimit, FromRef};
 use axum::routing::{get, post};
 use axum::{middleware, Router};
 use leptos::prelude::LeptosOptions;
+use std::sync::Arc;
 use std::time::Duration;
 use tower_http::timeout::RequestBodyTimeoutLayer;
 use tower_http::trace::TraceLayer;
@@ -49,10 +50,28 @@ use crate::live::{AlertHub, LiveHub};
 use crate::metrics::Metrics;
 use crate::storage::EventStore;
 
-/// Everything a handler may need; each takes only the parts it names (`State<EventStore>`, …).
-/// Every part is a cheap handle, so axum's clone per request costs a few reference counts.
-#[derive(Clone, FromRef)]
-pub struct AppState {
+/// Everything a handler may need: one shared `AppParts`, so axum's clones of the state (one
+/// per middleware and handler of every request) are one reference count each. Cloning the
+/// parts themselves was a fifth of Vigil's CPU in single-event ingest (docs/BENCHMARKS.md).
+#[derive(Clone)]
+pub struct AppState(Arc<AppParts>);
+
+impl AppState {
+    pub fn new(parts: AppParts) -> Self {
+        AppState(Arc::new(parts))
+    }
+}
+
+impl std::ops::Deref for AppState {
+    type Target = AppParts;
+
+    fn deref(&self) -> &AppParts {
+        &self.0
+    }
+}
+
+/// Each handler takes only the parts it names (`State<EventStore>`, …).
+pub struct AppParts {
     pub leptos_options: LeptosOptions,
     pub store: EventStore,
     pub writer: EventWriter,
@@ -75,6 +94,34 @@ pub struct AppState {
     pub clock_skew: ClockSkew,
     /// The detection rules, as readers see them.
     pub rules: alerts::RuleBook,
+}
+
+/// `State<Part>` for each part: a clone of that part only.
+macro_rules! state_parts {
+    ($($field:ident: $part:ty),* $(,)?) => {
+        $(impl FromRef<AppState> for $part {
+            fn from_ref(state: &AppState) -> Self {
+                state.0.$field.clone()
+            }
+        })*
+    };
+}
+
+state_parts! {
+    leptos_options: LeptosOptions,
+    store: EventStore,
+    writer: EventWriter,
+    keys: ApiKeys,
+    sessions: Sessions,
+    hub: LiveHub,
+    alert_hub: AlertHub,
+    origin: PublicUrl,
+    trusted_proxies: TrustedProxies,
+    exports: ExportBudget,
+    metrics: Metrics,
+    checkpointer: Option<Checkpointer>,
+    clock_skew: ClockSkew,
+    rules: alerts::RuleBook,
 }
 
 /// The most an `occurred_at` may be ahead of the server's clock and still be believed.

@@ -52,6 +52,15 @@ pub(super) fn kinds_of(filter: &EventFilter) -> Kinds {
     }
 }
 
+/// The session index keeps a 64-bit hash of the fingerprint (8 bytes where the text takes 40,
+/// migrations/0014_session_hash_index.sql): the hash finds the range, the text confirms it.
+fn push_session(sql: &mut QueryBuilder<'_, Postgres>, fingerprint: String) {
+    sql.push(" and hashtextextended(session_fingerprint, 0) = hashtextextended(")
+        .push_bind(fingerprint.clone())
+        .push(", 0) and session_fingerprint = ")
+        .push_bind(fingerprint);
+}
+
 /// `column = value` for one value, so a prepared statement's generic plan still reads the
 /// column's index in time order; `= any(list)` for several.
 fn push_one_of<T>(sql: &mut QueryBuilder<'_, Postgres>, column: &str, mut values: Vec<T>)
@@ -116,12 +125,10 @@ pub(super) fn push_conditions(
         sql.push(" and source = ").push_bind(source.clone());
     }
     if let Some(session) = &filter.session {
-        sql.push(" and session_fingerprint = ")
-            .push_bind(session_fingerprint(session));
+        push_session(sql, session_fingerprint(session));
     }
     if let Some(fingerprint) = &filter.session_fp {
-        sql.push(" and session_fingerprint = ")
-            .push_bind(fingerprint.clone());
+        push_session(sql, fingerprint.clone());
     }
     if let Some(text) = &filter.text {
         let pattern = format!("%{}%", escape_like(text));
