@@ -6,16 +6,18 @@ use crate::common;
 use common::TestApp;
 use serde_json::json;
 
+/// A page as a signed-in operator gets it; a page that never finishes fails the test after 30 s
+/// naming it (one hung once in a full run, and without a bound CI waits for its own limit).
 async fn page(app: &TestApp, path: &str) -> String {
-    let response = app
-        .signed_in()
+    let client = app.signed_in().await;
+    let fetch = async {
+        let response = client.get(app.url(path)).send().await.unwrap();
+        assert_eq!(response.status(), 200, "{path}");
+        response.text().await.unwrap()
+    };
+    tokio::time::timeout(std::time::Duration::from_secs(30), fetch)
         .await
-        .get(app.url(path))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(response.status(), 200, "{path}");
-    response.text().await.unwrap()
+        .unwrap_or_else(|_| panic!("{path} did not finish within 30 s"))
 }
 
 async fn seeded() -> TestApp {
