@@ -18,6 +18,11 @@ pub(super) enum UserSide {
     UserIdOnly,
 }
 
+impl UserSide {
+    /// Both halves, which together are the whole user filter.
+    pub const BOTH: [UserSide; 2] = [UserSide::Username, UserSide::UserIdOnly];
+}
+
 pub(super) fn push_user_side(sql: &mut QueryBuilder<'_, Postgres>, side: UserSide, user: &str) {
     match side {
         UserSide::Username => sql.push(" and username = ").push_bind(user.to_owned()),

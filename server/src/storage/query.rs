@@ -148,8 +148,11 @@ fn branches_of(filter: &EventFilter) -> Option<Vec<(EventFilter, Option<UserSide
             user: None,
             ..filter.clone()
         };
-        let sides = [UserSide::Username, UserSide::UserIdOnly];
-        return Some(sides.map(|side| (rest.clone(), Some(side))).to_vec());
+        return Some(
+            UserSide::BOTH
+                .map(|side| (rest.clone(), Some(side)))
+                .to_vec(),
+        );
     }
     let kinds = kinds_of(filter);
     if kinds.custom || !(2..=TYPES_WALKED).contains(&kinds.types.len()) {

@@ -274,10 +274,7 @@ fn push_raw_volume(
             user: None,
             ..filter.clone()
         };
-        for (i, side) in [UserSide::Username, UserSide::UserIdOnly]
-            .into_iter()
-            .enumerate()
-        {
+        for (i, side) in UserSide::BOTH.into_iter().enumerate() {
             if i > 0 {
                 sql.push(" union all ");
             }
