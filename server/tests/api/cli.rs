@@ -12,6 +12,7 @@ const VIGIL: &str = env!("CARGO_BIN_EXE_vigil");
 /// An empty data directory. A server left running by an earlier, aborted run is stopped first
 /// (attaching as the only user and letting go stops it), so no orphan outlives its files.
 pub fn fresh_data_dir(name: &str) -> PathBuf {
+    crate::common::watchdog::watch(None);
     let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join(name);
     if dir.join("pg/postmaster.pid").exists() {
         if let Ok(leftover) = vigil_server::embedded_pg::EmbeddedPostgres::start(&dir) {

@@ -2,6 +2,7 @@
 //! code), a fresh database per test, and the real app on port 0.
 
 pub mod live;
+pub mod watchdog;
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -119,6 +120,7 @@ pub async fn bare_database_url() -> String {
     let admin_url = tokio::task::spawn_blocking(|| cluster_url("postgres"))
         .await
         .unwrap();
+    watchdog::watch(Some((&admin_url, &name)));
     create_database_if_missing(&admin_url, &name)
         .await
         .expect("create test database");
@@ -230,6 +232,7 @@ impl TestApp {
             .await
             .unwrap();
         let db = format!("test_{}", Uuid::now_v7().simple());
+        watchdog::watch(Some((&cluster.url("postgres"), &db)));
         create_database_if_missing(&cluster.url("postgres"), &db)
             .await
             .expect("create database");
