@@ -5,8 +5,8 @@ use axum::Router;
 use chrono::{DateTime, Utc};
 use futures::future::BoxFuture;
 use leptos::prelude::provide_context;
-use leptos_axum::{generate_route_list, LeptosRoutes};
-use std::sync::Arc;
+use leptos_axum::{generate_route_list, AxumRouteListing, LeptosRoutes};
+use std::sync::{Arc, LazyLock};
 use uuid::Uuid;
 use vigil_app::admin_backend::Admin;
 use vigil_app::alert_filters::AlertFilter;
@@ -22,9 +22,14 @@ use super::AppState;
 use crate::storage::alerts::{AlertCursor, AlertQuery, StatusChangeError};
 use crate::storage::{Cursor, EventStore, KeyStore, OperatorStore, StorageError};
 
+/// The pages' routes, generated once per process. Generating runs the app with resource loading
+/// suppressed process-wide (leptos_server's `SuppressResourceLoad`), so a page another app in
+/// the process rendered meanwhile waited forever on its first resource (leptos issue #4773).
+static ROUTES: LazyLock<Vec<AxumRouteListing>> = LazyLock::new(|| generate_route_list(App));
+
 /// Adds the pages, their server functions and the site's assets to `router`.
 pub fn mount(router: Router<AppState>, state: &AppState) -> Router<AppState> {
-    let routes = generate_route_list(App);
+    let routes = ROUTES.clone();
     let backend = Backend(Arc::new(state.store.clone()));
     let rules = state.rules.clone();
     let entities = Entities(Arc::new(super::dashboard_entities::DashboardEntities(

@@ -192,3 +192,54 @@ async fn a_ten_thousand_year_range_renders_a_bounded_page() {
         "the events in range are listed"
     );
 }
+
+/// Pages rendered while other apps start in the same process finish. Building an app generates
+/// the route list, which suppresses resource loading process-wide while it runs (leptos_server's
+/// `SuppressResourceLoad`): a page resource first polled meanwhile waited forever, and two
+/// clean-clone test runs hung on it. Each app starts on a runtime of its own, which ends with it.
+/// Before the fix the eighth page hung; after it, 200 starts rendered 948 pages.
+#[tokio::test]
+async fn pages_finish_while_other_apps_start() {
+    use vigil_server::database::{login_pool, ServingPools};
+    let app = seeded().await;
+    let client = app.signed_in().await;
+    let owner_options = (*app.database.pool.connect_options()).clone();
+    let starting = std::thread::spawn(move || {
+        for _ in 0..80 {
+            let runtime = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .unwrap();
+            runtime.block_on(async {
+                let owner = sqlx::postgres::PgPoolOptions::new()
+                    .max_connections(2)
+                    .connect_lazy_with(owner_options.clone());
+                let (login, password) = common::SERVING_LOGIN;
+                let serving = login_pool(&owner, login, password).await.unwrap();
+                let pools = ServingPools {
+                    serving,
+                    owner: Some(owner),
+                };
+                let mut args = vigil_server::config::ServeArgs::on("127.0.0.1:0".parse().unwrap());
+                args.no_detections = true;
+                let built = vigil_server::http::Application::build(&args, pools).await;
+                drop(built.expect("another app builds"));
+            });
+        }
+    });
+    let mut rendered = 0;
+    while !starting.is_finished() {
+        let fetch = async {
+            let response = client.get(app.url("/failures")).send().await.unwrap();
+            assert_eq!(response.status(), 200);
+            response.text().await.unwrap()
+        };
+        let html = tokio::time::timeout(std::time::Duration::from_secs(10), fetch)
+            .await
+            .unwrap_or_else(|_| panic!("page {rendered} did not finish while apps started"));
+        assert!(html.contains("fail-user"));
+        rendered += 1;
+    }
+    starting.join().unwrap();
+    assert!(rendered > 0, "no page was rendered while apps started");
+}
