@@ -4,6 +4,7 @@ pub mod alerts;
 mod append;
 mod bulk;
 mod chain;
+mod chart_sql;
 mod columns;
 mod conditions;
 mod entities;
