@@ -6,6 +6,7 @@ use futures::stream::SplitSink;
 use futures::SinkExt;
 use std::sync::Arc;
 use std::time::Duration;
+use tokio::sync::broadcast;
 use tokio::sync::broadcast::error::{RecvError, TryRecvError};
 use vigil_wire::{EventFilter, LiveMessage};
 
@@ -31,6 +32,12 @@ pub struct Follower {
     pub catch_up: CatchUp,
     pub filter: EventFilter,
     pub group: Arc<FilterGroup>,
+    /// The group's matches from the moment the stream was admitted, and the seq through which
+    /// it had matched then. Taken when the request is admitted, not when the sender first runs
+    /// on the fan-out's threads: a busy fan-out starts senders late, and an event committed
+    /// after the handshake must still reach the client.
+    /// (A second `run` subscribes anew.)
+    pub subscription: Option<(broadcast::Receiver<GroupMessage>, i64)>,
 }
 
 /// Why a connection ended early.
@@ -45,12 +52,13 @@ impl Follower {
     /// connection has everything it should have; it is what heartbeats report and where replays
     /// start.
     pub async fn run(
-        &self,
+        &mut self,
         sink: &mut Sink,
         after: Option<i64>,
         mut alerts: Option<AlertTap>,
     ) -> Result<(), Ended> {
-        let (mut events, through) = self.group.subscribe();
+        let (mut events, through) =
+            (self.subscription.take()).unwrap_or_else(|| self.group.subscribe());
         let mut delivered = after.unwrap_or(through);
         let mut shutdown = self.hub.shutdown_signal();
         let mut heartbeat = tokio::time::interval(HEARTBEAT_EVERY);

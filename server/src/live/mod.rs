@@ -157,8 +157,10 @@ impl LiveHub {
     /// A new connection's follower of `filter`: it joins (or starts) the filter's group.
     pub fn follow(&self, filter: EventFilter) -> Follower {
         let fingerprint = filter.session.as_deref().map(session_fingerprint);
+        let group = self.group(filter.clone(), fingerprint);
         Follower {
-            group: self.group(filter.clone(), fingerprint),
+            subscription: Some(group.subscribe()),
+            group,
             catch_up: self.catch_up(),
             hub: self.clone(),
             filter,

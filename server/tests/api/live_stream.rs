@@ -148,3 +148,66 @@ async fn only_matches_and_the_events_sent_count_as_fan_out_work() {
     // events the filter passed over counted nothing.
     assert_eq!(app.hub.fan_out_work().so_far(), 2);
 }
+
+/// Every worker of the process's fan-out runtime, held until this is dropped: a fan-out too
+/// busy to run a new stream's sender for a while, as on a loaded machine.
+struct FanOutHeld(std::sync::Arc<(std::sync::Mutex<bool>, std::sync::Condvar)>);
+
+impl FanOutHeld {
+    fn hold(fan_out: &tokio::runtime::Handle) -> Self {
+        let gate = std::sync::Arc::new((std::sync::Mutex::new(false), std::sync::Condvar::new()));
+        let workers = fan_out.metrics().num_workers();
+        let (started, holding) = std::sync::mpsc::channel();
+        for _ in 0..workers {
+            let (gate, started) = (gate.clone(), started.clone());
+            fan_out.spawn(async move {
+                let _ = started.send(());
+                let (released, wake) = &*gate;
+                let mut released = released.lock().unwrap();
+                while !*released {
+                    released = wake.wait(released).unwrap();
+                }
+            });
+        }
+        for _ in 0..workers {
+            (holding.recv_timeout(std::time::Duration::from_secs(10)))
+                .expect("every fan-out worker is held");
+        }
+        FanOutHeld(gate)
+    }
+}
+
+impl Drop for FanOutHeld {
+    fn drop(&mut self) {
+        let (released, wake) = &*self.0;
+        *released.lock().unwrap() = true;
+        wake.notify_all();
+    }
+}
+
+/// An event committed after the handshake reaches the stream even when the fan-out starts the
+/// stream's sender only after its filter's matcher has seen the event. The follower subscribes
+/// when the request is admitted; it used to subscribe when its sender first ran, and the event
+/// was lost (seen once as a 10 s timeout in a loaded CI run).
+#[tokio::test]
+async fn an_event_committed_before_a_busy_fan_out_starts_the_sender_arrives() {
+    let app = TestApp::spawn().await;
+    let held = FanOutHeld::hold(app.hub.fan_out_handle());
+    let mut socket = follow(&app, "type=auth.logout")
+        .await
+        .expect("the upgrade succeeds");
+    let receipt = app.ingest(&json!({"event_type": "auth.logout"})).await;
+    let seq = receipt[0]["seq"].as_i64().unwrap();
+    common::eventually("the hub to publish the event", || async {
+        (app.hub.subscribe().1 >= seq).then_some(())
+    })
+    .await;
+    drop(held);
+    let delivered = loop {
+        let message = next_json(&mut socket).await;
+        if message["kind"] != "heartbeat" {
+            break message;
+        }
+    };
+    assert_eq!(delivered["event"]["seq"], seq, "{delivered}");
+}
