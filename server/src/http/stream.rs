@@ -162,7 +162,7 @@ async fn follow(
     alerts: Option<AlertTap>,
 ) -> Result<(), live::Ended> {
     match (follower, alerts) {
-        (Some(mut follower), alerts) => follower.run(sink, after, alerts).await,
+        (Some(follower), alerts) => follower.run(sink, after, alerts).await,
         (None, Some(alerts)) => live::run_alerts_only(hub, sink, alerts).await,
         (None, None) => Ok(()),
     }

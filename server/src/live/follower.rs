@@ -35,8 +35,7 @@ pub struct Follower {
     /// The group's matches from the moment the stream was admitted, and the seq through which
     /// it had matched then. Taken when the request is admitted, not when the sender first runs
     /// on the fan-out's threads: a busy fan-out starts senders late, and an event committed
-    /// after the handshake must still reach the client.
-    /// (A second `run` subscribes anew.)
+    /// after the handshake must still reach the client. `run` takes it.
     pub subscription: Option<(broadcast::Receiver<GroupMessage>, i64)>,
 }
 
@@ -52,7 +51,7 @@ impl Follower {
     /// connection has everything it should have; it is what heartbeats report and where replays
     /// start.
     pub async fn run(
-        &mut self,
+        mut self,
         sink: &mut Sink,
         after: Option<i64>,
         mut alerts: Option<AlertTap>,
