@@ -1,6 +1,6 @@
 //! Top lists of failed events by address or username. Over the last 24 hours, 7 or 30 days
-//! they read running windows (migrations/0008_rollups.sql): one row per distinct value whatever
-//! the traffic, corrected by the few raw rows between a window's start and the list's, and by
+//! they read running windows (migrations/0008_rollups.sql, 0015): one row per distinct value
+//! with a count per window whatever the traffic, corrected by the few raw rows between a window's start and the list's, and by
 //! the failures not rolled up yet. Any other range counts raw rows, within the raw-row budget.
 
 use chrono::{DateTime, Utc};
@@ -68,11 +68,22 @@ impl TopList {
 /// are counted from raw rows, a minute or so of them while `vigil serve` advances the windows.
 const MAX_WINDOW_LAG: chrono::Duration = chrono::Duration::minutes(10);
 
-/// A running window of `failure_windows`: rolled-up failures with `occurred_at >= start`.
+/// A running window of `failure_windows`: rolled-up failures with `occurred_at >= start`,
+/// counted in the column `counts`.
 #[derive(Clone, Copy, Debug)]
 pub(super) struct Window {
-    span: i32,
+    counts: &'static str,
     start: DateTime<Utc>,
+}
+
+/// The column of `failure_windows` that counts the window of `span` seconds.
+fn counts_of(span: i32) -> Option<&'static str> {
+    match span {
+        86_400 => Some("n_day"),
+        604_800 => Some("n_week"),
+        2_592_000 => Some("n_month"),
+        _ => None,
+    }
 }
 
 /// The window that can answer `[since, until)`: `until` is now, and the window starts a
@@ -87,8 +98,13 @@ pub(super) fn window_in(
         return None;
     }
     (snapshot.starts.iter())
-        .find(|(_, start)| (*start - since).abs() <= MAX_WINDOW_LAG)
-        .map(|&(span, start)| Window { span, start })
+        .filter(|(_, start)| (*start - since).abs() <= MAX_WINDOW_LAG)
+        .find_map(|&(span, start)| {
+            Some(Window {
+                counts: counts_of(span)?,
+                start,
+            })
+        })
 }
 
 impl TopList {
@@ -148,19 +164,21 @@ impl TopList {
     ) {
         let category = event_type.category().as_str().to_owned();
         let event_type = event_type.as_str().to_owned();
-        sql.push("candidates as ((select value from failure_windows where span = ")
-            .push_bind(window.span)
-            .push(" and dimension = ")
+        let counts = window.counts;
+        sql.push("candidates as ((select value from failure_windows where dimension = ")
             .push_bind(self.dimension)
             .push(" and event_type = ")
             .push_bind(event_type.clone())
-            .push(" order by n desc, value limit ")
+            // Spelled out, so the planner reads the window's partial index.
+            .push(format!(
+                " and {counts} > 0 order by {counts} desc, value limit "
+            ))
             .push_bind(i64::from(self.limit))
             .push(" + (select count(*) from adjusted)) union select value from adjusted), ");
         sql.push("counted as (select c.value, w.n from candidates c left join lateral ")
-            .push("(select sum(n) as n from failure_windows w where w.span = ")
-            .push_bind(window.span)
-            .push(" and w.dimension = ")
+            .push(format!(
+                "(select {counts} as n from failure_windows w where w.dimension = "
+            ))
             .push_bind(self.dimension)
             .push(" and w.event_type = ")
             .push_bind(event_type)
@@ -172,10 +190,12 @@ impl TopList {
 
     /// `counted`: the window's count of every value of the filter's types and categories.
     fn push_every_value(&self, sql: &mut QueryBuilder<'static, Postgres>, window: Window) {
-        sql.push("window_counts as (select value, sum(n) as n from failure_windows where span = ")
-            .push_bind(window.span)
-            .push(" and dimension = ")
-            .push_bind(self.dimension);
+        let counts = window.counts;
+        sql.push(format!(
+            "window_counts as (select value, sum({counts}) as n from failure_windows \
+             where {counts} > 0 and dimension = "
+        ))
+        .push_bind(self.dimension);
         push_conditions(sql, &self.types_only(), Utc::now());
         sql.push(" group by 1), counted as (select value, n from window_counts ")
             .push("union select value, null from adjusted where value not in ")

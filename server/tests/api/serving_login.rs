@@ -78,6 +78,7 @@ async fn the_serving_login_cannot_change_or_remove_an_event_by_any_route() {
         // The owner's functions that would recount or rewrite are the owner's alone.
         "select count_events(0, 5)".to_owned(),
         "select rebuild_failure_windows()".to_owned(),
+        "select failure_window_bounds()".to_owned(),
     ] {
         let message = refused(&serving, &sql).await;
         assert!(

@@ -64,8 +64,8 @@ async fn assert_aggregates_match(pool: &PgPool, after: &str) {
     );
 }
 
-/// Rows of `failure_windows` that differ from a count of the failures since their window's
-/// start, and counts missing from it.
+/// Counts of `failure_windows` that differ from a count of the failures since their window's
+/// start, counts missing from it, and rows that count nothing.
 async fn failure_windows_mismatches(pool: &PgPool) -> i64 {
     sqlx::query_scalar(
         "with counted as (select s.span, d.dimension, e.event_type, e.category, d.value, \
@@ -76,9 +76,14 @@ async fn failure_windows_mismatches(pool: &PgPool) -> i64 {
                                        ('username', e.username)) d(dimension, value) \
             where e.action_result = 'failure' and d.value is not null \
             group by 1, 2, 3, 4, 5), \
-         kept as (select span, dimension, event_type, category, value, n from failure_windows) \
+         kept as (select * from (select s.span, f.dimension, f.event_type, f.category, f.value, \
+                case s.span when 86400 then f.n_day when 604800 then f.n_week \
+                    when 2592000 then f.n_month end as n \
+            from failure_windows f cross join failure_window_starts s) k where n <> 0) \
          select (select count(*) from (select * from counted except select * from kept) a) \
-              + (select count(*) from (select * from kept except select * from counted) b)",
+              + (select count(*) from (select * from kept except select * from counted) b) \
+              + (select count(*) from failure_windows \
+                 where n_day = 0 and n_week = 0 and n_month = 0)",
     )
     .fetch_one(pool)
     .await

@@ -95,7 +95,7 @@ async fn top_lists_over_the_last_day_week_and_month_read_running_windows_that_ke
 
     // The answer is the window's: a count changed there shows in the list.
     sqlx::query(
-        "update failure_windows set n = n + 1000 where span = 604800 and value = 'edge' \
+        "update failure_windows set n_week = n_week + 1000 where value = 'edge' \
          and dimension = 'username'",
     )
     .execute(pool)
