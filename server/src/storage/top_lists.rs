@@ -175,17 +175,19 @@ impl TopList {
             ))
             .push_bind(i64::from(self.limit))
             .push(" + (select count(*) from adjusted)) union select value from adjusted), ");
-        sql.push("counted as (select c.value, w.n from candidates c left join lateral ")
-            .push(format!(
-                "(select {counts} as n from failure_windows w where w.dimension = "
-            ))
-            .push_bind(self.dimension)
-            .push(" and w.event_type = ")
-            .push_bind(event_type)
-            // Every key column, so this is one lookup of the primary key whatever the statistics.
-            .push(" and w.value = c.value and w.category = ")
-            .push_bind(category)
-            .push(") w on true)");
+        // A scalar subquery, never flattened into a join: with a lateral join the planner, guessing
+        // thousands of candidates, hashed every row of the type's window (90 ms at 10 M events).
+        sql.push(format!(
+            "counted as materialized (select c.value, (select {counts} from failure_windows w \
+             where w.dimension = "
+        ))
+        .push_bind(self.dimension)
+        .push(" and w.event_type = ")
+        .push_bind(event_type)
+        // Every key column: one lookup of the primary key per candidate.
+        .push(" and w.value = c.value and w.category = ")
+        .push_bind(category)
+        .push(") as n from candidates c)");
     }
 
     /// `counted`: the window's count of every value of the filter's types and categories.
