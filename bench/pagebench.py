@@ -8,13 +8,14 @@ Fills the data directory's embedded database with `vigil demo-data` (7 days endi
 holds fewer events than asked, creates a viewer and a read key, starts `vigil serve`, signs in
 and fetches each page (the whole server-rendered response, charts and top lists included; the
 entity pages of a busy and a quiet user and two attacking addresses at every range) and
-each read-API first and next page (and the session pivot of the newest login's session), after
+each read-API first and next page (and the session pivot of the newest login's session), and
+the stream's `after=` catch-up of the newest 100 and 1,000 matches of a few filters, after
 waiting for the machine to go quiet (start-up work done), one warm-up and then `--runs` timed
 requests each (`--only REGEX` times only the pages and queries it finds); prints
 p50/p95 in milliseconds and the database's bytes per event. Only the standard library: it runs
 with the machine's python3.
 """
-import argparse, http.client, json, os, re, subprocess, sys, time, urllib.parse
+import argparse, base64, http.client, json, os, re, socket, struct, subprocess, sys, time, urllib.parse
 
 PAGES = ["/", "/mfa", "/api-keys", "/events?user=user42", "/events?ip=203.0.113.0/24",
          "/events?ip=2001:db8:bad::/48"]
@@ -24,6 +25,9 @@ RANGES = ["", "15m", "1h", "24h", "7d", "30d"]
 ENTITIES = ["/users/user00001", "/users/user49999", "/ips/203.0.113.7", "/ips/2001:db8:bad::17"]
 API = ["", "type=auth.login.failure", "user=user42", "ip=203.0.113.0/24", "since=7d",
        "type=mfa&since=24h"]
+# The stream's `after=` catch-up: from the 100th and the 1,000th newest match to the newest.
+STREAM = ["", "type=auth.login.failure", "ip=2001:db8:bad::/48"]
+CATCH_UP = [100, 1000]
 
 
 def vigil(args, *rest, stdin=None):
@@ -58,6 +62,90 @@ class Client:
             times.append((time.perf_counter() - started) * 1000)
             size, status = len(data), response.status
         return percentile(times, 0.5), percentile(times, 0.95), size, status
+
+
+class Stream:
+    """A WebSocket client of `/api/v1/stream`, just enough of RFC 6455 for server frames."""
+    def __init__(self, port, path, headers):
+        self.socket = socket.create_connection(("127.0.0.1", port), timeout=120)
+        key = base64.b64encode(os.urandom(16)).decode()
+        lines = [f"GET {path} HTTP/1.1", f"Host: 127.0.0.1:{port}", "Upgrade: websocket",
+                 "Connection: Upgrade", f"Sec-WebSocket-Key: {key}", "Sec-WebSocket-Version: 13"]
+        lines += [f"{k}: {v}" for k, v in headers.items()]
+        self.socket.sendall(("\r\n".join(lines) + "\r\n\r\n").encode())
+        self.buffer = b""
+        while b"\r\n\r\n" not in self.buffer:
+            self.buffer += self.read_some()
+        head, self.buffer = self.buffer.split(b"\r\n\r\n", 1)
+        if not head.startswith(b"HTTP/1.1 101"):
+            sys.exit(f"stream {path} refused: {head.splitlines()[0]!r}")
+
+    def read_some(self):
+        chunk = self.socket.recv(65536)
+        if not chunk:
+            sys.exit("the stream closed")
+        return chunk
+
+    def take(self, n):
+        while len(self.buffer) < n:
+            self.buffer += self.read_some()
+        taken, self.buffer = self.buffer[:n], self.buffer[n:]
+        return taken
+
+    def message(self):
+        """The next text message (server frames are never masked; pings are not answered)."""
+        parts = []
+        while True:
+            first, second = self.take(2)
+            length = second & 0x7F
+            if length == 126:
+                length = struct.unpack("!H", self.take(2))[0]
+            elif length == 127:
+                length = struct.unpack("!Q", self.take(8))[0]
+            payload, opcode = self.take(length), first & 0x0F
+            if opcode == 8:
+                sys.exit("the stream closed")
+            if opcode in (0, 1):
+                parts.append(payload)
+                if first & 0x80:
+                    return json.loads(b"".join(parts))
+
+    def close(self):
+        self.socket.close()
+
+
+def time_catch_up(port, query, after, last_seq, headers, runs):
+    """Connects with `after=` and times the messages up to the event `last_seq`."""
+    times = []
+    path = f"/api/v1/stream?after={after}{'&' + query if query else ''}"
+    for attempt in range(runs + 1):  # the first is a warm-up
+        started = time.perf_counter()
+        stream = Stream(port, path, headers)
+        received = 0
+        while True:
+            message = stream.message()
+            if message["kind"] == "event":
+                received += 1
+                if message["event"]["seq"] >= last_seq:
+                    break
+        stream.close()
+        if attempt:
+            times.append((time.perf_counter() - started) * 1000)
+    return percentile(times, 0.5), percentile(times, 0.95), received
+
+
+def newest_seqs(reader, query, count):
+    """The seqs of the newest `count` matches, newest first (the read API pages by 500)."""
+    seqs, cursor = [], None
+    while len(seqs) < count:
+        path = f"/api/v1/events?limit={min(500, count - len(seqs))}{'&' + query if query else ''}"
+        _, body = reader.request("GET", path + (f"&cursor={urllib.parse.quote(cursor)}" if cursor else ""))
+        page = json.loads(body)
+        seqs += [e["seq"] for e in page["events"]]
+        cursor = page.get("next_cursor")
+        if not cursor:
+            break
+    return seqs
 
 
 def wait_healthy(port, server):
@@ -171,6 +259,18 @@ def run(args, key):
             n50, n95, _, _ = reader.timed(f"{path}&cursor={urllib.parse.quote(cursor)}", args.runs)
             nxt = f"{n50:.1f} / {n95:.1f}"
         print(f"| `{query or 'no filter'}` | {first50:.1f} / {first95:.1f} | {nxt} |", flush=True)
+
+    print(f"\n| stream catch-up | events | p50 ms | p95 ms |\n|---|---:|---:|---:|")
+    for query in (q for q in STREAM if not args.only or re.search(args.only, q or "no filter")):
+        for count in CATCH_UP:
+            # The newest `count` matches, newest first: replay from just before the oldest.
+            seqs = newest_seqs(reader, query, count)
+            if not seqs:
+                continue
+            p50, p95, received = time_catch_up(args.port, query, seqs[-1] - 1, seqs[0],
+                                               reader.headers, args.runs)
+            print(f"| `after=…{'&' + query if query else ''}` | {received:,} | {p50:.1f} | {p95:.1f} |",
+                  flush=True)
 
 
 if __name__ == "__main__":
