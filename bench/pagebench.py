@@ -12,7 +12,7 @@ each read-API first and next page (and the session pivot of the newest login's s
 the stream's `after=` catch-up of the newest 100 and 1,000 matches of a few filters, after
 waiting for the machine to go quiet (start-up work done), one warm-up and then `--runs` timed
 requests each (`--only REGEX` times only the pages and queries it finds); prints
-p50/p95 in milliseconds and the database's bytes per event. Only the standard library: it runs
+p50/p95 in milliseconds (`vigil db status` gives the bytes per event). Only the standard library: it runs
 with the machine's python3.
 """
 import argparse, base64, http.client, json, os, re, socket, struct, subprocess, sys, time, urllib.parse
