@@ -20,7 +20,14 @@ use super::privileges::Runner;
 /// places, which outgrow the default shared buffers, and sustained ingest forced a checkpoint
 /// every 15-20 s with the default `max_wal_size` (docs/BENCHMARKS.md, "The embedded database's
 /// settings"). The WAL may take up to about 4 GB of disk.
-const WRITE_HEAVY: &str = "-c shared_buffers=512MB -c max_wal_size=4GB -c checkpoint_timeout=15min";
+///
+/// One `vigil serve` holds up to about 45 connections (two pools of 16, the writer's, the
+/// fan-out's, catch-up and export reads): two instances (a rolling restart) fill most of the
+/// default 100, whose last 3 only superusers may take. The API tests peaked at 74 of 100, and
+/// a serving login's ingest in CI once answered 503 for want of a connection.
+const WRITE_HEAVY: &str =
+    "-c shared_buffers=512MB -c max_wal_size=4GB -c checkpoint_timeout=15min \
+                           -c max_connections=200";
 
 /// Name of the cluster's superuser, the role in [`super::EmbeddedPostgres::url`].
 pub(crate) const SUPERUSER: &str = "vigil";

@@ -139,6 +139,11 @@ impl EmbeddedPostgres {
         )
     }
 
+    /// The server's log (inside PGDATA), for reports of what the database said.
+    pub fn log_file(&self) -> PathBuf {
+        self.cluster.log_file()
+    }
+
     /// The loopback TCP port the server listens on.
     pub fn port(&self) -> u16 {
         self.port

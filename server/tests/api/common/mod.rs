@@ -56,6 +56,30 @@ fn cluster_url(database: &str) -> String {
     template.replace("vigil_test_db_placeholder", database)
 }
 
+/// The shared cluster's last log lines: what the database said when a request was refused.
+pub fn cluster_log_tail() -> String {
+    const LINES: usize = 30;
+    let log =
+        (CLUSTER.lock().ok()).and_then(|cluster| cluster.as_ref().map(EmbeddedPostgres::log_file));
+    let Some(text) = log.and_then(|log| std::fs::read_to_string(log).ok()) else {
+        return "(no cluster log)".to_owned();
+    };
+    let lines: Vec<&str> = text.lines().collect();
+    lines[lines.len().saturating_sub(LINES)..].join("\n")
+}
+
+/// The app's warnings and errors go to the test's captured output, so a failing test shows
+/// why the server refused (a 503 alone does not say which connection failed, or how).
+fn capture_server_warnings() {
+    static INSTALLED: OnceLock<()> = OnceLock::new();
+    INSTALLED.get_or_init(|| {
+        let _ = tracing_subscriber::fmt()
+            .with_test_writer()
+            .with_env_filter(tracing_subscriber::EnvFilter::new("vigil_server=warn"))
+            .try_init();
+    });
+}
+
 /// The cluster outlives test runs, and so would every test's database (gigabytes after a few
 /// runs): those of earlier runs, that nobody is connected to, are dropped at the first test.
 fn drop_earlier_runs_databases(admin_url: &str) {
@@ -244,6 +268,7 @@ impl TestApp {
     }
 
     async fn start(database: Database, args: ServeArgs) -> TestApp {
+        capture_server_warnings();
         let app = Application::build(&args, serving_pools(&database).await)
             .await
             .expect("bind port 0");
@@ -378,6 +403,12 @@ impl TestApp {
         let response = self.post_json(body).await;
         let status = response.status();
         let text = response.text().await.unwrap();
+        if status.is_server_error() {
+            panic!(
+                "ingest refused ({status}): {text}\nthe database's log:\n{}",
+                cluster_log_tail()
+            );
+        }
         assert_eq!(status, 201, "ingest refused: {text}");
         let body: serde_json::Value = serde_json::from_str(&text).unwrap();
         body["events"].as_array().expect("an events list").clone()
