@@ -47,6 +47,11 @@ async fn alerts_that_name_the_entity_as_a_whole_part_are_listed() {
         "ip=192.0.2.1",
         "network=192.0.2.0/24",
         "ip=192.0.2.10",
+        // Values with spaces span several of the key's space-separated pieces.
+        "user=ann lee",
+        "user=ann lee ip=192.0.2.77",
+        // Holds the pieces `user=ann` and `lee`, but not the pair `user=ann lee`.
+        "user=ann username=bob lee",
     ];
     raise(&app, &keys).await;
     let ids: BTreeMap<String, i64> = sqlx::query_as("select group_key, id from alerts")
@@ -84,4 +89,9 @@ async fn alerts_that_name_the_entity_as_a_whole_part_are_listed() {
         ids_of(&[1, 4, 5]),
         "its own key parts and its network's"
     );
+    assert_eq!(
+        listed(Entity::User("ann lee".into())).await,
+        ids_of(&[7, 8])
+    );
+    assert_eq!(listed(Entity::User("bob lee".into())).await, ids_of(&[9]));
 }
