@@ -5,6 +5,7 @@ mod common;
 
 mod administration;
 mod aggregates;
+mod alert_tally;
 mod alerts_dashboard;
 mod assets;
 mod chain;

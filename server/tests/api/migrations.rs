@@ -3,37 +3,14 @@
 
 use crate::common;
 
-use sqlx::migrate::Migrator;
 use sqlx::{Connection, PgConnection};
 use vigil_server::database::Database;
 use vigil_server::storage::EventStore;
 
-/// Runs the migrations numbered below `before`, as an older Vigil did (same files, so the
-/// migrator later sees them as applied).
-async fn migrate_below(url: &str, before: &str) {
-    let dir = tempfile::tempdir().unwrap();
-    let source = concat!(env!("CARGO_MANIFEST_DIR"), "/../migrations");
-    for entry in std::fs::read_dir(source).unwrap() {
-        let path = entry.unwrap().path();
-        let name = path.file_name().unwrap().to_owned();
-        if name.to_str().unwrap() < before {
-            std::fs::copy(&path, dir.path().join(name)).unwrap();
-        }
-    }
-    let mut conn = PgConnection::connect(url).await.unwrap();
-    Migrator::new(dir.path())
-        .await
-        .unwrap()
-        .run(&mut conn)
-        .await
-        .unwrap();
-    conn.close().await.unwrap();
-}
-
 #[tokio::test]
 async fn events_stored_before_the_chain_and_partitions_survive_the_upgrade() {
     let url = common::bare_database_url().await;
-    migrate_below(&url, "0005").await;
+    common::migrate_below(&url, "0005").await;
     let mut conn = PgConnection::connect(&url).await.unwrap();
     // Rows as the first schema stored them, received over two months.
     sqlx::raw_sql(

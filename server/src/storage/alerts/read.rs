@@ -170,12 +170,12 @@ impl EventStore {
         Ok(rows.into_iter().map(|(r, o, d)| (r, (o, d))).collect())
     }
 
-    /// The top bar's count: alerts not closed, their worst severity, the newest change.
+    /// The top bar's count: alerts not closed, their worst severity, the newest change. From
+    /// `alert_tally`, which triggers keep (migrations/0017_alert_tally.sql): four rows.
     pub async fn alert_summary(&self) -> Result<AlertSummary, StorageError> {
         let (open, worst, change_seq): (i64, Option<i32>, i64) = sqlx::query_as(&format!(
-            "select count(*) filter (where status <> 'closed'), \
-                    max({RANK_SQL}) filter (where status <> 'closed'), \
-                    (select seq from alert_clock) from alerts"
+            "select coalesce(sum(open), 0)::bigint, max({RANK_SQL}) filter (where open > 0), \
+                    (select seq from alert_clock) from alert_tally"
         ))
         .fetch_one(&self.pool)
         .await?;

@@ -151,6 +151,30 @@ pub async fn bare_database_url() -> String {
     cluster_url(&name)
 }
 
+/// Runs the migrations numbered below `before`, as an older Vigil did (same files, so the
+/// migrator later sees them as applied).
+pub async fn migrate_below(url: &str, before: &str) {
+    let dir = tempfile::tempdir().unwrap();
+    let source = concat!(env!("CARGO_MANIFEST_DIR"), "/../migrations");
+    for entry in std::fs::read_dir(source).unwrap() {
+        let path = entry.unwrap().path();
+        let name = path.file_name().unwrap().to_owned();
+        if name.to_str().unwrap() < before {
+            std::fs::copy(&path, dir.path().join(name)).unwrap();
+        }
+    }
+    let mut conn = <sqlx::PgConnection as sqlx::Connection>::connect(url)
+        .await
+        .unwrap();
+    sqlx::migrate::Migrator::new(dir.path())
+        .await
+        .unwrap()
+        .run(&mut conn)
+        .await
+        .unwrap();
+    sqlx::Connection::close(conn).await.unwrap();
+}
+
 /// The login every test app serves under, as the embedded default's `vigil_serving`: a member
 /// of `vigil_app` only, so every test also shows the app needs no more.
 pub const SERVING_LOGIN: (&str, &str) = ("vigil_test_serving", "TestServingLogin0123456789");
