@@ -3,35 +3,19 @@
 //! says what `count(*)` over the alerts says.
 
 use crate::common;
+use common::{raise_alerts, TestApp};
 
-use chrono::{Duration, Utc};
 use sqlx::PgPool;
 use vigil_server::database::Database;
-use vigil_server::storage::alerts::{Judgement, NewAlert};
 use vigil_server::storage::EventStore;
 use vigil_wire::{AlertSeverity, AlertStatus};
 
 /// Opens (or, for a key already open, adds a match to) one alert per `(key, severity)`.
-async fn raise(store: &EventStore, alerts: &[(&str, AlertSeverity)]) -> Vec<i64> {
-    let now = Utc::now();
-    let judgement = Judgement {
-        opened: (alerts.iter())
-            .map(|(key, severity)| NewAlert {
-                rule_id: "brute-force-ip".into(),
-                title: format!("About {key}"),
-                severity: *severity,
-                group_key: (*key).into(),
-                first_seen: now - Duration::minutes(1),
-                last_seen: now,
-                seqs: vec![1],
-                evidence_filter: "type=auth.login.failure".into(),
-            })
-            .collect(),
-        matched: Vec::new(),
-        through_seq: 0,
-    };
-    let committed = (store.commit_judgement(&judgement, None).await.unwrap()).expect("committed");
-    committed.changed.iter().map(|a| a.id).collect()
+async fn raise(app: &TestApp, alerts: &[(&str, AlertSeverity)]) -> Vec<i64> {
+    let titled: Vec<_> = (alerts.iter())
+        .map(|(key, severity)| (*key, *severity, *key))
+        .collect();
+    raise_alerts(app, &titled).await
 }
 
 /// `(open, worst)` as the top bar shows them, and as counted from the alerts themselves.
@@ -56,7 +40,7 @@ async fn both_counts(
 
 #[tokio::test]
 async fn the_tally_follows_openings_matches_acknowledgements_and_closings() {
-    let app = common::TestApp::spawn().await;
+    let app = TestApp::spawn().await;
     let store = EventStore::new(app.database.pool.clone());
     let pool = &app.database.pool;
     let expect = |step: &str,
@@ -69,7 +53,7 @@ async fn the_tally_follows_openings_matches_acknowledgements_and_closings() {
 
     use AlertSeverity::{Critical, High, Low};
     let ids = raise(
-        &store,
+        &app,
         &[
             ("ip=a", Low),
             ("ip=b", High),
@@ -85,7 +69,7 @@ async fn the_tally_follows_openings_matches_acknowledgements_and_closings() {
     );
 
     // Matches for keys already open update those alerts: still four.
-    raise(&store, &[("ip=a", Low), ("ip=c", Critical)]).await;
+    raise(&app, &[("ip=a", Low), ("ip=c", Critical)]).await;
     expect(
         "matches added",
         both_counts(&store, pool).await,
@@ -122,7 +106,7 @@ async fn the_tally_follows_openings_matches_acknowledgements_and_closings() {
     );
 
     // A key whose alert was closed opens a new one.
-    raise(&store, &[("ip=c", Critical)]).await;
+    raise(&app, &[("ip=c", Critical)]).await;
     expect(
         "reopened by a match",
         both_counts(&store, pool).await,

@@ -4,11 +4,9 @@
 
 use crate::common;
 
-use chrono::{Duration, Utc};
-use common::{TestApp, OPERATOR};
+use common::{raise_alerts as raise, TestApp, OPERATOR};
 use serde_json::json;
-use vigil_server::storage::alerts::{Judgement, NewAlert};
-use vigil_server::storage::{EventStore, OperatorStore, Role};
+use vigil_server::storage::{OperatorStore, Role};
 use vigil_wire::{AlertSeverity, MAX_ALERT_NOTE_CHARS};
 
 const CHANGE: &str = "/rpc/change_alert_status";
@@ -18,36 +16,6 @@ fn no_redirects() -> reqwest::Client {
         .redirect(reqwest::redirect::Policy::none())
         .build()
         .unwrap()
-}
-
-/// Raises one alert per `(key, severity, title)`, as the engine commits them; returns their ids.
-async fn raise(app: &TestApp, alerts: &[(&str, AlertSeverity, &str)]) -> Vec<i64> {
-    let store = EventStore::new(app.database.pool.clone());
-    let now = Utc::now();
-    let judgement = Judgement {
-        opened: alerts
-            .iter()
-            .map(|(key, severity, title)| NewAlert {
-                rule_id: "brute-force-ip".into(),
-                title: (*title).into(),
-                severity: *severity,
-                group_key: (*key).into(),
-                first_seen: now - Duration::minutes(1),
-                last_seen: now,
-                seqs: vec![1, 2],
-                evidence_filter: format!("type=auth.login.failure&{key}"),
-            })
-            .collect(),
-        matched: Vec::new(),
-        through_seq: 0,
-    };
-    // Without an expected cursor the engine's is left alone, as `vigil detect --since` does.
-    let committed = store
-        .commit_judgement(&judgement, None)
-        .await
-        .unwrap()
-        .expect("committed");
-    committed.changed.iter().map(|a| a.id).collect()
 }
 
 async fn status_of(app: &TestApp, id: i64) -> (String, Option<String>, Option<String>) {

@@ -15,6 +15,7 @@ use vigil_server::embedded_pg::EmbeddedPostgres;
 use vigil_server::http::Application;
 use vigil_server::live::LiveHub;
 use vigil_server::storage::{KeyKind, KeyStore, OperatorStore, Role};
+use vigil_wire::AlertSeverity;
 
 /// Creates a key the way `vigil keys create` does.
 pub async fn create_key(database: &Database, name: &str, kind: KeyKind) -> String {
@@ -173,6 +174,38 @@ pub async fn migrate_below(url: &str, before: &str) {
         .await
         .unwrap();
     sqlx::Connection::close(conn).await.unwrap();
+}
+
+/// Raises one alert per `(key, severity, title)`, as the engine commits them; returns their ids.
+pub async fn raise_alerts(app: &TestApp, alerts: &[(&str, AlertSeverity, &str)]) -> Vec<i64> {
+    let store = vigil_server::storage::EventStore::new(app.database.pool.clone());
+    let now = chrono::Utc::now();
+    let judgement = vigil_server::storage::alerts::Judgement {
+        opened: alerts
+            .iter()
+            .map(
+                |(key, severity, title)| vigil_server::storage::alerts::NewAlert {
+                    rule_id: "brute-force-ip".into(),
+                    title: (*title).into(),
+                    severity: *severity,
+                    group_key: (*key).into(),
+                    first_seen: now - chrono::Duration::minutes(1),
+                    last_seen: now,
+                    seqs: vec![1, 2],
+                    evidence_filter: format!("type=auth.login.failure&{key}"),
+                },
+            )
+            .collect(),
+        matched: Vec::new(),
+        through_seq: 0,
+    };
+    // Without an expected cursor the engine's is left alone, as `vigil detect --since` does.
+    let committed = store
+        .commit_judgement(&judgement, None)
+        .await
+        .unwrap()
+        .expect("committed");
+    committed.changed.iter().map(|a| a.id).collect()
 }
 
 /// The login every test app serves under, as the embedded default's `vigil_serving`: a member

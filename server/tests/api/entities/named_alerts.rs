@@ -3,38 +3,11 @@
 
 use chrono::{Duration, Utc};
 use std::collections::BTreeMap;
-use vigil_server::storage::alerts::{Judgement, NewAlert};
 use vigil_server::storage::ProfileCaps;
 use vigil_wire::{AlertSeverity, Entity};
 
 use super::store;
-use crate::common::TestApp;
-
-/// Raises alerts with these keys as the engine commits them.
-async fn raise(app: &TestApp, keys: &[&str]) {
-    let now = Utc::now();
-    let judgement = Judgement {
-        opened: (keys.iter())
-            .map(|key| NewAlert {
-                rule_id: "brute-force-ip".into(),
-                title: format!("About {key}"),
-                severity: AlertSeverity::High,
-                group_key: (*key).into(),
-                first_seen: now - Duration::minutes(1),
-                last_seen: now,
-                seqs: vec![1],
-                evidence_filter: "type=auth.login.failure".into(),
-            })
-            .collect(),
-        matched: Vec::new(),
-        through_seq: 0,
-    };
-    store(app)
-        .commit_judgement(&judgement, None)
-        .await
-        .unwrap()
-        .expect("committed");
-}
+use crate::common::{raise_alerts, TestApp};
 
 #[tokio::test]
 async fn alerts_that_name_the_entity_as_a_whole_part_are_listed() {
@@ -53,7 +26,10 @@ async fn alerts_that_name_the_entity_as_a_whole_part_are_listed() {
         // Holds the pieces `user=ann` and `lee`, but not the pair `user=ann lee`.
         "user=ann username=bob lee",
     ];
-    raise(&app, &keys).await;
+    let raised: Vec<_> = (keys.iter())
+        .map(|key| (*key, AlertSeverity::High, *key))
+        .collect();
+    raise_alerts(&app, &raised).await;
     let ids: BTreeMap<String, i64> = sqlx::query_as("select group_key, id from alerts")
         .fetch_all(&app.database.pool)
         .await
