@@ -2,7 +2,10 @@
 //! code), a fresh database per test, and the real app on port 0.
 
 pub mod live;
+mod seed;
 pub mod watchdog;
+
+pub use seed::{migrate_below, raise_alerts};
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -15,7 +18,6 @@ use vigil_server::embedded_pg::EmbeddedPostgres;
 use vigil_server::http::Application;
 use vigil_server::live::LiveHub;
 use vigil_server::storage::{KeyKind, KeyStore, OperatorStore, Role};
-use vigil_wire::AlertSeverity;
 
 /// Creates a key the way `vigil keys create` does.
 pub async fn create_key(database: &Database, name: &str, kind: KeyKind) -> String {
@@ -58,7 +60,7 @@ fn cluster_url(database: &str) -> String {
 }
 
 /// The shared cluster's last log lines: what the database said when a request was refused.
-pub fn cluster_log_tail() -> String {
+fn cluster_log_tail() -> String {
     const LINES: usize = 30;
     let log =
         (CLUSTER.lock().ok()).and_then(|cluster| cluster.as_ref().map(EmbeddedPostgres::log_file));
@@ -150,62 +152,6 @@ pub async fn bare_database_url() -> String {
         .await
         .expect("create test database");
     cluster_url(&name)
-}
-
-/// Runs the migrations numbered below `before`, as an older Vigil did (same files, so the
-/// migrator later sees them as applied).
-pub async fn migrate_below(url: &str, before: &str) {
-    let dir = tempfile::tempdir().unwrap();
-    let source = concat!(env!("CARGO_MANIFEST_DIR"), "/../migrations");
-    for entry in std::fs::read_dir(source).unwrap() {
-        let path = entry.unwrap().path();
-        let name = path.file_name().unwrap().to_owned();
-        if name.to_str().unwrap() < before {
-            std::fs::copy(&path, dir.path().join(name)).unwrap();
-        }
-    }
-    let mut conn = <sqlx::PgConnection as sqlx::Connection>::connect(url)
-        .await
-        .unwrap();
-    sqlx::migrate::Migrator::new(dir.path())
-        .await
-        .unwrap()
-        .run(&mut conn)
-        .await
-        .unwrap();
-    sqlx::Connection::close(conn).await.unwrap();
-}
-
-/// Raises one alert per `(key, severity, title)`, as the engine commits them; returns their ids.
-pub async fn raise_alerts(app: &TestApp, alerts: &[(&str, AlertSeverity, &str)]) -> Vec<i64> {
-    let store = vigil_server::storage::EventStore::new(app.database.pool.clone());
-    let now = chrono::Utc::now();
-    let judgement = vigil_server::storage::alerts::Judgement {
-        opened: alerts
-            .iter()
-            .map(
-                |(key, severity, title)| vigil_server::storage::alerts::NewAlert {
-                    rule_id: "brute-force-ip".into(),
-                    title: (*title).into(),
-                    severity: *severity,
-                    group_key: (*key).into(),
-                    first_seen: now - chrono::Duration::minutes(1),
-                    last_seen: now,
-                    seqs: vec![1, 2],
-                    evidence_filter: format!("type=auth.login.failure&{key}"),
-                },
-            )
-            .collect(),
-        matched: Vec::new(),
-        through_seq: 0,
-    };
-    // Without an expected cursor the engine's is left alone, as `vigil detect --since` does.
-    let committed = store
-        .commit_judgement(&judgement, None)
-        .await
-        .unwrap()
-        .expect("committed");
-    committed.changed.iter().map(|a| a.id).collect()
 }
 
 /// The login every test app serves under, as the embedded default's `vigil_serving`: a member
